@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies flow one way:
+//   ImageIO -> Augment -> Datasets
+//   _CKernels -> TensorCore -> Autograd -> (models, trainers)
+//   Checkpoint (safetensors / .pth) knows nothing of tensors either: it moves named float arrays.
+// Modules whose name starts with `_` are internal: no stable API.
+let package = Package(
+    name: "img2img",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "Augment", targets: ["Augment"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .executable(name: "img2img", targets: ["img2img"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries and the C shim that owns setjmp/longjmp
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CJPEG",
+            providers: [.apt(["libjpeg-dev"])]
+        ),
+        .target(
+            name: "_CImageCodecs",
+            dependencies: ["CPNG", "CJPEG"]
+        ),
+
+        // MARK: - Data path
+        .target(name: "ImageIO", dependencies: ["_CImageCodecs"]),
+        .target(name: "Augment", dependencies: ["ImageIO"]),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "TensorCore"]),
+
+        // MARK: - Conv engine
+        .target(name: "_CKernels"),
+        .target(name: "TensorCore", dependencies: ["_CKernels"]),
+        .target(name: "Autograd", dependencies: ["TensorCore", "_CKernels"]),
+
+        // MARK: - Checkpoints
+        .target(name: "Checkpoint"),
+
+        // MARK: - CLI
+        .executableTarget(
+            name: "img2img",
+            dependencies: [
+                "ImageIO", "Augment", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
+        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// safetensors and .pth readers

@@ -1,0 +1,3 @@
+import ImageIO
+import Augment
+import TensorCore

@@ -1,0 +1,3 @@
+#ifndef IMG2IMG_CIMAGECODECS_H
+#define IMG2IMG_CIMAGECODECS_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef IMG2IMG_CKERNELS_H
+#define IMG2IMG_CKERNELS_H
+#endif
