@@ -1,4 +1,9 @@
 import _CImageCodecs
+// The shim is C, whose object file cannot autolink; importing the system
+// library modules here makes their module maps' `link "png16"` / `link "jpeg"`
+// reach every binary that uses ImageIO. Nothing from them is used in Swift.
+internal import CJPEG
+internal import CPNG
 
 #if canImport(Foundation)
 import Foundation

@@ -108,26 +108,33 @@ extension Image {
         guard (2...8).contains(orientation) else { return self }
         let swaps = orientation >= 5
         let ow = swaps ? height : width, oh = swaps ? width : height
-        // Source pixel (sx, sy) of output pixel (ox, oy).
         let w = width, h = height
-        let source: (Int, Int) -> (Int, Int)
+        // The source pixel index of output pixel (ox, oy) is s0 + ox * ax + oy * ay.
+        let (s0, ax, ay): (Int, Int, Int)
         switch orientation {
-        case 2: source = { ox, oy in (w - 1 - ox, oy) }
-        case 3: source = { ox, oy in (w - 1 - ox, h - 1 - oy) }
-        case 4: source = { ox, oy in (ox, h - 1 - oy) }
-        case 5: source = { ox, oy in (oy, ox) }
-        case 6: source = { ox, oy in (oy, h - 1 - ox) }
-        case 7: source = { ox, oy in (w - 1 - oy, h - 1 - ox) }
-        default: source = { ox, oy in (w - 1 - oy, ox) } // 8
+        case 2: (s0, ax, ay) = (w - 1, -1, w)                 // mirror
+        case 3: (s0, ax, ay) = ((h - 1) * w + w - 1, -1, -w)  // rotate 180
+        case 4: (s0, ax, ay) = ((h - 1) * w, 1, -w)           // flip vertically
+        case 5: (s0, ax, ay) = (0, w, 1)                      // transpose
+        case 6: (s0, ax, ay) = ((h - 1) * w, -w, 1)           // rotate 90 clockwise
+        case 7: (s0, ax, ay) = ((h - 1) * w + w - 1, -w, -1)  // transverse
+        default: (s0, ax, ay) = (w - 1, w, -1)                // 8: rotate 90 counter-clockwise
         }
+        let c = channels
         func remap<T>(_ src: [T]) -> [T] {
-            let c = channels
             var dst = src // same count; every element is overwritten
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let (sx, sy) = source(ox, oy)
-                    let d = (oy * ow + ox) * c, s = (sy * w + sx) * c
-                    for k in 0..<c { dst[d + k] = src[s + k] }
+            src.withUnsafeBufferPointer { s in
+                dst.withUnsafeMutableBufferPointer { d in
+                    var o = 0
+                    for oy in 0..<oh {
+                        var p = s0 + oy * ay
+                        for _ in 0..<ow {
+                            let si = p * c
+                            for k in 0..<c { d[o + k] = s[si + k] }
+                            o += c
+                            p += ax
+                        }
+                    }
                 }
             }
             return dst
