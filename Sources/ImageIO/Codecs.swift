@@ -187,7 +187,7 @@ public func encodePNG(_ image: Image, compressionLevel: Int = 6) throws(ImageIOE
 /// alpha is composited over `background` (white by default). Gray stays gray.
 /// At quality >= 90 chroma is kept at full resolution (4:4:4), below that it
 /// is subsampled 4:2:0 (libjpeg's default).
-public func encodeJPEG(_ image: Image, quality: Int = 95, background: Color = .white) throws(ImageIOError) -> [UInt8] {
+public func encodeJPEG(_ image: Image, quality: Int = 95, background: RGBColor = .white) throws(ImageIOError) -> [UInt8] {
     var img = image.to8Bit()
     if img.hasAlpha { img = img.compositingAlpha(over: background) }
     var out: UnsafeMutablePointer<UInt8>?

@@ -1,5 +1,5 @@
 /// An opaque background color for compositing, components in 0...1.
-public struct Color: Sendable, Equatable {
+public struct RGBColor: Sendable, Equatable {
     public var red: Double
     public var green: Double
     public var blue: Double
@@ -13,8 +13,8 @@ public struct Color: Sendable, Equatable {
     /// A gray level, 0 black ... 1 white.
     public init(gray: Double) { self.init(red: gray, green: gray, blue: gray) }
 
-    public static let white = Color(gray: 1)
-    public static let black = Color(gray: 0)
+    public static let white = RGBColor(gray: 1)
+    public static let black = RGBColor(gray: 0)
 
     var isGray: Bool { red == green && green == blue }
 }
@@ -40,47 +40,51 @@ extension Image {
     /// Gray to RGB (1 -> 3 channels, 2 -> 4 keeping alpha); color images unchanged.
     public func expandingGrayToRGB() -> Image {
         guard isGray else { return self }
-        return mapPixels(toChannels: channels + 2) { src, dst, _ in
-            dst[0] = src[0]; dst[1] = src[0]; dst[2] = src[0]
-            if src.count == 2 { dst[3] = src[1] }
-        }
+        return shuffled(channels == 1 ? [0, 0, 0] : [0, 0, 0, 1])
     }
 
     /// An opaque alpha channel added (1 -> 2, 3 -> 4); images with alpha unchanged.
     public func addingAlpha() -> Image {
         guard !hasAlpha else { return self }
-        return mapPixels(toChannels: channels + 1) { src, dst, maxValue in
-            for k in 0..<src.count { dst[k] = src[k] }
-            dst[src.count] = maxValue
-        }
+        return shuffled(Array(0..<channels) + [-1])
     }
 
     /// The alpha channel removed, colors kept as they are (2 -> 1, 4 -> 3),
     /// which is what Pillow's `convert("RGB")` does.
     public func droppingAlpha() -> Image {
         guard hasAlpha else { return self }
-        return mapPixels(toChannels: channels - 1) { src, dst, _ in
-            for k in 0..<(src.count - 1) { dst[k] = src[k] }
-        }
+        return shuffled(Array(0..<(channels - 1)))
     }
 
     /// The image composited over an opaque `background`, alpha removed:
     /// `out = (c * a + bg * (max - a)) / max`, rounded. Gray+alpha over a gray
     /// background stays gray; over a colored one it becomes RGB.
-    public func compositingAlpha(over background: Color) -> Image {
+    public func compositingAlpha(over background: RGBColor) -> Image {
         guard hasAlpha else { return self }
         let base = (channels == 2 && !background.isGray) ? expandingGrayToRGB() : self
-        let outChannels = base.channels - 1
-        return base.mapPixels(toChannels: outChannels) { src, dst, maxValue in
-            let m = UInt64(maxValue)
+        let c = base.channels, oc = c - 1, n = width * height
+        func run<T: FixedWidthInteger & UnsignedInteger>(_ a: [T]) -> [T] {
+            let m = UInt64(T.max)
             let bg = [background.red, background.green, background.blue].map {
-                UInt64((min(max($0, 0), 1) * Double(maxValue)).rounded())
+                UInt64((min(max($0, 0), 1) * Double(m)).rounded())
             }
-            let a = UInt64(src[outChannels])
-            for k in 0..<outChannels {
-                let v = (UInt64(src[k]) * a + bg[k] * (m - a) + m / 2) / m
-                dst[k] = Int(v)
+            var out = [T](repeating: 0, count: n * oc)
+            a.withUnsafeBufferPointer { s in
+                out.withUnsafeMutableBufferPointer { d in
+                    for p in 0..<n {
+                        let alpha = UInt64(s[p * c + oc])
+                        for k in 0..<oc {
+                            let v = (UInt64(s[p * c + k]) * alpha + bg[k] * (m - alpha) + m / 2) / m
+                            d[p * oc + k] = T(v)
+                        }
+                    }
+                }
             }
+            return out
+        }
+        switch base.samples {
+        case .u8(let a): return Image(width: width, height: height, channels: oc, samples: .u8(run(a)))
+        case .u16(let a): return Image(width: width, height: height, channels: oc, samples: .u16(run(a)))
         }
     }
 
@@ -92,30 +96,33 @@ extension Image {
     }
 
     /// 8-bit RGB with alpha composited over `background` instead of dropped.
-    public func toRGB8(background: Color) -> Image {
+    public func toRGB8(background: RGBColor) -> Image {
         to8Bit().compositingAlpha(over: background).expandingGrayToRGB()
     }
 
-    /// Rebuilds the image pixel by pixel. `body` gets one source pixel, a
-    /// destination pixel to fill and the maximum sample value (255 or 65535).
-    func mapPixels(toChannels outChannels: Int,
-                   _ body: (_ src: [Int], _ dst: inout [Int], _ maxValue: Int) -> Void) -> Image {
-        let c = channels, n = width * height
+    /// A new image whose channel k is source channel `map[k]`, or the
+    /// maximum sample value (opaque alpha) where `map[k]` is -1.
+    func shuffled(_ map: [Int]) -> Image {
+        let c = channels, oc = map.count, n = width * height
         func run<T: FixedWidthInteger & UnsignedInteger>(_ a: [T]) -> [T] {
-            var out = [T](repeating: 0, count: n * outChannels)
-            var src = [Int](repeating: 0, count: c)
-            var dst = [Int](repeating: 0, count: outChannels)
-            let maxValue = Int(T.max)
-            for p in 0..<n {
-                for k in 0..<c { src[k] = Int(a[p * c + k]) }
-                body(src, &dst, maxValue)
-                for k in 0..<outChannels { out[p * outChannels + k] = T(dst[k]) }
+            var out = [T](repeating: T.max, count: n * oc)
+            a.withUnsafeBufferPointer { s in
+                out.withUnsafeMutableBufferPointer { d in
+                    for (k, from) in map.enumerated() where from >= 0 {
+                        var si = from, di = k
+                        for _ in 0..<n {
+                            d[di] = s[si]
+                            si += c
+                            di += oc
+                        }
+                    }
+                }
             }
             return out
         }
         switch samples {
-        case .u8(let a): return Image(width: width, height: height, channels: outChannels, samples: .u8(run(a)))
-        case .u16(let a): return Image(width: width, height: height, channels: outChannels, samples: .u16(run(a)))
+        case .u8(let a): return Image(width: width, height: height, channels: oc, samples: .u8(run(a)))
+        case .u16(let a): return Image(width: width, height: height, channels: oc, samples: .u16(run(a)))
         }
     }
 }

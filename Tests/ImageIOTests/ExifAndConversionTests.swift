@@ -98,7 +98,7 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(ga.droppingAlpha().pixels8, [10, 200])
         XCTAssertEqual(ga.toRGB8().pixels8, [10, 10, 10, 200, 200, 200])
         XCTAssertEqual(ga.compositingAlpha(over: .white).pixels8, [10, 255])
-        XCTAssertEqual(ga.compositingAlpha(over: Color(red: 1, green: 0, blue: 0)).pixels8, [10, 10, 10, 255, 0, 0])
+        XCTAssertEqual(ga.compositingAlpha(over: RGBColor(red: 1, green: 0, blue: 0)).pixels8, [10, 10, 10, 255, 0, 0])
         XCTAssertEqual(ga.toRGB8(background: .black).pixels8, [10, 10, 10, 0, 0, 0])
         let rgb = Image(width: 1, height: 1, channels: 3, pixels8: [1, 2, 3])
         XCTAssertEqual(rgb.addingAlpha().pixels8, [1, 2, 3, 255])
