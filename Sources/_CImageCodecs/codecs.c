@@ -632,8 +632,7 @@ int i2i_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height,
                     width, height, channels);
         return I2I_INVALID;
     }
-    if (quality < 1) quality = 1;
-    if (quality > 100) quality = 100;
+    const int q = quality < 1 ? 1 : (quality > 100 ? 100 : quality);
 
     jpeg_enc_ctx *c = (jpeg_enc_ctx *)calloc(1, sizeof *c);
     if (c == NULL) return I2I_NOMEM;
@@ -661,7 +660,7 @@ int i2i_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height,
     cinfo->input_components = (int)channels;
     cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(cinfo);
-    jpeg_set_quality(cinfo, quality, TRUE);
+    jpeg_set_quality(cinfo, q, TRUE);
     cinfo->optimize_coding = TRUE;
     if (subsampling444 && channels == 3) {
         for (int i = 0; i < cinfo->num_components; i++) {
