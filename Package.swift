@@ -38,7 +38,7 @@ let package = Package(
         ),
 
         // MARK: - Data path
-        .target(name: "ImageIO", dependencies: ["_CImageCodecs"]),
+        .target(name: "ImageIO", dependencies: ["_CImageCodecs"], exclude: ["README.md"]),
         .target(name: "Augment", dependencies: ["ImageIO"]),
         .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "TensorCore"]),
 

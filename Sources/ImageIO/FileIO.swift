@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// POSIX file access with errors that carry the path and the system's reason.
+enum FileIO {
+    static func systemError(_ what: String, _ path: String, _ code: Int32 = errno) -> ImageIOError {
+        ImageIOError(.io, message: "\(what): \(String(cString: strerror(code)))", path: path)
+    }
+
+    /// The whole file. Refuses anything that is not a regular file (a FIFO
+    /// would block, a directory has no bytes).
+    static func readAll(_ path: String) throws(ImageIOError) -> [UInt8] {
+        try read(path, limit: nil)
+    }
+
+    /// At most `count` leading bytes.
+    static func readPrefix(_ path: String, count: Int) throws(ImageIOError) -> [UInt8] {
+        try read(path, limit: count)
+    }
+
+    private static func read(_ path: String, limit: Int?) throws(ImageIOError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw systemError("cannot open", path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw systemError("cannot stat", path) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ImageIOError(.io, message: "not a regular file", path: path)
+        }
+        let size = Int(st.st_size)
+        let want = min(limit ?? Int.max, size)
+        var bytes = [UInt8](repeating: 0, count: want)
+        var got = 0
+        while got < want {
+            let n = bytes.withUnsafeMutableBytes { p in
+                Glibc_read(fd, p.baseAddress! + got, want - got)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw systemError("cannot read", path)
+            }
+            if n == 0 { break } // the file shrank under us
+            got += n
+        }
+        if got < want { bytes.removeLast(want - got) }
+        return bytes
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames
+    /// it over `path`. A crash leaves either the old file or the new one.
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ImageIOError) {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty else { throw ImageIOError(.io, message: "no file name", path: path) }
+        let tmp = "\(dir).\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw systemError("cannot create a temporary file in the folder", path) }
+        var ok = false
+        defer {
+            if !ok { unlink(tmp) }
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { p in write(fd, p.baseAddress! + done, bytes.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                throw systemError("cannot write", path, e)
+            }
+            done += n
+        }
+        if fsync(fd) != 0 {
+            let e = errno
+            close(fd)
+            throw systemError("cannot sync", path, e)
+        }
+        guard close(fd) == 0 else { throw systemError("cannot close", path) }
+        guard rename(tmp, path) == 0 else { throw systemError("cannot rename into place", path) }
+        ok = true
+    }
+}
+
+// `read` is shadowed inside FileIO by its own static method.
+@inline(__always)
+private func Glibc_read(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ n: Int) -> Int {
+    read(fd, buf, n)
+}

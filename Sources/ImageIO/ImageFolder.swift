@@ -1,0 +1,133 @@
+#if canImport(Foundation)
+import Foundation
+#endif
+
+/// The images under a folder, found recursively and by content.
+///
+/// - Order: relative paths sorted by their UTF-8 bytes (code point order, as
+///   Python's `sorted`), so the order never depends on the file system or
+///   the locale.
+/// - Images are recognized by their first bytes (PNG or JPEG signature),
+///   never by extension; the files are not decoded here.
+/// - Nothing is dropped silently: every file that is not an image, cannot be
+///   read, or is not a regular file is listed in `skipped` with a reason.
+/// - Symbolic links: a link to a regular file is read like a file; a link to
+///   a directory is never followed (listed in `skipped`), which rules out
+///   cycles and folders outside the root.
+public struct ImageFolder: Sendable {
+    public struct Entry: Sendable, Equatable {
+        /// Path relative to the root, "/"-separated.
+        public let relativePath: String
+        public let format: ImageFormat
+    }
+
+    public struct Skipped: Sendable, Equatable {
+        public enum Reason: String, Sendable, Equatable {
+            /// Readable, but neither a PNG nor a JPEG.
+            case notAnImage
+            /// Could not be opened or read (permissions, broken link, ...).
+            case unreadable
+            /// A symbolic link to a directory: not followed.
+            case symlinkedDirectory
+            /// A FIFO, socket or device: not opened.
+            case notARegularFile
+        }
+        public let relativePath: String
+        public let reason: Reason
+        /// The detail, e.g. the system's error string.
+        public let message: String
+    }
+
+    public let root: String
+    public let images: [Entry]
+    public let skipped: [Skipped]
+
+    /// The skipped files that could not be read (as opposed to non-images).
+    public var unreadable: [Skipped] { skipped.filter { $0.reason == .unreadable } }
+
+    /// The absolute-or-root-relative path of an entry.
+    public func path(of entry: Entry) -> String { join(root, entry.relativePath) }
+
+    /// Scans `root` recursively. Throws `.io` only if `root` itself cannot be listed.
+    public static func scan(root: String) throws(ImageIOError) -> ImageFolder {
+        var images: [Entry] = []
+        var skipped: [Skipped] = []
+        var pending: [String] = [""] // relative directories still to list
+        let fm = FileManager.default
+        var first = true
+        while let rel = pending.popLast() {
+            let dir = join(root, rel)
+            let names: [String]
+            do {
+                names = try fm.contentsOfDirectory(atPath: dir)
+            } catch {
+                if first { throw ImageIOError(.io, message: "cannot list folder: \(reason(error))", path: root) }
+                skipped.append(Skipped(relativePath: rel, reason: .unreadable, message: "cannot list folder: \(reason(error))"))
+                continue
+            }
+            first = false
+            for name in names {
+                let relPath = rel.isEmpty ? name : rel + "/" + name
+                let full = join(root, relPath)
+                var st = stat()
+                guard lstat(full, &st) == 0 else {
+                    skipped.append(Skipped(relativePath: relPath, reason: .unreadable,
+                                           message: String(cString: strerror(errno))))
+                    continue
+                }
+                var mode = st.st_mode & S_IFMT
+                if mode == S_IFLNK {
+                    var target = stat()
+                    guard stat(full, &target) == 0 else {
+                        skipped.append(Skipped(relativePath: relPath, reason: .unreadable,
+                                               message: "broken symbolic link: \(String(cString: strerror(errno)))"))
+                        continue
+                    }
+                    mode = target.st_mode & S_IFMT
+                    if mode == S_IFDIR {
+                        skipped.append(Skipped(relativePath: relPath, reason: .symlinkedDirectory,
+                                               message: "symbolic link to a directory, not followed"))
+                        continue
+                    }
+                }
+                if mode == S_IFDIR {
+                    pending.append(relPath)
+                    continue
+                }
+                guard mode == S_IFREG else {
+                    skipped.append(Skipped(relativePath: relPath, reason: .notARegularFile,
+                                           message: "not a regular file"))
+                    continue
+                }
+                do {
+                    let head = try FileIO.readPrefix(full, count: ImageFormat.signatureLength)
+                    if let format = ImageFormat.detect(head) {
+                        images.append(Entry(relativePath: relPath, format: format))
+                    } else {
+                        skipped.append(Skipped(relativePath: relPath, reason: .notAnImage,
+                                               message: head.isEmpty ? "empty file" : "not a PNG or JPEG signature"))
+                    }
+                } catch {
+                    skipped.append(Skipped(relativePath: relPath, reason: .unreadable, message: error.message))
+                }
+            }
+        }
+        images.sort { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
+        skipped.sort { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
+        return ImageFolder(root: root, images: images, skipped: skipped)
+    }
+}
+
+private func join(_ root: String, _ rel: String) -> String {
+    if rel.isEmpty { return root }
+    return root.hasSuffix("/") ? root + rel : root + "/" + rel
+}
+
+private func reason(_ error: any Error) -> String {
+    #if canImport(Foundation)
+    if let e = error as? CocoaError, let u = e.underlying as? POSIXError {
+        return String(cString: strerror(u.code.rawValue))
+    }
+    #endif
+    return "\(error)"
+}
