@@ -231,7 +231,8 @@ enum TorchCheckpoint {
                 guard !o2, !o3 else { throw fail(.invalidShape, "view size \(t.shape) stride \(t.stride) overflows") }
                 last = sum
             }
-            let visible = min(data.count, t.storage.offset + t.storage.count)
+            let (viewEnd, o4) = t.storage.offset.addingReportingOverflow(t.storage.count)
+            let visible = o4 ? data.count : min(data.count, viewEnd)
             guard last < visible else {
                 throw fail(.invalidStorage, "view (offset \(t.offset), size \(t.shape), stride \(t.stride)) reaches element \(last) of storage '\(t.storage.key)', which holds \(visible)")
             }
