@@ -295,8 +295,10 @@ class Payload:
 ok_tensor = rebuild("0", "FloatStorage", 6, 0, (6,), (1,))
 torch_zip("evil_os_system_zip.pth", dict_pickle([("model.1.weight", ok_tensor), ("x", call("os", "system", f"touch {PWNED}"))]), {"0": six})
 torch_zip("evil_posix_system_zip.pth", b"\x80\x02" + call("posix", "system", f"touch {PWNED}") + b".", {})
-torch.save({"model.1.weight": torch.ones(2), "payload": Payload(eval, (f"open('{PWNED}', 'w')",))}, path("evil_builtins_eval_zip.pth"))
-torch.save({"payload": Payload(subprocess.Popen, (["touch", PWNED],))}, path("evil_subprocess_popen_legacy.pth"), _use_new_zipfile_serialization=False)
+# Protocol 2 (torch's default) writes Python 2 names (`__builtin__.eval`); protocol 3 the Python 3 ones.
+torch.save({"model.1.weight": torch.ones(2), "payload": Payload(eval, (f"open('{PWNED}', 'w')",))}, path("evil_builtins_eval_zip.pth"), pickle_protocol=3)
+torch.save({"model.1.weight": torch.ones(2), "payload": Payload(eval, (f"open('{PWNED}', 'w')",))}, path("evil_py2_builtin_eval_zip.pth"))
+torch.save({"payload": Payload(subprocess.Popen, (["touch", PWNED],))}, path("evil_subprocess_popen_legacy.pth"), _use_new_zipfile_serialization=False, pickle_protocol=3)
 torch.save({"payload": Payload(getattr, (Payload(__import__, ("os",)), "system"))}, path("evil_getattr_stack_global_zip.pth"), pickle_protocol=4)
 with open(path("evil_os_system_legacy.pth"), "wb") as f:
     f.write(legacy_header() + b"\x80\x02" + call("os", "system", f"touch {PWNED}") + b".")
