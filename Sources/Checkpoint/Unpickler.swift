@@ -236,6 +236,7 @@ struct Unpickler {
     private func append(_ items: [PickleValue], to l: PickleList) throws {
         for v in items {
             let d = place(v) + 1
+            guard !l.sealed else { throw invalid("list appended to itself (recursive structures are not supported)") }
             try checkDepth(d)
             l.depth = max(l.depth, d)
             l.items.append(v)
@@ -247,6 +248,7 @@ struct Unpickler {
         var i = 0
         while i < items.count {
             let depth = max(place(items[i]), place(items[i + 1])) + 1
+            guard !d.sealed else { throw invalid("dict stored in itself (recursive structures are not supported)") }
             try checkDepth(depth)
             d.depth = max(d.depth, depth)
             d.items.append((items[i], items[i + 1]))
