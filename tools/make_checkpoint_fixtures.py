@@ -324,6 +324,11 @@ torch_zip("broken_negative_stride_zip.pth", dict_pickle([("w", rebuild("0", "Flo
 torch_zip("broken_unknown_storage_zip.pth", dict_pickle([("w", rebuild("0", "ComplexFloatStorage", 3, 0, (3,), (1,)))]), {"0": six})
 torch_zip("broken_deep_nesting_zip.pth", b"\x80\x02)" + b"\x85" * 10000 + b".", {})
 torch_zip("broken_memo_zip.pth", b"\x80\x02h\x05.", {})
+# a 64 KiB key shared by a dict of dicts that doubles 20 times: 2^20 leaves with megabyte names
+bomb = b"\x80\x02" + s("k" * 65536) + b"q\x000}" + s("v") + b"K\x01sq\x010"
+for level in range(20):
+    bomb += b"}(h\x00h" + bytes([1 + level]) + b"h\x00h" + bytes([1 + level]) + b"uq" + bytes([2 + level]) + b"0"
+torch_zip("broken_name_bomb_zip.pth", bomb + b"h" + bytes([21]) + b".", {})
 write_zip("broken_compressed_zip.pth", zip_entries("resnet_zip.pth"), method=zipfile.ZIP_DEFLATED)
 legacy = open(path("mixed_legacy.pth"), "rb").read()
 bio = io.BytesIO(legacy)

@@ -55,6 +55,7 @@ let broken: [String: (CheckpointError.Kind, String)] = [
     "broken_unknown_storage_zip.pth": (.forbiddenGlobal, "'torch.ComplexFloatStorage'"),
     "broken_deep_nesting_zip.pth": (.invalidPickle, "nested deeper than 64"),
     "broken_memo_zip.pth": (.invalidPickle, "memo entry 5 is not defined"),
+    "broken_name_bomb_zip.pth": (.limitExceeded, "flattened names would exceed"),
     "broken_compressed_zip.pth": (.unsupportedZip, "is compressed (method 8)"),
     "broken_storage_count_legacy.pth": (.truncated, "declares 1099511627776 elements"),
     "broken_overlap.safetensors": (.offsetsOverlap, "overlap those of 'a'"),
