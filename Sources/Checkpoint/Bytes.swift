@@ -9,7 +9,7 @@ struct ByteCursor {
     init(_ bytes: [UInt8], from start: Int = 0, to end: Int? = nil, file: String, what: String) {
         self.bytes = bytes
         self.position = start
-        self.end = end ?? bytes.count
+        self.end = min(end ?? bytes.count, bytes.count)  // never read past the array, whatever a caller computed
         self.file = file
         self.what = what
     }

@@ -132,7 +132,7 @@ struct Unpickler {
          persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
         self.bytes = bytes
         self.position = start
-        self.end = end ?? bytes.count
+        self.end = min(end ?? bytes.count, bytes.count)
         self.file = file
         self.what = what
         self.persistentLoad = persistentLoad

@@ -37,6 +37,36 @@ final class RobustnessTests: XCTestCase {
         }
     }
 
+    /// The zip end records and central directory hold every size and offset: hit them hard.
+    func testMutatedZipDirectoriesNeverCrash() throws {
+        var rng = SplitMix64(seed: 0x504b)
+        for name in ["mixed_zip.pth", "resnet_zip64.pth"] {
+            let bytes = try readWholeFile(fixture(name))
+            let directory = try ZipArchive(bytes, file: name).entries.count * 46
+            for _ in 0..<150 {
+                var copy = bytes
+                for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                    let at = bytes.count - 1 - Int.random(in: 0..<(directory + 120), using: &rng)
+                    copy[at] = [0, 0xff, 0x7f, 0x80, UInt8.random(in: 0...255, using: &rng)][Int.random(in: 0..<5, using: &rng)]
+                }
+                _ = try? CheckpointFile.decode(copy, file: name)
+            }
+        }
+    }
+
+    /// Regression: an extra-field length running past the archive must be refused before the
+    /// extra field is parsed (it was once read through a cursor bounded by the declared length).
+    func testCentralDirectoryExtraLengthPastTheEnd() throws {
+        var bytes = try readWholeFile(fixture("resnet_zip64.pth"))
+        var at = bytes.count - 4
+        while !(bytes[at] == 0x50 && bytes[at + 1] == 0x4b && bytes[at + 2] == 1 && bytes[at + 3] == 2) { at -= 1 }
+        bytes[at + 30] = 0xff
+        bytes[at + 31] = 0xff
+        XCTAssertThrowsError(try CheckpointFile.decode(bytes, file: "x.pth")) { error in
+            XCTAssertEqual((error as? CheckpointError)?.kind, .truncated, "\(error)")
+        }
+    }
+
     func testHalfConversionMatchesIEEE() {
         for h in 0...UInt16.max {
             let f = halfToFloat(h)
