@@ -100,6 +100,21 @@ extension Image {
         to8Bit().compositingAlpha(over: background).expandingGrayToRGB()
     }
 
+    /// 8-bit gray, as Pillow's `convert("L")` (ITU-R 601-2 luma, the same integer
+    /// rounding): alpha dropped, 16-bit rounded to 8 first.
+    public func toGray8() -> Image {
+        let base = to8Bit().droppingAlpha()
+        if base.channels == 1 { return base }
+        let px = base.pixels8
+        let n = width * height
+        var out = [UInt8](repeating: 0, count: n)
+        for i in 0..<n {
+            let r = UInt32(px[3 * i]), g = UInt32(px[3 * i + 1]), b = UInt32(px[3 * i + 2])
+            out[i] = UInt8((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
+        }
+        return Image(width: width, height: height, channels: 1, pixels8: out)
+    }
+
     /// A new image whose channel k is source channel `map[k]`, or the
     /// maximum sample value (opaque alpha) where `map[k]` is -1.
     func shuffled(_ map: [Int]) -> Image {

@@ -5,7 +5,17 @@ struct Img2Img: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "img2img",
         abstract: "Image-to-image translation and style transfer (CycleGAN, pix2pix) on the CPU.",
+        discussion: """
+        Exit status: 0 when every file was processed, \(ExitStatus.someFilesFailed.rawValue) when \
+        the run finished but some input files were skipped (each is named on stderr), \
+        1 on any other error.
+        """,
         version: "0.1.0",
-        subcommands: []
+        subcommands: [AugmentCommand.self, Combine.self]
     )
+}
+
+/// The documented exit statuses.
+enum ExitStatus: Int32 {
+    case someFilesFailed = 3
 }

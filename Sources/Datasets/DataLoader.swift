@@ -1,0 +1,250 @@
+import Foundation
+import ImageIO
+import Augment
+
+/// N augmented items as NHWC floats in [-1, 1], ready to become tensors.
+public struct Batch: Sendable {
+    public var count: Int
+    public var height: Int
+    public var width: Int
+    public var channelsA: Int
+    public var channelsB: Int
+    /// `[count, height, width, channelsA]`, row-major.
+    public var a: [Float]
+    /// `[count, height, width, channelsB]` when the dataset has a B side.
+    public var b: [Float]?
+    public var labels: [Int]
+    public var pathsA: [String]
+    public var pathsB: [String]
+
+    public var shapeA: [Int] { [count, height, width, channelsA] }
+    public var shapeB: [Int] { [count, height, width, channelsB] }
+
+    /// Packs samples of one size into a batch.
+    public static func collate(_ samples: [Sample], channelsA: Int, channelsB: Int) throws -> Batch {
+        guard let first = samples.first else { throw DatasetError(path: "", reason: "empty batch") }
+        let h = first.a.height, w = first.a.width
+        let n = samples.count
+        var a = [Float](repeating: 0, count: n * h * w * channelsA)
+        let hasB = first.b != nil
+        var b: [Float]? = hasB ? [Float](repeating: 0, count: n * h * w * channelsB) : nil
+        for (i, s) in samples.enumerated() {
+            guard s.a.width == w, s.a.height == h, s.a.channels == channelsA else {
+                throw DatasetError(path: s.pathA, reason: "is \(s.a.width)x\(s.a.height)x\(s.a.channels) after preprocessing, "
+                                   + "the batch is \(w)x\(h)x\(channelsA): use --batch-size 1 or a preprocess mode that crops")
+            }
+            Normalization.writeSignedUnit(s.a, into: &a, offset: i * h * w * channelsA)
+            if hasB {
+                guard let ib = s.b, ib.width == w, ib.height == h, ib.channels == channelsB else {
+                    throw DatasetError(path: s.pathB ?? s.pathA, reason: "B side does not match the batch's size \(w)x\(h)x\(channelsB)")
+                }
+                Normalization.writeSignedUnit(ib, into: &b!, offset: i * h * w * channelsB)
+            }
+        }
+        return Batch(count: n, height: h, width: w, channelsA: channelsA, channelsB: hasB ? channelsB : 0,
+                     a: a, b: b, labels: samples.map { $0.label ?? 0 },
+                     pathsA: samples.map(\.pathA), pathsB: samples.map { $0.pathB ?? "" })
+    }
+}
+
+/// Feeds batches of N from a dataset, decoding and augmenting on a background thread while
+/// the consumer trains. At most `prefetch` batches wait in memory.
+///
+/// Reproducible: the epoch's order and every item's random choices derive from
+/// (seed, epoch, position), never from thread timing. Items that fail to load are skipped,
+/// counted, and reported through `onSkip`; they never stop the epoch.
+public final class DataLoader: @unchecked Sendable {
+    public let dataset: any ImageDataset
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let seed: UInt64
+    public let dropLast: Bool
+    public let prefetch: Int
+    public let maxItems: Int
+    private let onSkip: @Sendable (DatasetError) -> Void
+
+    private let lock = NSLock()
+    private var _failures: [DatasetError] = []
+
+    /// `maxItems` caps an epoch (the paper code's `--max_dataset_size`).
+    public init(dataset: any ImageDataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0,
+                dropLast: Bool = false, prefetch: Int = 4, maxItems: Int = .max,
+                onSkip: @escaping @Sendable (DatasetError) -> Void = { _ in }) {
+        precondition(batchSize >= 1, "batch size must be at least 1")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.seed = seed
+        self.dropLast = dropLast
+        self.prefetch = max(1, prefetch)
+        self.maxItems = maxItems
+        self.onSkip = onSkip
+    }
+
+    public var itemsPerEpoch: Int { min(dataset.count, maxItems) }
+
+    public var batchesPerEpoch: Int {
+        dropLast ? itemsPerEpoch / batchSize : (itemsPerEpoch + batchSize - 1) / batchSize
+    }
+
+    /// Every item that failed to load so far.
+    public var failures: [DatasetError] {
+        lock.lock(); defer { lock.unlock() }
+        return _failures
+    }
+
+    /// The item indices of `epoch`, in the order they are served.
+    public func order(epoch: Int) -> [Int] {
+        var idx = Array(0..<dataset.count)
+        if shuffle {
+            var rng = SeededGenerator(seed: seed, stream: 0xE90C, index: UInt64(epoch))
+            idx.shuffle(using: &rng)
+        }
+        return Array(idx.prefix(itemsPerEpoch))
+    }
+
+    /// Loads the items at `positions` of the epoch's order; failures are recorded and left out.
+    func loadBatch(epoch: Int, order: [Int], positions: Range<Int>) -> Batch? {
+        let n = positions.count
+        let results = UnsafeMutableBufferPointer<Result<Sample, DatasetError>?>.allocate(capacity: n)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let ds = dataset
+        let seed = self.seed
+        let base = positions.lowerBound
+        // Items are independent: decode them on both cores. Each writes only its own slot.
+        let slots = UncheckedBox(results)
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let pos = base + i
+            var rng = SeededGenerator(seed: seed, stream: UInt64(epoch), index: UInt64(pos))
+            do {
+                slots.value[i] = .success(try ds.sample(at: order[pos], using: &rng))
+            } catch let e as DatasetError {
+                slots.value[i] = .failure(e)
+            } catch {
+                slots.value[i] = .failure(DatasetError(path: "item \(order[pos])", reason: "\(error)"))
+            }
+        }
+        var samples: [Sample] = []
+        for r in results {
+            switch r {
+            case .success(let s)?: samples.append(s)
+            case .failure(let e)?: record(e)
+            case nil: break
+            }
+        }
+        guard !samples.isEmpty else { return nil }
+        do {
+            return try Batch.collate(samples, channelsA: dataset.channelsA, channelsB: dataset.channelsB)
+        } catch let e as DatasetError {
+            record(e)
+            return nil
+        } catch {
+            return nil
+        }
+    }
+
+    private func record(_ e: DatasetError) {
+        lock.lock()
+        _failures.append(e)
+        lock.unlock()
+        onSkip(e)
+    }
+
+    /// The batches of one epoch, produced ahead on a background thread.
+    public func batches(epoch: Int) -> BatchIterator {
+        BatchIterator(loader: self, epoch: epoch)
+    }
+}
+
+/// Hands a pointer to `concurrentPerform`'s closure; each iteration touches only its own slot.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}
+
+/// The bounded hand-over between the producer thread and the consumer.
+final class PrefetchQueue: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var queue: [Batch] = []
+    private var finished = false
+    private var cancelled = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Blocks while full; false once the consumer has gone.
+    func put(_ b: Batch) -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        while queue.count >= capacity && !cancelled { cond.wait() }
+        if cancelled { return false }
+        queue.append(b)
+        cond.broadcast()
+        return true
+    }
+
+    var isCancelled: Bool {
+        cond.lock(); defer { cond.unlock() }
+        return cancelled
+    }
+
+    func finish() {
+        cond.lock()
+        finished = true
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    func take() -> Batch? {
+        cond.lock()
+        defer { cond.unlock() }
+        while queue.isEmpty && !finished && !cancelled { cond.wait() }
+        if queue.isEmpty { return nil }
+        let b = queue.removeFirst()
+        cond.broadcast()
+        return b
+    }
+
+    func cancel() {
+        cond.lock()
+        cancelled = true
+        queue.removeAll()
+        cond.broadcast()
+        cond.unlock()
+    }
+}
+
+/// An epoch in progress. Dropping it (or `cancel()`) stops the producer.
+public final class BatchIterator: IteratorProtocol, Sequence, @unchecked Sendable {
+    private let queue: PrefetchQueue
+
+    init(loader: DataLoader, epoch: Int) {
+        let queue = PrefetchQueue(capacity: loader.prefetch)
+        self.queue = queue
+        let order = loader.order(epoch: epoch)
+        let bs = loader.batchSize
+        let ranges = stride(from: 0, to: order.count, by: bs)
+            .map { $0..<Swift.min($0 + bs, order.count) }
+            .filter { $0.count == bs || !loader.dropLast }
+        // The thread holds the queue and the loader, never the iterator, so dropping the
+        // iterator cancels the producer instead of keeping it alive.
+        let thread = Thread {
+            for r in ranges {
+                if queue.isCancelled { break }
+                guard let batch = loader.loadBatch(epoch: epoch, order: order, positions: r) else { continue }
+                if !queue.put(batch) { break }
+            }
+            queue.finish()
+        }
+        thread.name = "img2img-loader"
+        thread.start()
+    }
+
+    public func next() -> Batch? { queue.take() }
+
+    /// Stops producing; batches already queued are dropped.
+    public func cancel() { queue.cancel() }
+
+    deinit { queue.cancel() }
+}

@@ -1,3 +1,0 @@
-import ImageIO
-import Augment
-import TensorCore
