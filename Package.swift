@@ -65,5 +65,6 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO"]),
     ]
 )
