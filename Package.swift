@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "Augment", targets: ["Augment"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Translation", targets: ["Translation"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Autograd", targets: ["Autograd"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
@@ -41,6 +42,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["_CImageCodecs"], exclude: ["README.md"]),
         .target(name: "Augment", dependencies: ["ImageIO"]),
         .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "TensorCore"]),
+        .target(name: "Translation", dependencies: ["ImageIO", "Augment"]),
 
         // MARK: - Conv engine
         .target(name: "_CKernels"),
@@ -62,6 +64,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
