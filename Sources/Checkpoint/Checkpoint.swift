@@ -1,1 +1,0 @@
-// safetensors and .pth readers
