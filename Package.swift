@@ -61,7 +61,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"]),
+        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
