@@ -8,16 +8,17 @@
 // Noise and labels for fakes come from the trainer's seeded generator; sample grids use a fixed
 // noise per class drawn once from its own seed, so grids of successive epochs are comparable.
 import Autograd
+import Models
 import NN
 import TensorCore
 
 /// A generator of images from noise and class labels.
-public protocol ConditionalGenerator: Module {
+public protocol LabelConditionalGenerator: Module {
     func callAsFunction(_ z: Variable, labels: [Int]) -> Variable
 }
 
 /// A discriminator of (image, label) pairs.
-public protocol ConditionalDiscriminator: Module {
+public protocol LabelConditionalDiscriminator: Module {
     func callAsFunction(_ x: Variable, labels: [Int]) -> Variable
 }
 
@@ -55,7 +56,7 @@ public final class NoiseGANTrainer: GANTrainer {
     }
 
     /// Label-conditional GAN.
-    public convenience init(G: any ConditionalGenerator, D: any ConditionalDiscriminator, latentShape: [Int],
+    public convenience init(G: any LabelConditionalGenerator, D: any LabelConditionalDiscriminator, latentShape: [Int],
                             numClasses: Int, options: TrainingOptions = .init()) {
         precondition(numClasses > 0, "a conditional GAN needs classes")
         self.init(name: "cgan", G: G, D: D, gForward: { z, l in G(z, labels: l!) }, dForward: { x, l in D(x, labels: l!) },
@@ -155,3 +156,6 @@ public func imageGrid(_ images: Tensor, columns: Int) -> Tensor {
     }
     return out
 }
+
+extension Models.ConditionalGenerator: LabelConditionalGenerator {}
+extension Models.ConditionalDiscriminator: LabelConditionalDiscriminator {}
