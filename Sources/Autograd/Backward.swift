@@ -1,0 +1,92 @@
+// The backward pass: reverse topological walk of the recorded nodes.
+//
+//   loss.backward()                         accumulate dL/dleaf into every trainable leaf's .grad
+//   gradients(of: y, wrt: [x], createGraph: true)
+//                                           dy/dx as Variables; with createGraph the backward
+//                                           rules are recorded, so the result is differentiable
+//                                           (PyTorch autograd.grad(create_graph=True)).
+// The graph is released after the pass (saved activations freed) unless retainGraph is
+// true; createGraph implies retainGraph, since the new graph refers to the old one.
+import TensorCore
+
+extension Variable {
+    /// Backpropagates from this variable (a one-element tensor unless `seed` is given) and
+    /// adds the gradients into `.grad` of every leaf with `requiresGrad`.
+    public func backward(seed: Tensor? = nil, retainGraph: Bool = false) {
+        _ = runBackward(root: self, seed: seed, targets: nil, createGraph: false, retainGraph: retainGraph)
+    }
+}
+
+/// Gradients of `y` (one element unless `seed`) with respect to `xs` (zeros where `y` does
+/// not depend on an x). Leaves' `.grad` are left untouched.
+public func gradients(of y: Variable, wrt xs: [Variable], seed: Tensor? = nil,
+                      createGraph: Bool = false, retainGraph: Bool? = nil) -> [Variable] {
+    let g = runBackward(root: y, seed: seed, targets: xs, createGraph: createGraph,
+                        retainGraph: retainGraph ?? createGraph)
+    return xs.map { g[ObjectIdentifier($0)] ?? Variable(Tensor(zeros: $0.shape)) }
+}
+
+func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGraph: Bool,
+                 retainGraph: Bool) -> [ObjectIdentifier: Variable] {
+    let seedTensor: Tensor
+    if let seed {
+        precondition(seed.shape == root.shape, "seed shape \(seed.shape) != \(root.shape)")
+        seedTensor = seed
+    } else {
+        precondition(root.value.count == 1, "backward() needs a one-element output, got \(root.shape); pass a seed")
+        seedTensor = Tensor(ones: root.shape)
+    }
+    let targetIDs = Set((targets ?? []).map(ObjectIdentifier.init))
+
+    // Post-order (inputs before users), with relevance: does a gradient reach a target from here?
+    var order: [Variable] = []
+    var relevant: [ObjectIdentifier: Bool] = [:]
+    var stack: [(Variable, Bool)] = [(root, false)]
+    while let (v, expanded) = stack.popLast() {
+        let id = ObjectIdentifier(v)
+        if expanded {
+            var r: Bool
+            if targets != nil { r = targetIDs.contains(id) } else { r = v.isLeaf && v.requiresGrad }
+            if let node = v.node {
+                precondition(node.rule != nil, "backward through a released graph (op \(node.name)); use retainGraph: true")
+                for i in node.inputs where relevant[ObjectIdentifier(i)] == true { r = true }
+            }
+            relevant[id] = r
+            order.append(v)
+            continue
+        }
+        if relevant[id] != nil { continue }
+        relevant[id] = false            // visiting
+        stack.append((v, true))
+        if let node = v.node {
+            for i in node.inputs where relevant[ObjectIdentifier(i)] == nil && i.needsGrad { stack.append((i, false)) }
+        }
+    }
+
+    var grads: [ObjectIdentifier: Variable] = [ObjectIdentifier(root): Variable(seedTensor)]
+    var results: [ObjectIdentifier: Variable] = [:]
+    withGradMode(createGraph) {
+        for v in order.reversed() {
+            let id = ObjectIdentifier(v)
+            guard relevant[id] == true, let g = grads.removeValue(forKey: id) else { continue }
+            if targets != nil, targetIDs.contains(id) { results[id] = g }
+            if let node = v.node, let rule = node.rule {
+                let needs = node.inputs.map { relevant[ObjectIdentifier($0)] == true }
+                guard needs.contains(true) else { continue }
+                let gs = rule(g, needs)
+                precondition(gs.count == node.inputs.count, "op \(node.name): rule returned \(gs.count) grads")
+                for (i, (input, gi)) in zip(node.inputs, gs).enumerated() where needs[i] {
+                    guard let gi else { continue }
+                    precondition(gi.shape == input.shape,
+                                 "op \(node.name): gradient \(gi.shape) for input \(i) of shape \(input.shape)")
+                    let iid = ObjectIdentifier(input)
+                    grads[iid] = grads[iid].map { add($0, gi) } ?? gi
+                }
+            } else if targets == nil, v.requiresGrad {
+                v.grad = v.grad.map { $0 + g.value } ?? g.value
+            }
+        }
+    }
+    if !retainGraph { for v in order { v.node?.release() } }
+    return results
+}

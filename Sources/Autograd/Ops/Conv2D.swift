@@ -1,0 +1,128 @@
+// Convolution family: conv2d, its backward-input and backward-filter as differentiable ops,
+// and transposed conv2d (= conv backward-input).
+//   x: [N,H,W,C]  w: [KH,KW,C,OC]  b: [OC]  y: [N,OH,OW,OC]
+//   OH = (H + padT + padB - KH) / strideH + 1   (zero padding, floor)
+//
+//   y  = conv(x, w) + b
+//   dx = convBackwardInput(dy, w)          dw = convBackwardFilter(x, dy)     db = sum_{N,OH,OW} dy
+// The family closes (every map is bilinear, so each adjoint is another member):
+//   convBackwardInput(dy, w):   d(dy) = conv(g, w)                 d(w) = convBackwardFilter(g, dy)
+//   convBackwardFilter(x, dy):  d(x)  = convBackwardInput(dy, g)   d(dy) = conv(x, g)
+// so second derivatives (WGAN-GP) come for free. Kernels: i2i_conv2d_* in _CKernels.
+import TensorCore
+import _CKernels
+
+/// Zero padding of a conv: rows on top / bottom, columns on the left / right.
+public struct ConvPadding: Sendable, Equatable {
+    public var top, left, bottom, right: Int
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        self.top = top; self.left = left; self.bottom = bottom; self.right = right
+    }
+    public static func symmetric(_ p: Int) -> ConvPadding { ConvPadding(top: p, left: p, bottom: p, right: p) }
+    public static let none = ConvPadding.symmetric(0)
+}
+
+/// The geometry of one conv, shared by the three kernels.
+public struct ConvGeometry: Sendable {
+    public var raw: i2i_conv_shape
+    public var inputShape: [Int] { [Int(raw.N), Int(raw.H), Int(raw.W), Int(raw.C)] }
+    public var filterShape: [Int] { [Int(raw.KH), Int(raw.KW), Int(raw.C), Int(raw.OC)] }
+    public var outputShape: [Int] { [Int(raw.N), Int(raw.OH), Int(raw.OW), Int(raw.OC)] }
+
+    public init(input x: [Int], filter w: [Int], strides: (Int, Int), padding p: ConvPadding) {
+        precondition(x.count == 4 && w.count == 4 && x[3] == w[2],
+                     "conv2d: x \(x) must be [N,H,W,C] and w \(w) [KH,KW,C,OC]")
+        var s = i2i_conv_shape()
+        s.N = Int32(x[0]); s.H = Int32(x[1]); s.W = Int32(x[2]); s.C = Int32(x[3])
+        s.KH = Int32(w[0]); s.KW = Int32(w[1]); s.OC = Int32(w[3])
+        s.strideH = Int32(strides.0); s.strideW = Int32(strides.1)
+        s.padT = Int32(p.top); s.padL = Int32(p.left); s.padB = Int32(p.bottom); s.padR = Int32(p.right)
+        precondition(i2i_conv_shape_finalize(&s) == 0, "conv2d: invalid geometry x \(x) w \(w) strides \(strides) padding \(p)")
+        raw = s
+    }
+
+    /// The conv whose backward-input is PyTorch ConvTranspose2d on u: [N,Hi,Wi,Cin] -> [N,Ho,Wo,Cout].
+    public init(transposedInput u: [Int], filter w: [Int], strides: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int)) {
+        precondition(u.count == 4 && w.count == 4 && u[3] == w[3],
+                     "convTranspose2d: u \(u) must be [N,H,W,Cin] and w \(w) [KH,KW,Cout,Cin]")
+        var s = i2i_conv_shape()
+        precondition(i2i_conv_transpose_shape(&s, Int32(u[0]), Int32(u[1]), Int32(u[2]), Int32(u[3]), Int32(w[2]),
+                                              Int32(w[0]), Int32(w[1]), Int32(strides.0), Int32(strides.1),
+                                              Int32(padding.0), Int32(padding.1),
+                                              Int32(outputPadding.0), Int32(outputPadding.1)) == 0,
+                     "convTranspose2d: invalid geometry u \(u) w \(w)")
+        raw = s
+    }
+}
+
+// MARK: - Kernels on tensors
+
+public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> Tensor {
+    let y = Tensor(uninitializedShape: geo.outputShape)
+    var s = geo.raw
+    if let b { i2i_conv2d_forward(&s, x.pointer, w.pointer, b.pointer, y.uncheckedMutablePointer) }
+    else { i2i_conv2d_forward(&s, x.pointer, w.pointer, nil, y.uncheckedMutablePointer) }
+    return y
+}
+
+public func convBackwardInput(_ dy: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
+    let dx = Tensor(uninitializedShape: geo.inputShape)
+    var s = geo.raw
+    i2i_conv2d_backward_input(&s, dy.pointer, w.pointer, dx.uncheckedMutablePointer)
+    return dx
+}
+
+public func convBackwardFilter(_ x: Tensor, _ dy: Tensor, _ geo: ConvGeometry) -> Tensor {
+    let dw = Tensor(uninitializedShape: geo.filterShape)
+    var s = geo.raw
+    i2i_conv2d_backward_filter(&s, x.pointer, dy.pointer, dw.uncheckedMutablePointer, nil, 0)
+    return dw
+}
+
+// MARK: - Differentiable ops
+
+/// y = conv(x, w) + bias. x: [N,H,W,C], w: [KH,KW,C,OC], bias: [OC].
+public func conv2d(_ x: Variable, _ w: Variable, bias: Variable? = nil,
+                   strides: (Int, Int) = (1, 1), padding: ConvPadding = .none) -> Variable {
+    let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: strides, padding: padding)
+    return conv2d(x, w, bias: bias, geometry: geo)
+}
+
+public func conv2d(_ x: Variable, _ w: Variable, bias: Variable?, geometry geo: ConvGeometry) -> Variable {
+    if let bias { precondition(bias.shape == [geo.filterShape[3]], "conv2d: bias \(bias.shape) must be [OC]") }
+    let y = convForward(x.value, w.value, bias?.value, geo)
+    let inputs = bias.map { [x, w, $0] } ?? [x, w]
+    return record("conv2d", y, inputs) { g, need in
+        var r: [Variable?] = [need[0] ? convBackwardInput(g, w, geometry: geo) : nil,
+                              need[1] ? convBackwardFilter(x, g, geometry: geo) : nil]
+        if inputs.count == 3 { r.append(need[2] ? sum(g, toShape: [geo.filterShape[3]]) : nil) }
+        return r
+    }
+}
+
+/// dx = convBackwardInput(dy, w): the adjoint of conv in x. dy: [N,OH,OW,OC] -> [N,H,W,C].
+public func convBackwardInput(_ dy: Variable, _ w: Variable, geometry geo: ConvGeometry) -> Variable {
+    record("convBackwardInput", convBackwardInput(dy.value, w.value, geo), [dy, w]) { g, need in
+        [need[0] ? conv2d(g, w, bias: nil, geometry: geo) : nil,
+         need[1] ? convBackwardFilter(g, dy, geometry: geo) : nil]
+    }
+}
+
+/// dw = convBackwardFilter(x, dy): the adjoint of conv in w. -> [KH,KW,C,OC].
+public func convBackwardFilter(_ x: Variable, _ dy: Variable, geometry geo: ConvGeometry) -> Variable {
+    record("convBackwardFilter", convBackwardFilter(x.value, dy.value, geo), [x, dy]) { g, need in
+        [need[0] ? convBackwardInput(dy, g, geometry: geo) : nil,
+         need[1] ? conv2d(x, g, bias: nil, geometry: geo) : nil]
+    }
+}
+
+/// PyTorch ConvTranspose2d. u: [N,Hi,Wi,Cin], w: [KH,KW,Cout,Cin] (see
+/// Tensor.transposedConvWeightFromPyTorch), bias: [Cout] -> [N,Ho,Wo,Cout],
+/// Ho = (Hi-1)*stride - 2*padding + KH + outputPadding.
+public func convTranspose2d(_ u: Variable, _ w: Variable, bias: Variable? = nil, strides: (Int, Int) = (2, 2),
+                            padding: (Int, Int) = (1, 1), outputPadding: (Int, Int) = (0, 0)) -> Variable {
+    let geo = ConvGeometry(transposedInput: u.shape, filter: w.shape, strides: strides,
+                           padding: padding, outputPadding: outputPadding)
+    let v = convBackwardInput(u, w, geometry: geo)
+    return bias.map { add(v, $0) } ?? v
+}

@@ -1,0 +1,98 @@
+// Adam, exactly as torch.optim.Adam (single-tensor CPU path, no weight decay, no amsgrad).
+//   per parameter p with gradient g, at step t (t counted per parameter, from 1):
+//     m = lerp(m, g, 1 - beta1)                  (ATen: fma(w, g - m, m) if w < 0.5 else fma(w - 1, g - m, g))
+//     v = v * beta2 + (1 - beta2) * g * g
+//     bc1 = 1 - beta1^t,  bc2 = 1 - beta2^t      (in Double, as Python floats)
+//     denom = sqrt(v) / sqrt(bc2) + eps          (eps after the corrected second moment's sqrt)
+//     p = p + (-lr / bc1) * m / denom
+// A parameter whose `.grad` is nil is skipped (its step does not advance), as torch does with
+// `zero_grad(set_to_none=True)`. Float constants are rounded to Float as ATen does with Python
+// scalars in float32 kernels.
+import Autograd
+import Foundation
+import TensorCore
+
+public final class Adam {
+    /// Optimizer state of one parameter (torch: state[p] = {step, exp_avg, exp_avg_sq}).
+    public struct ParameterState: Sendable, Equatable {
+        public var step: Int
+        public var expAvg: Tensor
+        public var expAvgSq: Tensor
+        public init(step: Int, expAvg: Tensor, expAvgSq: Tensor) {
+            self.step = step; self.expAvg = expAvg; self.expAvgSq = expAvgSq
+        }
+        public static func == (a: ParameterState, b: ParameterState) -> Bool {
+            a.step == b.step && a.expAvg.shape == b.expAvg.shape && a.expAvg.scalars == b.expAvg.scalars
+                && a.expAvgSq.scalars == b.expAvgSq.scalars
+        }
+    }
+
+    /// Learning rate of the (single) parameter group; schedules write it.
+    public var lr: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var eps: Double
+    /// The parameters in order, with the names used in checkpoints (e.g. "G_A.model.1.weight").
+    public let parameters: [(name: String, variable: Variable)]
+    /// State per parameter, nil before its first step.
+    public var state: [ParameterState?]
+
+    public init(_ parameters: [(name: String, variable: Variable)], lr: Double = 2e-4,
+                beta1: Double = 0.5, beta2: Double = 0.999, eps: Double = 1e-8) {
+        precondition(Set(parameters.map(\.name)).count == parameters.count, "Adam: duplicate parameter names")
+        self.parameters = parameters
+        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+        self.state = Array(repeating: nil, count: parameters.count)
+    }
+
+    /// Clears the gradients (set to nil, as torch's zero_grad(set_to_none=True)).
+    public func zeroGrad() { for p in parameters { p.variable.grad = nil } }
+
+    /// One update of every parameter that has a gradient.
+    public func step() {
+        let w = Float(1 - beta1), b2 = Float(beta2), oneMinusB2 = Float(1 - beta2), epsF = Float(eps)
+        for (i, (name, p)) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            precondition(g.shape == p.value.shape, "Adam: gradient of \(name) has shape \(g.shape), parameter \(p.value.shape)")
+            var st = state[i] ?? ParameterState(step: 0, expAvg: Tensor(zeros: p.value.shape), expAvgSq: Tensor(zeros: p.value.shape))
+            st.step += 1
+            let t = Double(st.step)
+            let bc1 = 1 - Foundation.pow(beta1, t), bc2 = 1 - Foundation.pow(beta2, t)
+            let negStep = Float(-(lr / bc1))
+            let bc2Sqrt = Float(bc2.squareRoot())
+            let n = g.count
+            let pg = g.pointer
+            st.expAvg.withUnsafeMutableBufferPointer { mb in
+                st.expAvgSq.withUnsafeMutableBufferPointer { vb in
+                    p.update { value in
+                        value.withUnsafeMutableBufferPointer { xb in
+                            let m = mb.baseAddress!, v = vb.baseAddress!, x = xb.baseAddress!
+                            parallelFor(n, grain: 1 << 16) { lo, hi in
+                                if w < 0.5 {
+                                    for j in lo..<hi { m[j] = (pg[j] - m[j]).addingProductFMA(w, m[j]) }
+                                } else {
+                                    let wm1 = w - 1
+                                    for j in lo..<hi { m[j] = (pg[j] - m[j]).addingProductFMA(wm1, pg[j]) }
+                                }
+                                for j in lo..<hi {
+                                    v[j] = v[j] * b2 + oneMinusB2 * pg[j] * pg[j]
+                                    let denom = v[j].squareRoot() / bc2Sqrt + epsF
+                                    x[j] = x[j] + negStep * m[j] / denom
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            state[i] = st
+        }
+    }
+}
+
+extension Float {
+    /// fma(weight, self, base): weight * self + base with one rounding.
+    @inline(__always) func addingProductFMA(_ weight: Float, _ base: Float) -> Float {
+        base.addingProduct(weight, self)
+    }
+}
+

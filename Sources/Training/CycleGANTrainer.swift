@@ -1,0 +1,148 @@
+// CycleGAN (Zhu et al. 2017), as the paper code's models/cycle_gan_model.py.
+//   G_A: A -> B, G_B: B -> A, D_A judges B images, D_B judges A images.
+//   forward:  fake_B = G_A(real_A), rec_A = G_B(fake_B), fake_A = G_B(real_B), rec_B = G_A(fake_A)
+//   G step (D_A, D_B frozen):
+//     loss_G = GAN(D_A(fake_B), real) + GAN(D_B(fake_A), real)
+//            + lambda_A |rec_A - real_A| + lambda_B |rec_B - real_B|
+//            + lambda_idt (lambda_B |G_A(real_B) - real_B| + lambda_A |G_B(real_A) - real_A|)
+//   D step: D_A on (real_B, pool(fake_B)), D_B on (real_A, pool(fake_A)), each (real + fake) * 0.5
+//           (+ gradient penalty for wgangp; weights clipped after the step for wgan)
+//   Adam over chain(G_A, G_B) and over chain(D_A, D_B).
+import Autograd
+import NN
+import TensorCore
+
+public struct CycleGANOptions: Sendable, Codable, Equatable {
+    public var training = TrainingOptions()
+    public var lambdaA: Float = 10
+    public var lambdaB: Float = 10
+    /// Identity loss weight, relative to lambda_A / lambda_B (0 disables the identity terms).
+    public var lambdaIdentity: Float = 0.5
+    public var poolSize: Int = 50
+    public init() {}
+}
+
+/// The losses of one iteration, named as the paper code's loss_names.
+public struct CycleGANLosses: Sendable, Equatable {
+    public var D_A: Float = 0, G_A: Float = 0, cycle_A: Float = 0, idt_A: Float = 0
+    public var D_B: Float = 0, G_B: Float = 0, cycle_B: Float = 0, idt_B: Float = 0
+    public init() {}
+    public var named: [(name: String, value: Float)] {
+        [("D_A", D_A), ("G_A", G_A), ("cycle_A", cycle_A), ("idt_A", idt_A),
+         ("D_B", D_B), ("G_B", G_B), ("cycle_B", cycle_B), ("idt_B", idt_B)]
+    }
+}
+
+public final class CycleGANTrainer: GANTrainer {
+    public var modelName: String { "cycle_gan" }
+    public let G_A: any Layer, G_B: any Layer, D_A: any Layer, D_B: any Layer
+    public let cycleOptions: CycleGANOptions
+    public var options: TrainingOptions { cycleOptions.training }
+    public let optimizerG: Adam, optimizerD: Adam
+    public let fakeAPool: ImagePool, fakeBPool: ImagePool
+    public var schedule: LRSchedule
+    public var rng: SplitMix64
+    public var progress = TrainingProgress()
+    public private(set) var losses = CycleGANLosses()
+    let criterionGAN: GANLoss
+
+    /// Visuals of the last iteration (values): real_A, fake_B, rec_A, real_B, fake_A, rec_B.
+    public private(set) var visuals: [(name: String, image: Tensor)] = []
+
+    public init(G_A: any Layer, G_B: any Layer, D_A: any Layer, D_B: any Layer, options: CycleGANOptions = .init()) {
+        self.G_A = G_A; self.G_B = G_B; self.D_A = D_A; self.D_B = D_B
+        self.cycleOptions = options
+        for n in [G_A, G_B, D_A, D_B] as [any Module] { n.train() }
+        let t = options.training
+        optimizerG = makeAdam([("G_A", G_A), ("G_B", G_B)], t)
+        optimizerD = makeAdam([("D_A", D_A), ("D_B", D_B)], t)
+        fakeAPool = ImagePool(poolSize: options.poolSize, seed: deriveSeed(t.seed, 1))
+        fakeBPool = ImagePool(poolSize: options.poolSize, seed: deriveSeed(t.seed, 2))
+        schedule = makeSchedule(t)
+        schedule.apply(to: [optimizerG, optimizerD])
+        rng = SplitMix64(seed: deriveSeed(t.seed, 3))
+        criterionGAN = GANLoss(t.ganMode)
+    }
+
+    public var networks: [(name: String, module: any Module)] { [("G_A", G_A), ("G_B", G_B), ("D_A", D_A), ("D_B", D_B)] }
+    public var optimizers: [(name: String, optimizer: Adam)] { [("optimizer_G", optimizerG), ("optimizer_D", optimizerD)] }
+    public var pools: [(name: String, pool: ImagePool)] { [("fake_A_pool", fakeAPool), ("fake_B_pool", fakeBPool)] }
+    public var lossValues: [(name: String, value: Float)] { losses.named }
+
+    public func optimizeParameters(_ batch: TrainingBatch) {
+        guard let realBTensor = batch.realB else { preconditionFailure("CycleGAN needs realB") }
+        let realA = Variable(batch.realA), realB = Variable(realBTensor)
+        let updateG = isGeneratorIteration
+
+        // forward (recorded only when G is updated this iteration)
+        let (fakeB, recA, fakeA, recB) = withGradMode(updateG) {
+            let fakeB = G_A(realA)
+            let recA = G_B(fakeB)
+            let fakeA = G_B(realB)
+            let recB = G_A(fakeA)
+            return (fakeB, recA, fakeA, recB)
+        }
+        visuals = [("real_A", realA.value), ("fake_B", fakeB.value), ("rec_A", recA.value),
+                   ("real_B", realB.value), ("fake_A", fakeA.value), ("rec_B", recB.value)]
+
+        // G_A and G_B
+        if updateG {
+            D_A.setRequiresGrad(false); D_B.setRequiresGrad(false)
+            optimizerG.zeroGrad()
+            backwardG(realA: realA, realB: realB, fakeB: fakeB, recA: recA, fakeA: fakeA, recB: recB)
+            optimizerG.step()
+            D_A.setRequiresGrad(true); D_B.setRequiresGrad(true)
+        }
+
+        // D_A and D_B
+        optimizerD.zeroGrad()
+        losses.D_A = backwardD(D_A, real: realBTensor, fake: fakeBPool.query(fakeB.value))
+        losses.D_B = backwardD(D_B, real: batch.realA, fake: fakeAPool.query(fakeA.value))
+        optimizerD.step()
+        if options.ganMode == .wgan { clipWeights(D_A.parameters + D_B.parameters, options.clipValue) }
+    }
+
+    func backwardG(realA: Variable, realB: Variable, fakeB: Variable, recA: Variable, fakeA: Variable, recB: Variable) {
+        let o = cycleOptions
+        var total = criterionGAN(D_A(fakeB), targetIsReal: true)
+        losses.G_A = total.value.scalar
+        let lossGB = criterionGAN(D_B(fakeA), targetIsReal: true)
+        let cycleA = l1(recA, realA) * o.lambdaA
+        let cycleB = l1(recB, realB) * o.lambdaB
+        losses.G_B = lossGB.value.scalar; losses.cycle_A = cycleA.value.scalar; losses.cycle_B = cycleB.value.scalar
+        total = total + lossGB + cycleA + cycleB
+        if o.lambdaIdentity > 0 {
+            let idtA = l1(G_A(realB), realB) * (o.lambdaB * o.lambdaIdentity)
+            let idtB = l1(G_B(realA), realA) * (o.lambdaA * o.lambdaIdentity)
+            losses.idt_A = idtA.value.scalar; losses.idt_B = idtB.value.scalar
+            total = total + idtA + idtB
+        } else {
+            losses.idt_A = 0; losses.idt_B = 0
+        }
+        total.backward()
+    }
+
+    /// backward_D_basic: (GAN(D(real), real) + GAN(D(fake), fake)) * 0.5 [+ gradient penalty].
+    func backwardD(_ D: any Layer, real: Tensor, fake: Tensor) -> Float {
+        discriminatorLoss(D, real: real, fake: fake, gan: criterionGAN, options: options, rng: &rng)
+    }
+}
+
+/// The paper code's backward_D_basic for an unconditional D, with the WGAN-GP penalty added
+/// for ganMode .wgangp (loss_D = (real + fake) * 0.5 + gp). Runs backward; returns loss_D.
+func discriminatorLoss(_ D: (Variable) -> Variable, real: Tensor, fake: Tensor, gan: GANLoss,
+                       options: TrainingOptions, rng: inout SplitMix64) -> Float {
+    let lossReal = gan(D(Variable(real)), targetIsReal: true)
+    let lossFake = gan(D(Variable(fake)), targetIsReal: false)
+    var loss = (lossReal + lossFake) * 0.5
+    if options.ganMode == .wgangp {
+        loss = loss + gradientPenalty(critic: D, real: real, fake: fake, lambda: options.lambdaGP, using: &rng)
+    }
+    loss.backward()
+    return loss.value.scalar
+}
+
+func discriminatorLoss(_ D: any Layer, real: Tensor, fake: Tensor, gan: GANLoss,
+                       options: TrainingOptions, rng: inout SplitMix64) -> Float {
+    discriminatorLoss({ D($0) }, real: real, fake: fake, gan: gan, options: options, rng: &rng)
+}

@@ -1,0 +1,161 @@
+// DCGAN (Radford et al. 2016) and the label-conditional GAN (Mirza & Osindero 2014).
+//   z ~ N(0, 1): [N, latentShape...] (default [N,1,1,nz], NHWC)   labels: [N] in 0..<numClasses
+//   forward:  fake = G(z)                    (CGAN: G(z, labels), D(x, labels))
+//   D step:   loss_D = (GAN(D(real), real) + GAN(D(fake.detach), fake)) * 0.5
+//             (+ gradient penalty for wgangp, taken w.r.t. the image; clipping for wgan)
+//   G step (D frozen, updated D):  loss_G = GAN(D(fake), real)
+// A CGAN's D judges the pair (image, label): a real image with the wrong label is fake for it.
+// Noise and labels for fakes come from the trainer's seeded generator; sample grids use a fixed
+// noise per class drawn once from its own seed, so grids of successive epochs are comparable.
+import Autograd
+import Models
+import NN
+import TensorCore
+
+/// A generator of images from noise and class labels.
+public protocol LabelConditionalGenerator: Module {
+    func callAsFunction(_ z: Variable, labels: [Int]) -> Variable
+}
+
+/// A discriminator of (image, label) pairs.
+public protocol LabelConditionalDiscriminator: Module {
+    func callAsFunction(_ x: Variable, labels: [Int]) -> Variable
+}
+
+public struct GANLosses: Sendable, Equatable {
+    public var G: Float = 0, D_real: Float = 0, D_fake: Float = 0, D: Float = 0
+    public init() {}
+    public var named: [(name: String, value: Float)] { [("G", G), ("D_real", D_real), ("D_fake", D_fake), ("D", D)] }
+}
+
+public typealias DCGANTrainer = NoiseGANTrainer
+public typealias CGANTrainer = NoiseGANTrainer
+
+/// The DCGAN and CGAN trainer: the networks seen as functions of (input, labels).
+public final class NoiseGANTrainer: GANTrainer {
+    public let generator: any Module, discriminator: any Module
+    let gForward: (Variable, [Int]?) -> Variable
+    let dForward: (Variable, [Int]?) -> Variable
+    public let options: TrainingOptions
+    /// Per-sample noise shape (e.g. [1, 1, nz]).
+    public let latentShape: [Int]
+    /// 0 for an unconditional GAN.
+    public let numClasses: Int
+    public let optimizerG: Adam, optimizerD: Adam
+    public var schedule: LRSchedule
+    public var rng: SplitMix64
+    public var progress = TrainingProgress()
+    public private(set) var losses = GANLosses()
+    let criterionGAN: GANLoss
+    let name: String
+
+    /// DCGAN: G maps noise [N, latentShape...] to images, D maps images to scores.
+    public convenience init(G: any Layer, D: any Layer, latentShape: [Int], options: TrainingOptions = .init()) {
+        self.init(name: "dcgan", G: G, D: D, gForward: { z, _ in G(z) }, dForward: { x, _ in D(x) },
+                  latentShape: latentShape, numClasses: 0, options: options)
+    }
+
+    /// Label-conditional GAN.
+    public convenience init(G: any LabelConditionalGenerator, D: any LabelConditionalDiscriminator, latentShape: [Int],
+                            numClasses: Int, options: TrainingOptions = .init()) {
+        precondition(numClasses > 0, "a conditional GAN needs classes")
+        self.init(name: "cgan", G: G, D: D, gForward: { z, l in G(z, labels: l!) }, dForward: { x, l in D(x, labels: l!) },
+                  latentShape: latentShape, numClasses: numClasses, options: options)
+    }
+
+    init(name: String, G: any Module, D: any Module, gForward: @escaping (Variable, [Int]?) -> Variable,
+         dForward: @escaping (Variable, [Int]?) -> Variable, latentShape: [Int], numClasses: Int, options: TrainingOptions) {
+        self.name = name
+        generator = G; discriminator = D
+        self.gForward = gForward; self.dForward = dForward
+        self.latentShape = latentShape; self.numClasses = numClasses; self.options = options
+        G.train(); D.train()
+        optimizerG = makeAdam([("G", G)], options)
+        optimizerD = makeAdam([("D", D)], options)
+        schedule = makeSchedule(options)
+        schedule.apply(to: [optimizerG, optimizerD])
+        rng = SplitMix64(seed: deriveSeed(options.seed, 3))
+        criterionGAN = GANLoss(options.ganMode)
+    }
+
+    public var networks: [(name: String, module: any Module)] { [("G", generator), ("D", discriminator)] }
+    public var optimizers: [(name: String, optimizer: Adam)] { [("optimizer_G", optimizerG), ("optimizer_D", optimizerD)] }
+    public var lossValues: [(name: String, value: Float)] { losses.named }
+    /// "dcgan" or "cgan" (checkpoints).
+    public var modelName: String { name }
+
+    /// Noise for `n` samples from the trainer's generator.
+    public func sampleNoise(_ n: Int) -> Tensor { Tensor(randomNormal: [n] + latentShape, using: &rng) }
+
+    public func optimizeParameters(_ batch: TrainingBatch) {
+        let n = batch.realA.shape[0]
+        let labels: [Int]? = numClasses > 0 ? (batch.labels ?? { preconditionFailure("CGAN batches need labels") }()) : nil
+        let updateG = isGeneratorIteration
+        // fakes are drawn for the same labels as the real batch (the pairs D judges)
+        let z = Variable(sampleNoise(n))
+        let fake = withGradMode(updateG) { gForward(z, labels) }
+
+        // D
+        discriminator.setRequiresGrad(true)
+        optimizerD.zeroGrad()
+        let critic: (Variable) -> Variable = { [dForward] x in dForward(x, labels) }
+        let lossReal = criterionGAN(critic(Variable(batch.realA)), targetIsReal: true)
+        let lossFake = criterionGAN(critic(fake.detached()), targetIsReal: false)
+        var lossD = (lossReal + lossFake) * 0.5
+        if options.ganMode == .wgangp {
+            lossD = lossD + gradientPenalty(critic: critic, real: batch.realA, fake: fake.value,
+                                            lambda: options.lambdaGP, using: &rng)
+        }
+        lossD.backward()
+        losses.D_real = lossReal.value.scalar; losses.D_fake = lossFake.value.scalar; losses.D = lossD.value.scalar
+        optimizerD.step()
+        if options.ganMode == .wgan { clipWeights(discriminator.parameters, options.clipValue) }
+
+        // G
+        if updateG {
+            discriminator.setRequiresGrad(false)
+            optimizerG.zeroGrad()
+            let lossG = criterionGAN(critic(fake), targetIsReal: true)
+            lossG.backward()
+            losses.G = lossG.value.scalar
+            optimizerG.step()
+            discriminator.setRequiresGrad(true)
+        }
+    }
+
+    /// A grid of samples: `perClass` images for each class (rows = classes; DCGAN: one row
+    /// of `perClass`), from fixed noise drawn from `seed` (not the training generator), with
+    /// batch norm on the batch's own statistics and running statistics left untouched.
+    /// Returns [rows * perClass, H, W, C].
+    public func samples(perClass: Int, seed: UInt64 = 1234) -> Tensor {
+        let rows = max(numClasses, 1)
+        var g = SplitMix64(seed: seed)
+        let noise = Tensor(randomNormal: [perClass] + latentShape, using: &g)
+        // the same noise for every class: a row differs from another only by its label
+        let per = noise.count
+        let z = Tensor(uninitializedShape: [rows * perClass] + latentShape)
+        for r in 0..<rows { (z.uncheckedMutablePointer + r * per).update(from: noise.pointer, count: per) }
+        let labels: [Int]? = numClasses > 0 ? (0..<rows).flatMap { Array(repeating: $0, count: perClass) } : nil
+        generator.testMode()
+        defer { generator.train() }
+        return withNoGrad { gForward(Variable(z), labels).value }
+    }
+}
+
+/// Tiles images [K,H,W,C] into one image [1, rows*H, columns*W, C] (row-major).
+public func imageGrid(_ images: Tensor, columns: Int) -> Tensor {
+    let (k, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+    let rows = (k + columns - 1) / columns
+    let out = Tensor(repeating: -1, shape: [1, rows * h, columns * w, c])
+    let po = out.uncheckedMutablePointer, pi = images.pointer
+    for i in 0..<k {
+        let r = i / columns, col = i % columns
+        for y in 0..<h {
+            (po + ((r * h + y) * columns * w + col * w) * c).update(from: pi + ((i * h + y) * w) * c, count: w * c)
+        }
+    }
+    return out
+}
+
+extension Models.ConditionalGenerator: LabelConditionalGenerator {}
+extension Models.ConditionalDiscriminator: LabelConditionalDiscriminator {}

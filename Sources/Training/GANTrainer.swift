@@ -1,0 +1,136 @@
+// What every trainer shares: the paper code's BaseModel.
+//
+//   let trainer = try CycleGANTrainer(G_A: ..., G_B: ..., D_A: ..., D_B: ..., options: opts)
+//   for epoch in ... {
+//       trainer.trainEpoch(batches)            // update_learning_rate(), then optimize per batch
+//       print(trainer.lossValues)              // [("G_A", 0.31), ...] of the last batch
+//       try saver.epochEnded(trainer)          // latest + every K epochs, atomically
+//   }
+//   try TrainingCheckpoint.load(path, into: trainer)   // --continue: exact resume
+//
+// A trainer owns its networks (NN modules, in train mode), two Adam optimizers, one lr
+// schedule applied to both, image pools, and seeded generators; everything random in a run
+// (init is done by the caller from the seed; pools, dropout, noise, labels, penalty alphas)
+// comes from generators whose state is in the training checkpoint, so a run is reproducible
+// bit for bit on the same machine and thread count, and a resumed run equals an
+// uninterrupted one.
+import Autograd
+import NN
+import TensorCore
+
+/// One batch as the trainers consume it (the CLI's loaders produce these).
+///   realA, realB: [N,H,W,C] in [-1, 1]. CycleGAN: unpaired domains A and B; pix2pix: aligned
+///   input A and target B; DCGAN: real images in realA; CGAN: real images in realA with `labels`.
+public struct TrainingBatch: Sendable {
+    public var realA: Tensor
+    public var realB: Tensor?
+    public var labels: [Int]?
+    public init(realA: Tensor, realB: Tensor? = nil, labels: [Int]? = nil) {
+        self.realA = realA; self.realB = realB; self.labels = labels
+    }
+    public static func pair(_ a: Tensor, _ b: Tensor) -> TrainingBatch { TrainingBatch(realA: a, realB: b) }
+    public static func images(_ x: Tensor, labels: [Int]? = nil) -> TrainingBatch { TrainingBatch(realA: x, labels: labels) }
+}
+
+/// Options every trainer understands (the paper code's train options that concern training).
+public struct TrainingOptions: Sendable, Codable, Equatable {
+    public var ganMode: GANMode = .lsgan
+    public var lr: Double = 2e-4
+    public var beta1: Double = 0.5
+    public var beta2: Double = 0.999
+    public var lrPolicy: LRPolicy = .linear
+    public var epochCount: Int = 1
+    public var nEpochs: Int = 100
+    public var nEpochsDecay: Int = 100
+    public var lrDecayIters: Int = 50
+    /// D (critic) updates per G update (`--d-steps`): G is updated on every dSteps-th batch.
+    public var dSteps: Int = 1
+    /// WGAN weight clipping bound (ganMode .wgan).
+    public var clipValue: Float = 0.01
+    /// WGAN-GP penalty weight (ganMode .wgangp).
+    public var lambdaGP: Float = 10
+    /// Seed of every generator the trainer owns (pools, noise, penalty alphas).
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+/// Where a run is: completed epochs and batches.
+public struct TrainingProgress: Sendable, Codable, Equatable {
+    /// Completed epochs since the start (the next epoch is epochCount + epoch).
+    public var epoch: Int = 0
+    /// Total optimize calls (batches) since the start.
+    public var iteration: Int = 0
+    public init() {}
+}
+
+public protocol GANTrainer: AnyObject {
+    /// Name stored in checkpoints ("cycle_gan", "pix2pix", "dcgan", "cgan", ...).
+    var modelName: String { get }
+    var options: TrainingOptions { get }
+    /// Networks by checkpoint prefix ("G_A", "D_A", ...), as the paper code's model_names.
+    var networks: [(name: String, module: any Module)] { get }
+    /// Optimizers by checkpoint prefix ("optimizer_G", "optimizer_D").
+    var optimizers: [(name: String, optimizer: Adam)] { get }
+    /// Image pools by checkpoint prefix ("fake_A_pool", ...); none by default.
+    var pools: [(name: String, pool: ImagePool)] { get }
+    var schedule: LRSchedule { get set }
+    /// The trainer's own generator (noise, labels, penalty alphas).
+    var rng: SplitMix64 { get set }
+    var progress: TrainingProgress { get set }
+    /// The named losses of the last optimize call (the Losses struct's fields, in order).
+    var lossValues: [(name: String, value: Float)] { get }
+    /// One training iteration on a batch (the paper's optimize_parameters).
+    func optimizeParameters(_ batch: TrainingBatch)
+}
+
+extension GANTrainer {
+    public var pools: [(name: String, pool: ImagePool)] { [] }
+
+    /// Whether this iteration updates G (D is updated every iteration; G every dSteps-th).
+    public var isGeneratorIteration: Bool { (progress.iteration + 1) % max(options.dSteps, 1) == 0 }
+
+    /// The paper code's update_learning_rate(): one schedule step, applied to every optimizer.
+    /// `metric` feeds the plateau policy (the paper code passes 0).
+    public func updateLearningRate(metric: Double = 0) {
+        schedule.step(metric: metric)
+        schedule.apply(to: optimizers.map(\.optimizer))
+    }
+
+    /// One epoch as the paper code's train.py: update the lr at the beginning, then one
+    /// optimize call per batch. `afterBatch` sees each iteration (logging, sample grids).
+    public func trainEpoch<S: Sequence>(_ batches: S, afterBatch: ((Self) -> Void)? = nil) where S.Element == TrainingBatch {
+        updateLearningRate()
+        for b in batches {
+            optimizeParameters(b)
+            progress.iteration += 1
+            afterBatch?(self)
+        }
+        progress.epoch += 1
+    }
+
+    /// The epoch number as the paper code prints it (epoch_count-based).
+    public var currentEpochNumber: Int { options.epochCount + progress.epoch }
+}
+
+/// Convenience used by the trainers.
+extension Module {
+    /// Named parameters with a prefix ("G_A.model.1.weight").
+    func prefixedParameters(_ prefix: String) -> [(name: String, variable: Variable)] {
+        namedParameters().map { (prefix + "." + $0.name, $0.variable) }
+    }
+}
+
+func makeAdam(_ nets: [(String, any Module)], _ o: TrainingOptions) -> Adam {
+    Adam(nets.flatMap { $0.1.prefixedParameters($0.0) }, lr: o.lr, beta1: o.beta1, beta2: o.beta2)
+}
+
+func makeSchedule(_ o: TrainingOptions) -> LRSchedule {
+    LRSchedule(policy: o.lrPolicy, baseLR: o.lr, epochCount: o.epochCount, nEpochs: o.nEpochs,
+               nEpochsDecay: o.nEpochsDecay, lrDecayIters: o.lrDecayIters)
+}
+
+/// Derives independent seeds for the generators of a run from one seed.
+public func deriveSeed(_ seed: UInt64, _ stream: UInt64) -> UInt64 {
+    var g = SplitMix64(seed: seed ^ (0x5851_F42D_4C95_7F2D &* (stream &+ 1)))
+    return g.next()
+}

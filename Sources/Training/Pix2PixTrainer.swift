@@ -1,0 +1,108 @@
+// pix2pix (Isola et al. 2017), as the paper code's models/pix2pix_model.py.
+//   G: A -> B (U-Net), D: conditional PatchGAN on concat(A, B) along channels.
+//   forward:  fake_B = G(real_A)
+//   D step:   loss_D = (GAN(D([real_A, fake_B].detach), fake) + GAN(D([real_A, real_B]), real)) * 0.5
+//             (+ gradient penalty for wgangp; clipping for wgan)
+//   G step (D frozen, using the UPDATED D):
+//             loss_G = GAN(D([real_A, fake_B]), real) + lambda_L1 |fake_B - real_B|
+//   Defaults: vanilla GAN, lambda_L1 100, no image pool (the paper code uses none for pix2pix).
+import Autograd
+import NN
+import TensorCore
+
+public struct Pix2PixOptions: Sendable, Codable, Equatable {
+    public var training: TrainingOptions = {
+        var t = TrainingOptions(); t.ganMode = .vanilla; return t
+    }()
+    public var lambdaL1: Float = 100
+    public init() {}
+}
+
+public struct Pix2PixLosses: Sendable, Equatable {
+    public var G_GAN: Float = 0, G_L1: Float = 0, D_real: Float = 0, D_fake: Float = 0
+    public init() {}
+    public var named: [(name: String, value: Float)] {
+        [("G_GAN", G_GAN), ("G_L1", G_L1), ("D_real", D_real), ("D_fake", D_fake)]
+    }
+}
+
+public final class Pix2PixTrainer: GANTrainer {
+    public var modelName: String { "pix2pix" }
+    public let G: any Layer, D: any Layer
+    public let pix2pixOptions: Pix2PixOptions
+    public var options: TrainingOptions { pix2pixOptions.training }
+    public let optimizerG: Adam, optimizerD: Adam
+    public var schedule: LRSchedule
+    public var rng: SplitMix64
+    public var progress = TrainingProgress()
+    public private(set) var losses = Pix2PixLosses()
+    /// loss_D of the last iteration ((real + fake) * 0.5, with the penalty for wgangp).
+    public private(set) var lossD: Float = 0
+    let criterionGAN: GANLoss
+    public private(set) var visuals: [(name: String, image: Tensor)] = []
+
+    public init(G: any Layer, D: any Layer, options: Pix2PixOptions = .init()) {
+        self.G = G; self.D = D; self.pix2pixOptions = options
+        G.train(); D.train()
+        let t = options.training
+        optimizerG = makeAdam([("G", G)], t)
+        optimizerD = makeAdam([("D", D)], t)
+        schedule = makeSchedule(t)
+        schedule.apply(to: [optimizerG, optimizerD])
+        rng = SplitMix64(seed: deriveSeed(t.seed, 3))
+        criterionGAN = GANLoss(t.ganMode)
+    }
+
+    public var networks: [(name: String, module: any Module)] { [("G", G), ("D", D)] }
+    public var optimizers: [(name: String, optimizer: Adam)] { [("optimizer_G", optimizerG), ("optimizer_D", optimizerD)] }
+    public var lossValues: [(name: String, value: Float)] { losses.named }
+
+    public func optimizeParameters(_ batch: TrainingBatch) {
+        guard let realBTensor = batch.realB else { preconditionFailure("pix2pix needs realB") }
+        let realA = Variable(batch.realA), realB = Variable(realBTensor)
+        let updateG = isGeneratorIteration
+
+        // forward
+        let fakeB = withGradMode(updateG) { G(realA) }
+        visuals = [("real_A", realA.value), ("fake_B", fakeB.value), ("real_B", realB.value)]
+
+        // D
+        D.setRequiresGrad(true)
+        optimizerD.zeroGrad()
+        backwardD(realA: realA, realB: realB, fakeB: fakeB)
+        optimizerD.step()
+        if options.ganMode == .wgan { clipWeights(D.parameters, options.clipValue) }
+
+        // G
+        if updateG {
+            D.setRequiresGrad(false)
+            optimizerG.zeroGrad()
+            backwardG(realA: realA, realB: realB, fakeB: fakeB)
+            optimizerG.step()
+            D.setRequiresGrad(true)
+        }
+    }
+
+    func backwardD(realA: Variable, realB: Variable, fakeB: Variable) {
+        let fakeAB = concat([realA, fakeB.detached()], axis: -1)
+        let lossFake = criterionGAN(D(fakeAB), targetIsReal: false)
+        let realAB = concat([realA, realB], axis: -1)
+        let lossReal = criterionGAN(D(realAB), targetIsReal: true)
+        losses.D_fake = lossFake.value.scalar; losses.D_real = lossReal.value.scalar
+        var loss = (lossFake + lossReal) * 0.5
+        if options.ganMode == .wgangp {
+            loss = loss + gradientPenalty(critic: { D($0) }, real: realAB.value, fake: fakeAB.value,
+                                          lambda: options.lambdaGP, using: &rng)
+        }
+        loss.backward()
+        lossD = loss.value.scalar
+    }
+
+    func backwardG(realA: Variable, realB: Variable, fakeB: Variable) {
+        let fakeAB = concat([realA, fakeB], axis: -1)
+        let lossGAN = criterionGAN(D(fakeAB), targetIsReal: true)
+        let lossL1 = l1(fakeB, realB) * pix2pixOptions.lambdaL1
+        losses.G_GAN = lossGAN.value.scalar; losses.G_L1 = lossL1.value.scalar
+        (lossGAN + lossL1).backward()
+    }
+}
