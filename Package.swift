@@ -66,7 +66,8 @@ let package = Package(
         .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
-        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
+                    exclude: ["Fixtures"]),  // read via #filePath by the tests
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO"]),
     ]
