@@ -16,6 +16,8 @@ public struct Batch: Sendable {
     public var labels: [Int]
     public var pathsA: [String]
     public var pathsB: [String]
+    /// Position of this batch in its epoch (0-based); a batch whose items all failed leaves a gap.
+    public var index: Int = 0
 
     public var shapeA: [Int] { [count, height, width, channelsA] }
     public var shapeB: [Int] { [count, height, width, channelsB] }
@@ -151,9 +153,10 @@ public final class DataLoader: @unchecked Sendable {
         onSkip(e)
     }
 
-    /// The batches of one epoch, produced ahead on a background thread.
-    public func batches(epoch: Int) -> BatchIterator {
-        BatchIterator(loader: self, epoch: epoch)
+    /// The batches of one epoch, produced ahead on a background thread. `skipping` leaves out
+    /// the epoch's first batches without loading them (resuming in the middle of an epoch).
+    public func batches(epoch: Int, skipping: Int = 0) -> BatchIterator {
+        BatchIterator(loader: self, epoch: epoch, skipping: skipping)
     }
 }
 
@@ -219,20 +222,22 @@ final class PrefetchQueue: @unchecked Sendable {
 public final class BatchIterator: IteratorProtocol, Sequence, @unchecked Sendable {
     private let queue: PrefetchQueue
 
-    init(loader: DataLoader, epoch: Int) {
+    init(loader: DataLoader, epoch: Int, skipping: Int) {
         let queue = PrefetchQueue(capacity: loader.prefetch)
         self.queue = queue
         let order = loader.order(epoch: epoch)
         let bs = loader.batchSize
-        let ranges = stride(from: 0, to: order.count, by: bs)
+        let ranges = Array(stride(from: 0, to: order.count, by: bs)
             .map { $0..<Swift.min($0 + bs, order.count) }
             .filter { $0.count == bs || !loader.dropLast }
+            .enumerated().dropFirst(Swift.max(0, skipping)))
         // The thread holds the queue and the loader, never the iterator, so dropping the
         // iterator cancels the producer instead of keeping it alive.
         let thread = Thread {
-            for r in ranges {
+            for (position, r) in ranges {
                 if queue.isCancelled { break }
-                guard let batch = loader.loadBatch(epoch: epoch, order: order, positions: r) else { continue }
+                guard var batch = loader.loadBatch(epoch: epoch, order: order, positions: r) else { continue }
+                batch.index = position
                 if !queue.put(batch) { break }
             }
             queue.finish()

@@ -171,3 +171,21 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(reflectIndex(7, 1), 0)
     }
 }
+
+final class ImageMetricsTests: XCTestCase {
+    func testMetricsOnKnownImages() {
+        let a = Image(width: 16, height: 16, channels: 3, fill: 100)
+        let b = Image(width: 16, height: 16, channels: 3, fill: 110)
+        XCTAssertEqual(ImageMetrics.l1(a, b), 10.0 / 255, accuracy: 1e-12)
+        XCTAssertEqual(ImageMetrics.psnr(a, b), 10 * log10(255.0 * 255.0 / 100.0), accuracy: 1e-9)
+        XCTAssertEqual(ImageMetrics.psnr(a, a), .infinity)
+        XCTAssertEqual(ImageMetrics.ssim(a, a), 1, accuracy: 1e-12)
+        // Constant images: SSIM depends only on the means: (2*100*110 + C1) / (100^2 + 110^2 + C1).
+        let c1 = (0.01 * 255) * (0.01 * 255)
+        XCTAssertEqual(ImageMetrics.ssim(a, b), (2 * 100 * 110 + c1) / (100 * 100 + 110 * 110 + c1), accuracy: 1e-9)
+        var px = [UInt8](repeating: 0, count: 16 * 16 * 3)
+        for i in 0..<px.count { px[i] = UInt8((i * 91) % 256) }
+        let noisy = Image(width: 16, height: 16, channels: 3, pixels8: px)
+        XCTAssertLessThan(ImageMetrics.ssim(a, noisy), 0.1)
+    }
+}
