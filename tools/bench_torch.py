@@ -120,10 +120,10 @@ def _cases():
             opt_G.step()
         return step
 
-    def conv(cin, cout, k, s, p, size, transposed=False, backward=False):
+    def conv(cin, cout, k, s, p, size, transposed=False, backward=False, output_padding=1):
         def make():
             if transposed:
-                m = nn.ConvTranspose2d(cin, cout, k, stride=s, padding=p, output_padding=1, bias=False)
+                m = nn.ConvTranspose2d(cin, cout, k, stride=s, padding=p, output_padding=output_padding, bias=False)
             else:
                 m = nn.Conv2d(cin, cout, k, stride=s, padding=p, bias=False)
             x = torch.randn(1, cin, size, size)
@@ -154,13 +154,15 @@ def _cases():
         "conv4x4s2_128to256_64_fwd": conv(128, 256, 4, 2, 1, 64),      # PatchGAN layer 5
         "conv4x4s1_256to512_32_fwd": conv(256, 512, 4, 1, 1, 32),      # PatchGAN layer 8
         "convT3x3s2_256to128_64_fwd": conv(256, 128, 3, 2, 1, 64, transposed=True),  # ResNet upsampling 1
+        "convT4x4s2_512to128_32_fwd": conv(512, 128, 4, 2, 1, 32, transposed=True, output_padding=0),  # U-Net up
     }
 
 
 CASE_NAMES = ["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter",
               "conv3x3_256_64x64_fwd", "conv3x3_256_64x64_fwdbwd", "conv7x7_3to64_256_fwd",
               "conv3x3s2_64to128_256_fwd", "conv4x4s2_6to64_256_fwd", "conv4x4s2_64to128_128_fwd",
-              "conv4x4s2_128to256_64_fwd", "conv4x4s1_256to512_32_fwd", "convT3x3s2_256to128_64_fwd"]
+              "conv4x4s2_128to256_64_fwd", "conv4x4s1_256to512_32_fwd", "convT3x3s2_256to128_64_fwd",
+              "convT4x4s2_512to128_32_fwd"]
 
 
 def run_child(name, threads, repeats, warmup):
