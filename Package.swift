@@ -50,6 +50,9 @@ let package = Package(
         // MARK: - Checkpoints
         .target(name: "Checkpoint"),
 
+        // MARK: - Training
+        .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint"]),
+
         // MARK: - CLI
         .executableTarget(
             name: "img2img",
@@ -65,5 +68,6 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint"]),
     ]
 )
