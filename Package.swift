@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Autograd", targets: ["Autograd"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "img2img", targets: ["img2img"]),
     ],
     dependencies: [
@@ -47,6 +49,10 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["_CKernels"]),
         .target(name: "Autograd", dependencies: ["TensorCore", "_CKernels"]),
 
+        // MARK: - Layers and networks
+        .target(name: "NN", dependencies: ["TensorCore", "Autograd"]),
+        .target(name: "Models", dependencies: ["NN", "Checkpoint", "TensorCore", "Autograd"]),
+
         // MARK: - Checkpoints
         .target(name: "Checkpoint"),
 
@@ -68,6 +74,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint"]),
     ]
 )
