@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Autograd", targets: ["Autograd"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "img2img", targets: ["img2img"]),
     ],
     dependencies: [
@@ -49,8 +51,15 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["_CKernels"]),
         .target(name: "Autograd", dependencies: ["TensorCore", "_CKernels"]),
 
+        // MARK: - Layers and networks
+        .target(name: "NN", dependencies: ["TensorCore", "Autograd"]),
+        .target(name: "Models", dependencies: ["NN", "Checkpoint", "TensorCore", "Autograd"]),
+
         // MARK: - Checkpoints
         .target(name: "Checkpoint"),
+
+        // MARK: - Training
+        .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint"]),
 
         // MARK: - CLI
         .executableTarget(
@@ -70,5 +79,8 @@ let package = Package(
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO"]),
+        .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint"]),
     ]
 )

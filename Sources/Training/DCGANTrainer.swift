@@ -46,6 +46,7 @@ public final class NoiseGANTrainer: GANTrainer {
     public var rng: SplitMix64
     public var progress = TrainingProgress()
     public private(set) var losses = GANLosses()
+    public private(set) var visuals: [(name: String, image: Tensor)] = []
     let criterionGAN: GANLoss
     let name: String
 
@@ -94,6 +95,7 @@ public final class NoiseGANTrainer: GANTrainer {
         // fakes are drawn for the same labels as the real batch (the pairs D judges)
         let z = Variable(sampleNoise(n))
         let fake = withGradMode(updateG) { gForward(z, labels) }
+        visuals = [("real", batch.realA), ("fake", fake.value)]
 
         // D
         discriminator.setRequiresGrad(true)

@@ -81,10 +81,14 @@ public protocol GANTrainer: AnyObject {
     var lossValues: [(name: String, value: Float)] { get }
     /// One training iteration on a batch (the paper's optimize_parameters).
     func optimizeParameters(_ batch: TrainingBatch)
+    /// Images of the last iteration by name (the paper code's visual_names: real_A, fake_B, ...),
+    /// [N,H,W,C] values in [-1, 1], for sample grids (`imageGrid`).
+    var visuals: [(name: String, image: Tensor)] { get }
 }
 
 extension GANTrainer {
     public var pools: [(name: String, pool: ImagePool)] { [] }
+    public var visuals: [(name: String, image: Tensor)] { [] }
 
     /// Whether this iteration updates G (D is updated every iteration; G every dSteps-th).
     public var isGeneratorIteration: Bool { (progress.iteration + 1) % max(options.dSteps, 1) == 0 }

@@ -23,12 +23,15 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteTensor(name: String)
     /// The file is not a training checkpoint of this model, or does not match it.
     case incompatible(file: String, reason: String)
+    /// Options that cannot work together.
+    case invalidOptions(String)
 
     public var description: String {
         switch self {
         case .nonFiniteLoss(let n, let v): return "loss \(n) is \(v): checkpoint not written (the last good one is kept)"
         case .nonFiniteTensor(let n): return "tensor \(n) has NaN or infinite values: checkpoint not written (the last good one is kept)"
         case .incompatible(let f, let r): return "\(f): not a matching training checkpoint: \(r)"
+        case .invalidOptions(let r): return "invalid options: \(r)"
         }
     }
 }

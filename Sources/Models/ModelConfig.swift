@@ -1,0 +1,168 @@
+// ModelConfig: everything needed to rebuild a network, stored as JSON in the safetensors
+// header (`__metadata__["img2img.config"]`), so loading needs no flags. Names and
+// defaults follow the paper code's options (`--netG resnet_9blocks --ngf 64 --norm instance`).
+//
+//   {"kind":"generator","netG":"resnet_9blocks","input_nc":3,"output_nc":3,"ngf":64,
+//    "norm":"instance","use_dropout":false,"padding_type":"reflect"}
+import Foundation
+
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// Paper-code generator (`netG`: resnet_Nblocks, unet_S).
+        case generator
+        /// Paper-code discriminator (`netD`: basic, n_layers, pixel).
+        case discriminator
+        /// DCGAN generator: noise [N,1,1,nz] -> image [N,S,S,output_nc].
+        case dcganGenerator = "dcgan_generator"
+        /// DCGAN discriminator: image [N,S,S,input_nc] -> logit [N,1,1,1].
+        case dcganDiscriminator = "dcgan_discriminator"
+        /// Label-conditional generator: noise [N,nz] and labels -> image.
+        case cganGenerator = "cgan_generator"
+        /// Label-conditional discriminator: image and labels -> logit.
+        case cganDiscriminator = "cgan_discriminator"
+    }
+
+    public enum Norm: String, Codable, Sendable, CaseIterable {
+        /// InstanceNorm2d(affine=False, track_running_stats=False), convs with bias (paper code).
+        case instance
+        /// BatchNorm2d(affine=True), convs without bias.
+        case batch
+        /// Identity, convs without bias (paper code).
+        case none
+        /// InstanceNorm2d(affine=True), convs with bias (checkpoints trained elsewhere).
+        case instanceAffine = "instance_affine"
+    }
+
+    public enum Padding: String, Codable, Sendable, CaseIterable { case reflect, replicate, zero }
+
+    public var kind: Kind
+    /// resnet_9blocks, resnet_6blocks, resnet_<n>blocks, unet_256, unet_128, unet_<2^downs>.
+    public var netG: String
+    /// basic (n_layers 3), n_layers, pixel.
+    public var netD: String
+    public var inputNC: Int
+    public var outputNC: Int
+    public var ngf: Int
+    public var ndf: Int
+    public var norm: Norm
+    public var useDropout: Bool
+    public var nLayersD: Int
+    public var paddingType: Padding
+    /// DCGAN / CGAN: noise size, image side (4 * 2^k), classes and label-embedding size.
+    public var nz: Int
+    public var imageSize: Int
+    public var numClasses: Int
+    public var embedDim: Int
+
+    public init(kind: Kind, netG: String = "resnet_9blocks", netD: String = "basic", inputNC: Int = 3,
+                outputNC: Int = 3, ngf: Int = 64, ndf: Int = 64, norm: Norm = .instance, useDropout: Bool = false,
+                nLayersD: Int = 3, paddingType: Padding = .reflect, nz: Int = 100, imageSize: Int = 64,
+                numClasses: Int = 10, embedDim: Int = 10) {
+        self.kind = kind; self.netG = netG; self.netD = netD; self.inputNC = inputNC; self.outputNC = outputNC
+        self.ngf = ngf; self.ndf = ndf; self.norm = norm; self.useDropout = useDropout; self.nLayersD = nLayersD
+        self.paddingType = paddingType; self.nz = nz; self.imageSize = imageSize
+        self.numClasses = numClasses; self.embedDim = embedDim
+    }
+
+    /// The paper code's generator (`define_G`).
+    public static func generator(_ netG: String, inputNC: Int = 3, outputNC: Int = 3, ngf: Int = 64,
+                                 norm: Norm = .instance, useDropout: Bool = false) -> ModelConfig {
+        ModelConfig(kind: .generator, netG: netG, inputNC: inputNC, outputNC: outputNC, ngf: ngf, norm: norm,
+                    useDropout: useDropout)
+    }
+
+    /// The paper code's discriminator (`define_D`).
+    public static func discriminator(_ netD: String, inputNC: Int = 3, ndf: Int = 64, nLayersD: Int = 3,
+                                     norm: Norm = .instance) -> ModelConfig {
+        ModelConfig(kind: .discriminator, netD: netD, inputNC: inputNC, ndf: ndf, norm: norm, nLayersD: nLayersD)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, netG, netD, ngf, ndf, norm, nz
+        case inputNC = "input_nc", outputNC = "output_nc", useDropout = "use_dropout", nLayersD = "n_layers_D"
+        case paddingType = "padding_type", imageSize = "image_size", numClasses = "num_classes", embedDim = "embed_dim"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ModelConfig(kind: try c.decode(Kind.self, forKey: .kind))
+        self = d
+        netG = try c.decodeIfPresent(String.self, forKey: .netG) ?? d.netG
+        netD = try c.decodeIfPresent(String.self, forKey: .netD) ?? d.netD
+        inputNC = try c.decodeIfPresent(Int.self, forKey: .inputNC) ?? d.inputNC
+        outputNC = try c.decodeIfPresent(Int.self, forKey: .outputNC) ?? d.outputNC
+        ngf = try c.decodeIfPresent(Int.self, forKey: .ngf) ?? d.ngf
+        ndf = try c.decodeIfPresent(Int.self, forKey: .ndf) ?? d.ndf
+        norm = try c.decodeIfPresent(Norm.self, forKey: .norm) ?? d.norm
+        useDropout = try c.decodeIfPresent(Bool.self, forKey: .useDropout) ?? d.useDropout
+        nLayersD = try c.decodeIfPresent(Int.self, forKey: .nLayersD) ?? d.nLayersD
+        paddingType = try c.decodeIfPresent(Padding.self, forKey: .paddingType) ?? d.paddingType
+        nz = try c.decodeIfPresent(Int.self, forKey: .nz) ?? d.nz
+        imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
+        numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses) ?? d.numClasses
+        embedDim = try c.decodeIfPresent(Int.self, forKey: .embedDim) ?? d.embedDim
+    }
+
+    /// The metadata key of the config in a safetensors header.
+    public static let metadataKey = "img2img.config"
+
+    /// Compact JSON with sorted keys (stable files).
+    public func json() -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public static func fromJSON(_ text: String) throws -> ModelConfig {
+        try JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8))
+    }
+
+    // MARK: - Architecture names
+
+    public enum GeneratorArchitecture: Equatable, Sendable {
+        case resnet(blocks: Int)
+        case unet(downs: Int)
+    }
+
+    /// `resnet_<n>blocks` or `unet_<size>` (size = 2^downs).
+    public static func parseNetG(_ name: String) -> GeneratorArchitecture? {
+        if name.hasPrefix("resnet_"), name.hasSuffix("blocks"),
+           let n = Int(name.dropFirst("resnet_".count).dropLast("blocks".count)), n >= 0 {
+            return .resnet(blocks: n)
+        }
+        if name.hasPrefix("unet_"), let s = Int(name.dropFirst("unet_".count)), s >= 32, s & (s - 1) == 0 {
+            return .unet(downs: s.trailingZeroBitCount)
+        }
+        return nil
+    }
+
+    public static func netGName(_ a: GeneratorArchitecture) -> String {
+        switch a {
+        case .resnet(let n): return "resnet_\(n)blocks"
+        case .unet(let d): return "unet_\(1 << d)"
+        }
+    }
+}
+
+/// A config that cannot be built, or a file whose network cannot be rebuilt.
+public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// A config value out of range or unknown (netG name, image size, ...).
+        case invalidConfig
+        /// The config JSON in a file's header does not decode.
+        case unreadableConfig
+        /// No config in the file and the tensor names/shapes match no known network.
+        case unknownArchitecture
+        /// The file holds a different kind of network than asked for.
+        case wrongKind
+    }
+    public var kind: Kind
+    public var file: String?
+    public var reason: String
+
+    public init(_ kind: Kind, file: String? = nil, _ reason: String) {
+        self.kind = kind; self.file = file; self.reason = reason
+    }
+
+    public var description: String { (file.map { "\($0): " } ?? "") + reason }
+}

@@ -1,0 +1,90 @@
+// Building trainers from architecture configs, as the paper code's model constructors
+// (define_G / define_D + init_weights), with every generator seeded from the run's seed.
+//
+//   var o = CycleGANOptions(); o.training.seed = 42; o.training.ganMode = .lsgan
+//   let trainer = try CycleGANTrainer(generator: .generator("resnet_9blocks", ngf: 64),
+//                                     discriminator: .discriminator("basic", ndf: 64), options: o)
+//
+// Weights are initialized from deriveSeed(seed, 0) in network order (G_A, G_B, D_A, D_B), and
+// every Dropout layer gets its own generator derived from the seed, so one seed fixes the run.
+import Models
+import NN
+import TensorCore
+
+/// Initialization options of the paper code (--init_type, --init_gain).
+public struct InitOptions: Sendable {
+    public var type: InitType
+    public var gain: Float
+    public init(type: InitType = .normal, gain: Float = 0.02) { self.type = type; self.gain = gain }
+}
+
+/// Gives each Dropout layer of `modules` its own generator derived from `seed`.
+public func reseedDropout(_ modules: [any Module], seed: UInt64) {
+    var k: UInt64 = 0
+    for m in modules {
+        for (_, sub) in m.namedModules() {
+            if let d = sub as? Dropout { d.rng = SplitMix64(seed: deriveSeed(seed, 1000 + k)); k += 1 }
+        }
+    }
+}
+
+extension CycleGANTrainer {
+    /// The paper code's CycleGANModel: G_A: A -> B and G_B: B -> A from `generator` (G_B with
+    /// input and output channels swapped), D_A on B images and D_B on A images from `discriminator`.
+    public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: CycleGANOptions = .init(),
+                            initialization: InitOptions = .init()) throws {
+        if options.lambdaIdentity > 0 && generator.inputNC != generator.outputNC {
+            // as the paper code's assert: G_A(real_B) needs B images to fit G_A's input
+            throw TrainingError.invalidOptions("the identity loss (lambda_identity \(options.lambdaIdentity)) needs input_nc == output_nc, got \(generator.inputNC) and \(generator.outputNC)")
+        }
+        var rng = SplitMix64(seed: deriveSeed(options.training.seed, 0))
+        var gB = generator; gB.inputNC = generator.outputNC; gB.outputNC = generator.inputNC
+        var dA = discriminator; dA.inputNC = generator.outputNC
+        var dB = discriminator; dB.inputNC = generator.inputNC
+        let (t, g) = (initialization.type, initialization.gain)
+        let nets = [try makeLayer(generator, initType: t, gain: g, using: &rng), try makeLayer(gB, initType: t, gain: g, using: &rng),
+                    try makeLayer(dA, initType: t, gain: g, using: &rng), try makeLayer(dB, initType: t, gain: g, using: &rng)]
+        reseedDropout(nets, seed: options.training.seed)
+        self.init(G_A: nets[0], G_B: nets[1], D_A: nets[2], D_B: nets[3], options: options)
+    }
+}
+
+extension Pix2PixTrainer {
+    /// The paper code's Pix2PixModel: G from `generator`, a conditional D on input_nc + output_nc channels.
+    public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: Pix2PixOptions = .init(),
+                            initialization: InitOptions = .init()) throws {
+        var rng = SplitMix64(seed: deriveSeed(options.training.seed, 0))
+        var d = discriminator; d.inputNC = generator.inputNC + generator.outputNC
+        let G = try makeLayer(generator, initType: initialization.type, gain: initialization.gain, using: &rng)
+        let D = try makeLayer(d, initType: initialization.type, gain: initialization.gain, using: &rng)
+        reseedDropout([G, D], seed: options.training.seed)
+        self.init(G: G, D: D, options: options)
+    }
+}
+
+extension NoiseGANTrainer {
+    /// DCGAN: G(z) with z [N,1,1,nz] -> [N,S,S,nc], D(x) -> logit.
+    public static func dcgan(nz: Int = 100, ngf: Int = 64, ndf: Int = 64, channels: Int = 3, imageSize: Int = 64,
+                             options: TrainingOptions = .init(), initialization: InitOptions = .init()) -> NoiseGANTrainer {
+        var rng = SplitMix64(seed: deriveSeed(options.seed, 0))
+        let G = DCGANGenerator(nz: nz, ngf: ngf, outputNC: channels, imageSize: imageSize)
+        let D = DCGANDiscriminator(inputNC: channels, ndf: ndf, imageSize: imageSize)
+        initialize(G, initialization.type, gain: initialization.gain, using: &rng)
+        initialize(D, initialization.type, gain: initialization.gain, using: &rng)
+        return NoiseGANTrainer(G: G, D: D, latentShape: [1, 1, nz], options: options)
+    }
+
+    /// Label-conditional GAN: G(z, y), D(x, y) with the label embedded (embedDim) in both.
+    public static func cgan(numClasses: Int, embedDim: Int = 10, nz: Int = 100, ngf: Int = 64, ndf: Int = 64,
+                            channels: Int = 3, imageSize: Int = 64, options: TrainingOptions = .init(),
+                            initialization: InitOptions = .init()) -> NoiseGANTrainer {
+        var rng = SplitMix64(seed: deriveSeed(options.seed, 0))
+        let G = Models.ConditionalGenerator(numClasses: numClasses, embedDim: embedDim, nz: nz, ngf: ngf,
+                                            outputNC: channels, imageSize: imageSize, using: &rng)
+        let D = Models.ConditionalDiscriminator(numClasses: numClasses, embedDim: embedDim, inputNC: channels, ndf: ndf,
+                                                imageSize: imageSize, using: &rng)
+        initialize(G, initialization.type, gain: initialization.gain, using: &rng)
+        initialize(D, initialization.type, gain: initialization.gain, using: &rng)
+        return NoiseGANTrainer(G: G, D: D, latentShape: [nz], numClasses: numClasses, options: options)
+    }
+}
