@@ -65,7 +65,8 @@ let package = Package(
         .executableTarget(
             name: "img2img",
             dependencies: [
-                "ImageIO", "Augment", "Datasets",
+                "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore", "Autograd",
+                "NN", "Models", "Training", "_CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

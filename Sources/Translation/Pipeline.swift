@@ -230,15 +230,7 @@ struct PreparedImage {
 
 /// Decode, size and convert one file to the network's channels.
 func prepare(_ item: WorkItem, index: Int, options o: TranslationOptions, translator tr: any ImageTranslator) throws -> PreparedImage {
-    var img = try readImage(at: item.source, options: o.decoding)
-    var alpha: Image? = img.hasAlpha ? alphaPlane(img) : nil
-    if case .preprocess(let aug) = o.sizing {
-        let test = aug.forTesting
-        var rng = SeededGenerator(seed: 0, stream: 0, index: UInt64(index))
-        let p = AugmentParams.sample(options: test, width: img.width, height: img.height, using: &rng)
-        img = p.apply(to: img, options: test)
-        alpha = alpha.map { p.apply(to: $0, options: test) }
-    }
+    let (img, alpha) = sized(try readImage(at: item.source, options: o.decoding), sizing: o.sizing, index: index)
     let sixteen = img.depth == .sixteen
     let color = adapt(img, channels: tr.inputChannels)
     let input = Normalization.toSignedUnit(color)
@@ -267,6 +259,20 @@ func adapt(_ img: Image, channels: Int) -> Image {
     }
 }
 
+/// The image sized as `sizing` asks (test-time: no flip), and its alpha plane sized alike.
+func sized(_ source: Image, sizing: Sizing, index: Int) -> (Image, Image?) {
+    var img = source
+    var alpha: Image? = img.hasAlpha ? alphaPlane(img) : nil
+    if case .preprocess(let aug) = sizing {
+        let test = aug.forTesting
+        var rng = SeededGenerator(seed: 0, stream: 0, index: UInt64(index))
+        let p = AugmentParams.sample(options: test, width: img.width, height: img.height, using: &rng)
+        img = p.apply(to: img, options: test)
+        alpha = alpha.map { p.apply(to: $0, options: test) }
+    }
+    return (img, alpha)
+}
+
 func alphaPlane(_ img: Image) -> Image {
     let c = img.channels, n = img.width * img.height
     switch img.samples {
@@ -279,19 +285,23 @@ func alphaPlane(_ img: Image) -> Image {
 
 /// Quantize, re-attach alpha, encode, and write atomically.
 func finishImage(_ h: ImageHeader, _ y: [Float], options o: TranslationOptions, channels: Int) throws {
-    let keep16 = h.sixteenBit && h.item.format == .png
-    var out = y.withUnsafeBufferPointer { buf in
-        keep16 ? Normalization.toImage16(buf, width: h.width, height: h.height, channels: channels)
-               : Normalization.toImage8(buf, width: h.width, height: h.height, channels: channels, quantization: o.quantization)
-    }
-    if let a = h.alpha {
-        let alpha = keep16 ? a.to16Bit() : a.to8Bit()
-        out = attachAlpha(out, alpha)
-    }
+    let out = outputImage(y, width: h.width, height: h.height, channels: channels,
+                          sixteenBit: h.sixteenBit && h.item.format == .png, alpha: h.alpha, quantization: o.quantization)
     try refuseSymlinkEscape(h.item.destination, root: o.output)
     try FileManager.default.createDirectory(atPath: (h.item.destination as NSString).deletingLastPathComponent,
                                             withIntermediateDirectories: true)
     try writeImage(out, to: h.item.destination, format: h.item.format, jpegQuality: o.jpegQuality)
+}
+
+/// Network output values in [-1, 1] as an image: 16-bit (rounded) or 8-bit, alpha re-attached.
+func outputImage(_ values: [Float], width: Int, height: Int, channels: Int, sixteenBit: Bool, alpha: Image?,
+                 quantization: Quantization) -> Image {
+    var out = values.withUnsafeBufferPointer { buf in
+        sixteenBit ? Normalization.toImage16(buf, width: width, height: height, channels: channels)
+                   : Normalization.toImage8(buf, width: width, height: height, channels: channels, quantization: quantization)
+    }
+    if let a = alpha { out = attachAlpha(out, sixteenBit ? a.to16Bit() : a.to8Bit()) }
+    return out
 }
 
 func attachAlpha(_ color: Image, _ alpha: Image) -> Image {

@@ -11,7 +11,7 @@ struct Img2Img: ParsableCommand {
         1 on any other error.
         """,
         version: "0.1.0",
-        subcommands: [AugmentCommand.self, Combine.self]
+        subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self, AugmentCommand.self, Combine.self]
     )
 }
 

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import Augment
+import Translation
+import Models
+import Datasets
+import _CKernels
+
+extension OutputFormat: ExpressibleByArgument {}
+extension Direction: ExpressibleByArgument {}
+extension Quantization: ExpressibleByArgument {}
+extension ModelConfig.Norm: ExpressibleByArgument {}
+
+struct TranslateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "translate",
+        abstract: "Translate a folder of images with a trained generator.",
+        discussion: """
+        --model takes a generator saved by img2img (.safetensors, architecture in the file), a \
+        training checkpoint of img2img (pick the generator with --direction), or a paper-code \
+        .pth such as latest_net_G_A.pth (architecture inferred from its tensors; --netG, --ngf, \
+        --norm, --input-nc, --output-nc override it).
+
+        Every image under --input (recursively, recognized by content) is translated to the same \
+        relative path under --output, at its own size: it is reflected out to the network's size \
+        multiple and cropped back (--preprocess pad), or sized by one of the paper code's modes. \
+        Images above --tile-pixels are translated in overlapping tiles blended at the seams. Alpha \
+        is kept and re-attached; 16-bit PNGs give 16-bit PNGs.
+
+        Outputs that exist are skipped unless --overwrite, and each is written under a temporary \
+        name and renamed, so an interrupted run can simply be started again. --shard K/N takes a \
+        fixed 1/N of the files (K from 0) for splitting a folder over machines.
+
+        Test-time behaviour: batch norm uses each image's own statistics, as the paper code's \
+        test.py does (--eval uses the running statistics); dropout is off (--dropout leaves it on \
+        as the paper code does, which makes its output random). With batch norm and without \
+        --eval, images are translated one at a time so that the result does not depend on the \
+        batch.
+
+        Exit status: 0 when every image was translated, \(ExitStatus.someFilesFailed.rawValue) \
+        when some files failed (each is named on stderr), 1 on any other error.
+        """)
+
+    @Option(help: "Generator or checkpoint file (.safetensors or .pth).")
+    var model: String
+
+    @Option(help: "Folder of images to translate.")
+    var input: String
+
+    @Option(help: "Output folder (created if missing).")
+    var output: String
+
+    @Option(help: "For a CycleGAN checkpoint: AtoB uses G_A, BtoA uses G_B.")
+    var direction: Direction = .aToB
+
+    @Option(help: "Output format: same (as each input) | png | jpeg.")
+    var format: OutputFormat = .same
+
+    @Option(help: "JPEG quality (1-100).")
+    var jpegQuality: Int = 95
+
+    @Option(help: "pad (keep each image's size) | resize_and_crop | resize | crop | scale_width | scale_width_and_crop | none")
+    var preprocess: String = "pad"
+
+    @Option(help: "Load size for the paper code's preprocess modes.")
+    var loadSize: Int = 256
+
+    @Option(help: "Crop size for the paper code's preprocess modes.")
+    var cropSize: Int = 256
+
+    @Option(help: "Images per inference batch.")
+    var batchSize: Int = 4
+
+    @Option(help: "Translate only shard K of N (K = 0..N-1), e.g. --shard 2/8.")
+    var shard: String?
+
+    @Flag(help: "Translate images whose output already exists.")
+    var overwrite = false
+
+    @Flag(help: "Batch norm: use the running statistics instead of each image's own.")
+    var eval = false
+
+    @Flag(help: "Leave dropout on at test time, as the paper code does (random output).")
+    var dropout = false
+
+    @Option(help: "Images with more pixels than this are translated in tiles.")
+    var tilePixels: Int = 1024 * 1024
+
+    @Option(help: "Tile side for large images.")
+    var tileSize: Int = 512
+
+    @Option(help: "Overlap between tiles, blended.")
+    var tileOverlap: Int = 64
+
+    @Option(help: "truncate (the paper code's tensor2im) | round")
+    var quantization: Quantization = .truncate
+
+    @Option(help: "Refuse images with more pixels than this (decompression-bomb guard).")
+    var maxImagePixels: Int = DecodingOptions.defaultMaxPixels
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    @Option(name: .customLong("netG"), help: "Override the generator architecture (resnet_9blocks, unet_256, ...).")
+    var netG: String?
+    @Option(help: "Override the generator's base width.")
+    var ngf: Int?
+    @Option(help: "Override the norm: instance | batch | none | instance_affine.")
+    var norm: ModelConfig.Norm?
+    @Option(help: "Override the input channel count.")
+    var inputNc: Int?
+    @Option(help: "Override the output channel count.")
+    var outputNc: Int?
+
+    func validate() throws {
+        if let shard, Shard(parsing: shard) == nil {
+            throw ValidationError("--shard must be K/N with 0 <= K < N, got '\(shard)'")
+        }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard (1...100).contains(jpegQuality) else { throw ValidationError("--jpeg-quality must be 1...100") }
+        guard preprocess == "pad" || Preprocess(rawValue: preprocess) != nil else {
+            throw ValidationError("unknown --preprocess '\(preprocess)'")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard tileSize >= 16, tileOverlap >= 0, tileOverlap < tileSize else {
+            throw ValidationError("--tile-size must be at least 16 and --tile-overlap smaller than it")
+        }
+    }
+
+    func run() throws {
+        if let threads { i2i_set_num_threads(Int32(threads)) }
+        let overriding = netG != nil || ngf != nil || norm != nil || inputNc != nil || outputNc != nil
+        let (g, cfg) = try loadTranslationGenerator(path: model, direction: direction, override: { c in
+            if let netG { c.netG = netG }
+            if let ngf { c.ngf = ngf }
+            if let norm { c.norm = norm }
+            if let inputNc { c.inputNC = inputNc }
+            if let outputNc { c.outputNC = outputNc }
+        }, overriding: overriding)
+        g.testMode(runningStatistics: eval, dropout: dropout)
+
+        var o = TranslationOptions(input: input, output: output)
+        o.format = format
+        o.jpegQuality = jpegQuality
+        if preprocess != "pad", let p = Preprocess(rawValue: preprocess) {
+            o.sizing = .preprocess(AugmentOptions(preprocess: p, loadSize: loadSize, cropSize: cropSize, flip: false))
+        }
+        o.tiling = TilingOptions(maxPiecePixels: tilePixels, tileSize: tileSize, overlap: tileOverlap)
+        o.batchSize = (cfg.norm == .batch && !eval) ? 1 : batchSize
+        o.shard = shard.flatMap(Shard.init(parsing:)) ?? .all
+        o.overwrite = overwrite
+        o.decoding = DecodingOptions(maxPixels: maxImagePixels)
+        o.quantization = quantization
+
+        let plan = try TranslationPlan.make(o)
+        let progress = ProgressDisplay(label: "img", quiet: quiet)
+        if !quiet {
+            progress.message("\(cfg.netG) (\(cfg.inputNC)->\(cfg.outputNC) channels, ngf \(cfg.ngf), \(cfg.norm.rawValue) norm): "
+                             + "\(plan.todo.count) to translate, \(plan.alreadyDone) already done"
+                             + (o.shard.count > 1 ? ", shard \(o.shard)" : ""))
+        }
+        let pipeline = TranslationPipeline(options: o, translator: GeneratorTranslator(g, config: cfg))
+        let summary = pipeline.run(plan: plan, onFailure: { p in
+            progress.message("img2img: \(p.path): \(p.reason)")
+        }, onProgress: { p in
+            progress.update(done: p.finished + p.failed, total: p.total, rate: p.rate,
+                            extra: p.failed > 0 ? "\(p.failed) failed" : "")
+        })
+        progress.finish()
+        var line = "translated \(summary.translated) images into \(output) in \(String(format: "%.1f", summary.elapsed)) s"
+        if summary.translated > 0 { line += String(format: " (%.2f images/s)", Double(summary.translated) / max(summary.elapsed, 1e-9)) }
+        if summary.alreadyDone > 0 { line += ", \(summary.alreadyDone) already done" }
+        if !summary.failures.isEmpty { line += ", \(summary.failures.count) failed" }
+        print(line)
+        if !summary.failures.isEmpty { throw ExitCode(ExitStatus.someFilesFailed.rawValue) }
+    }
+}
