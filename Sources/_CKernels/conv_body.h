@@ -183,6 +183,25 @@ static int SFX(backward_input_taps)(const i2i_conv_shape *s, const SFX(phase) *p
     return nt;
 }
 
+/// Task order of the tile kernels over (weight block, pixel tile). When the packed weights of all
+/// blocks fit in L2 with room to spare, bands of `bandTiles` tiles go outer and blocks inner (each
+/// input band is read once while it is in cache); otherwise blocks go outer (one block's weights
+/// stay in L2 while the input streams). bandTiles == tiles is the blocks-outer order.
+static int64_t SFX(band_tiles)(int64_t tiles, int64_t weightBytes, int64_t inputBytesPerTile) {
+    if (weightBytes > 512 * 1024) return tiles;
+    int64_t bt = (192 * 1024) / (inputBytesPerTile > 0 ? inputBytesPerTile : 1);
+    return bt < 1 ? 1 : (bt > tiles ? tiles : bt);
+}
+
+/// Maps task i of blocks*tiles to (block, tile) in the band order above.
+static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int64_t bandTiles, int64_t *block,
+                                  int64_t *tile) {
+    int64_t band = i / (blocks * bandTiles), within = i % (blocks * bandTiles);
+    int64_t bt = tiles - band * bandTiles < bandTiles ? tiles - band * bandTiles : bandTiles;
+    *block = within / bt;
+    *tile = band * bandTiles + within % bt;
+}
+
 // MARK: - Microkernels
 
 /// out[p][0:nvalid] = bias + sum over taps t, k < K_t of ptr[t][p][k] * wb[tapW[t] + k*NR + (0:NR)].
@@ -285,7 +304,7 @@ typedef struct {
     float *wp;          // packed weights (tile: [OC/NR][KH][KW][C][NR]; dot: [OC][KH][KW][C])
     float *bp;          // bias padded to whole blocks (tile) or NULL
     const float *zero;  // a zero row of KW*C (or OC) floats
-    int64_t tiles, blocks, P;
+    int64_t tiles, blocks, P, bandTiles;
     int mr;             // pixels per tile
     int o0, no;         // dot: the output channels of this pass
 } SFX(conv_ctx);
@@ -317,7 +336,8 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
     int64_t builtTile = -1;
     int nt = 0;
     for (int64_t i = begin; i < end; i++) { // i = block * tiles + tile: blocks outer, weights stay in L2
-        int64_t ob = i / c->tiles, tile = i % c->tiles;
+        int64_t ob, tile;
+        SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, &ob, &tile);
         int64_t first = tile * MR;
         if (tile != builtTile) {
             nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, ptr, tapK, tapW);
@@ -385,6 +405,8 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
             c.bp = SFX(alloc_floats)(c.blocks * NR);
             for (int64_t o = 0; o < c.blocks * NR; o++) c.bp[o] = o < s->OC ? b[o] : 0.0f;
         }
+        c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks * taps * s->C * NR * 4,
+                                      (int64_t)MR * s->strideH * s->strideW * s->C * 4);
         i2i_parallel_for(c.blocks * c.tiles, 1, SFX(forward_tile_task), &c);
         free(c.wp); free(c.bp);
     }
@@ -401,7 +423,7 @@ typedef struct {
     const float *zero;  // OC zeros
     SFX(phase) ph[64];
     int nph, mr, o0, no;
-    int64_t totalTiles, blocks;
+    int64_t totalTiles, blocks, bandTiles;
 } SFX(bwdi_ctx);
 
 static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
@@ -440,7 +462,8 @@ static TGT void SFX(backward_input_tile_task)(void *vctx, int64_t begin, int64_t
     int64_t builtTile = -1, dxOff[MR];
     int nt = 0;
     for (int64_t i = begin; i < end; i++) { // i = block * totalTiles + tile
-        int64_t cb = i / c->totalTiles, tile = i % c->totalTiles;
+        int64_t cb, tile;
+        SFX(band_task)(i, c->blocks, c->totalTiles, c->bandTiles, &cb, &tile);
         if (tile != builtTile) {
             const SFX(phase) *ph = SFX(phase_of_tile)(c, tile);
             nt = SFX(backward_input_taps)(s, ph, c->dy, c->zero, (tile - ph->firstTile) * MR, MR,
@@ -481,7 +504,28 @@ static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, c
     const int64_t taps = (int64_t)s->KH * s->KW;
     float *zero = calloc((size_t)s->OC + 64, sizeof(float));
     c->zero = zero;
-    if (s->strideH * s->strideW > 64) { // more phases than the context holds: not a shape we ship
+    if (s->strideH == 1 && s->strideW == 1 && s->padT < s->KH && s->padB < s->KH && s->padL < s->KW &&
+        s->padR < s->KW && s->KW * s->OC >= 8) {
+        // Stride 1: dx is the forward conv of dy with the kernel flipped and C, OC swapped, so it gets
+        // the forward path's merged kernel rows (KW*OC contiguous floats per tap), which matters when
+        // OC is small (the last layer of a generator) or C is (its first).
+        i2i_conv_shape t = {0};
+        t.N = s->N; t.H = s->OH; t.W = s->OW; t.C = s->OC; t.OC = s->C; t.KH = s->KH; t.KW = s->KW;
+        t.strideH = t.strideW = 1;
+        t.padT = s->KH - 1 - s->padT; t.padB = s->KH - 1 - s->padB;
+        t.padL = s->KW - 1 - s->padL; t.padR = s->KW - 1 - s->padR;
+        t.OH = s->H; t.OW = s->W;
+        float *wf = SFX(alloc_floats)((int64_t)s->KH * s->KW * s->C * s->OC);
+        for (int kh = 0; kh < s->KH; kh++)
+            for (int kw = 0; kw < s->KW; kw++) {
+                const float *src = w + ((int64_t)(s->KH - 1 - kh) * s->KW + (s->KW - 1 - kw)) * s->C * s->OC;
+                float *dst = wf + ((int64_t)kh * s->KW + kw) * s->C * s->OC;
+                for (int ci = 0; ci < s->C; ci++)
+                    for (int oc = 0; oc < s->OC; oc++) dst[(int64_t)oc * s->C + ci] = src[(int64_t)ci * s->OC + oc];
+            }
+        SFX(conv_nhwc_fwd)(&t, dy, wf, NULL, dx);
+        free(wf);
+    } else if (s->strideH * s->strideW > 64) { // more phases than the context holds: not a shape we ship
         i2i_conv2d_backward_input_ref(s, dy, w, dx);
     } else if (s->C <= DOT_MAX_OUT && s->OC >= VW) {
         for (c->o0 = 0; c->o0 < s->C; c->o0 += 4) {
@@ -495,6 +539,7 @@ static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, c
         c->nph = SFX(make_phases)(s, MR, c->ph, &c->totalTiles);
         c->wp = SFX(alloc_floats)(c->blocks * taps * s->OC * NR);
         i2i_parallel_for(c->blocks * taps, 1, SFX(pack_backward_input_task), c);
+        c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks * taps * s->OC * NR * 4, (int64_t)MR * s->OC * 4);
         i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
         free(c->wp);
     }
