@@ -72,7 +72,8 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
-        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"]),
+        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
+                    exclude: ["Fixtures"]),  // read via #filePath by the tests
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
                     exclude: ["Fixtures"]),

@@ -28,6 +28,8 @@ public func gradients(of y: Variable, wrt xs: [Variable], seed: Tensor? = nil,
 
 func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGraph: Bool,
                  retainGraph: Bool) -> [ObjectIdentifier: Variable] {
+    precondition(root.needsGrad, "backward from a variable that is not on the tape (computed under withNoGrad, "
+                 + "detached, or from inputs that need no gradient)")
     let seedTensor: Tensor
     if let seed {
         precondition(seed.shape == root.shape, "seed shape \(seed.shape) != \(root.shape)")

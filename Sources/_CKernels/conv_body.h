@@ -1,0 +1,958 @@
+// The direct NHWC convolution kernels, written once for every instruction set.
+// Included by conv_avx512.c, conv_avx2.c and conv_portable.c, which define first:
+//   SFX(name)          name with the ISA suffix (conv_nhwc_fwd -> conv_nhwc_fwd_avx512)
+//   TGT                the function attribute that enables the ISA (empty for portable)
+//   VT, VW             the vector type and its float lanes
+//   VZERO() VLOAD(p) VLOADN(p,n) VSTORE(p,v) VBCAST(x) VFMA(a,b,c)=a*b+c VHSUM(v); VT supports + and -
+//   MR, NV             register tile of the channel-vectorized kernels: MR pixels x NV vectors
+//   DOT_ACC            accumulators of the reduction-vectorized ("dot") kernels
+//
+// Shape legend:  x: [N,H,W,C]  w: [KH,KW,C,OC]  b: [OC]  y: [N,OH,OW,OC]
+//
+// No im2col: kernels read the input in place through per-tile pointer lists ("taps", as in XNNPACK's
+// indirection buffers), a tap pointing at a zero row where it falls into padding. Weights are packed
+// once per call into [OC/NR][KH][KW][C][NR] so that a tile's weight rows are contiguous, and a tap
+// whose whole kernel row lies inside the image covers KW*C contiguous floats at once (this is what
+// makes C = 3 first layers fast).
+//
+// Two kernel shapes:
+//  - tile: output channels in vectors (NR = NV*VW per block), MR output pixels; per reduction step
+//    NV weight loads and MR broadcasts feed MR*NV FMAs. For output channel counts > DOT_MAX_OUT.
+//  - dot: the reduction dimension in vectors, a few output channels (the last layer of a generator
+//    has 3, of PatchGAN 1); horizontal sums once per tile.
+// Backward-input is the same tile/dot machinery over dy, one pass per stride phase of dx.
+// Backward-filter copies x into a zero-padded buffer and runs a GEMM per kernel row kh over the
+// pixels, (KW*C) x OC, vectorized over OC or, for small OC, over KW*C.
+//
+// Every output element is reduced by one thread in an order that does not depend on the thread
+// count, so results are bitwise reproducible.
+
+#include "conv_internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define ALWAYS __attribute__((always_inline))
+#define UNROLL _Pragma("unroll")
+#define NR (NV * VW)
+#ifndef WINOGRAD_ENABLED
+#define WINOGRAD_ENABLED 1  // 3x3 stride-1 forward (and so stride-1 backward-input) via Winograd F(2x2,3x3)
+#endif
+#define DOT_MAX_OUT 8
+
+// MARK: - Helpers
+
+static void *SFX(alloc_floats)(int64_t n) {
+    size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes);
+}
+
+static inline int64_t SFX(cdiv)(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Tap lists of one tile of output pixels for the forward conv. Pixel p of the tile is output pixel
+/// `first + p` (flattened over N,OH,OW); pixels past `total` read only zeros. For each kernel row kh,
+/// one merged tap of K = KW*C floats when every pixel's kernel row lies inside the image width, else
+/// one tap per kw of K = C floats. Taps whose pointers are all the zero row are dropped.
+/// Writes ptr[t*mr + p], tapK[t], tapW[t] (offset of the tap in a [KH][KW][C][stride] weight block)
+/// and returns the tap count.
+static int SFX(forward_taps)(const i2i_conv_shape *s, const float *x, const float *zero, int64_t first,
+                             int64_t total, int mr, int64_t wstride, const float **ptr, int *tapK,
+                             int64_t *tapW) {
+    int n_[64], ih0[64], iw0[64], valid[64];
+    int allInside = 1;
+    for (int p = 0; p < mr; p++) {
+        int64_t q = first + p;
+        valid[p] = q < total;
+        if (!valid[p]) { n_[p] = 0; ih0[p] = -(1 << 28); iw0[p] = 0; continue; }
+        int ow = (int)(q % s->OW);
+        int64_t r = q / s->OW;
+        int oh = (int)(r % s->OH);
+        n_[p] = (int)(r / s->OH);
+        ih0[p] = oh * s->strideH - s->padT;
+        iw0[p] = ow * s->strideW - s->padL;
+        if (iw0[p] < 0 || iw0[p] + s->KW > s->W) allInside = 0;
+    }
+    const int64_t rowStride = (int64_t)s->W * s->C;
+    int nt = 0;
+    for (int kh = 0; kh < s->KH; kh++) {
+        if (allInside) {
+            int any = 0;
+            for (int p = 0; p < mr; p++) {
+                int ih = ih0[p] + kh;
+                if (valid[p] && ih >= 0 && ih < s->H) {
+                    ptr[nt * mr + p] = x + ((int64_t)n_[p] * s->H + ih) * rowStride + (int64_t)iw0[p] * s->C;
+                    any = 1;
+                } else {
+                    ptr[nt * mr + p] = zero;
+                }
+            }
+            if (any) {
+                tapK[nt] = s->KW * s->C;
+                tapW[nt] = (int64_t)kh * s->KW * s->C * wstride;
+                nt++;
+            }
+        } else {
+            for (int kw = 0; kw < s->KW; kw++) {
+                int any = 0;
+                for (int p = 0; p < mr; p++) {
+                    int ih = ih0[p] + kh, iw = iw0[p] + kw;
+                    if (valid[p] && ih >= 0 && ih < s->H && iw >= 0 && iw < s->W) {
+                        ptr[nt * mr + p] = x + ((int64_t)n_[p] * s->H + ih) * rowStride + (int64_t)iw * s->C;
+                        any = 1;
+                    } else {
+                        ptr[nt * mr + p] = zero;
+                    }
+                }
+                if (any) {
+                    tapK[nt] = s->C;
+                    tapW[nt] = ((int64_t)kh * s->KW + kw) * s->C * wstride;
+                    nt++;
+                }
+            }
+        }
+    }
+    return nt;
+}
+
+/// Stride phases of dx for backward-input: dx rows ih = rh + strideH*qh get contributions only from
+/// kernel rows kh = (rh + padT) mod strideH (+ multiples of strideH); likewise columns.
+typedef struct {
+    int rh, rw, QH, QW;  // phase offsets and the dx rows / columns of the phase
+    int64_t pixels;      // N*QH*QW
+    int64_t firstTile;   // prefix sum of tiles over phases
+} SFX(phase);
+
+static int SFX(make_phases)(const i2i_conv_shape *s, int mr, SFX(phase) *ph, int64_t *totalTiles) {
+    int np = 0;
+    int64_t tiles = 0;
+    for (int rh = 0; rh < s->strideH; rh++) {
+        if (rh >= s->H) continue;
+        for (int rw = 0; rw < s->strideW; rw++) {
+            if (rw >= s->W) continue;
+            SFX(phase) *p = &ph[np++];
+            p->rh = rh; p->rw = rw;
+            p->QH = (s->H - rh + s->strideH - 1) / s->strideH;
+            p->QW = (s->W - rw + s->strideW - 1) / s->strideW;
+            p->pixels = (int64_t)s->N * p->QH * p->QW;
+            p->firstTile = tiles;
+            tiles += SFX(cdiv)(p->pixels, mr);
+        }
+    }
+    *totalTiles = tiles;
+    return np;
+}
+
+/// Tap lists of one tile of dx pixels (of one phase) for backward-input: each tap is one (kh,kw)
+/// of the phase, K = OC floats of dy at (oh,ow) = ((ih+padT-kh)/sH, (iw+padL-kw)/sW).
+/// Also writes the dx pixel offsets of the tile (-1 past the end).
+static int SFX(backward_input_taps)(const i2i_conv_shape *s, const SFX(phase) *ph, const float *dy,
+                                    const float *zero, int64_t first, int mr, int64_t wstride,
+                                    const float **ptr, int *tapK, int64_t *tapW, int64_t *dxOffset) {
+    int n_[64], ih[64], iw[64], valid[64];
+    for (int p = 0; p < mr; p++) {
+        int64_t q = first + p;
+        valid[p] = q < ph->pixels;
+        if (!valid[p]) { dxOffset[p] = -1; n_[p] = 0; ih[p] = iw[p] = 0; continue; }
+        int qw = (int)(q % ph->QW);
+        int64_t r = q / ph->QW;
+        int qh = (int)(r % ph->QH);
+        n_[p] = (int)(r / ph->QH);
+        ih[p] = ph->rh + qh * s->strideH;
+        iw[p] = ph->rw + qw * s->strideW;
+        dxOffset[p] = (((int64_t)n_[p] * s->H + ih[p]) * s->W + iw[p]) * s->C;
+    }
+    int kh0 = (ph->rh + s->padT) % s->strideH, kw0 = (ph->rw + s->padL) % s->strideW;
+    int nt = 0;
+    for (int kh = kh0; kh < s->KH; kh += s->strideH) {
+        for (int kw = kw0; kw < s->KW; kw += s->strideW) {
+            int any = 0;
+            for (int p = 0; p < mr; p++) {
+                int th = ih[p] + s->padT - kh, tw = iw[p] + s->padL - kw;
+                int oh = th / s->strideH, ow = tw / s->strideW; // exact when th, tw >= 0
+                if (valid[p] && th >= 0 && tw >= 0 && oh < s->OH && ow < s->OW) {
+                    ptr[nt * mr + p] = dy + (((int64_t)n_[p] * s->OH + oh) * s->OW + ow) * s->OC;
+                    any = 1;
+                } else {
+                    ptr[nt * mr + p] = zero;
+                }
+            }
+            if (any) {
+                tapK[nt] = s->OC;
+                tapW[nt] = ((int64_t)kh * s->KW + kw) * wstride;
+                nt++;
+            }
+        }
+    }
+    return nt;
+}
+
+/// Task order of the tile kernels over (weight block, pixel tile). When the packed weights of all
+/// blocks fit in L2 with room to spare, bands of `bandTiles` tiles go outer and blocks inner (each
+/// input band is read once while it is in cache); otherwise blocks go outer (one block's weights
+/// stay in L2 while the input streams). bandTiles == tiles is the blocks-outer order.
+static int64_t SFX(band_tiles)(int64_t tiles, int64_t weightBytes, int64_t inputBytesPerTile) {
+    if (weightBytes > 512 * 1024) return tiles;
+    int64_t bt = (192 * 1024) / (inputBytesPerTile > 0 ? inputBytesPerTile : 1);
+    return bt < 1 ? 1 : (bt > tiles ? tiles : bt);
+}
+
+/// Maps task i of blocks*tiles to (block, tile) in the band order above.
+static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int64_t bandTiles, int64_t *block,
+                                  int64_t *tile) {
+    int64_t band = i / (blocks * bandTiles), within = i % (blocks * bandTiles);
+    int64_t bt = tiles - band * bandTiles < bandTiles ? tiles - band * bandTiles : bandTiles;
+    *block = within / bt;
+    *tile = band * bandTiles + within % bt;
+}
+
+// MARK: - Microkernels
+
+/// out[p][0:nvalid] = bias + sum over taps t, k < K_t of ptr[t][p][k] * wb[tapW[t] + k*NR + (0:NR)].
+/// MR pixels x NR output channels in NV*MR accumulators. out[p] == NULL: pixel not stored.
+static inline ALWAYS TGT void SFX(conv_tile_kernel)(int ntaps, const int *tapK, const int64_t *tapW,
+                                                    const float *const *ptr, const float *wb,
+                                                    const float *bias, float *const *out, int nvalid) {
+    VT acc[MR][NV];
+    UNROLL for (int v = 0; v < NV; v++) {
+        VT b0 = bias ? VLOAD(bias + v * VW) : VZERO();
+        UNROLL for (int p = 0; p < MR; p++) acc[p][v] = b0;
+    }
+    for (int t = 0; t < ntaps; t++) {
+        const float *a[MR];
+        UNROLL for (int p = 0; p < MR; p++) a[p] = ptr[t * MR + p];
+        const float *wk = wb + tapW[t];
+        const int K = tapK[t];
+        for (int k = 0; k < K; k++, wk += NR) {
+            VT wv[NV];
+            UNROLL for (int v = 0; v < NV; v++) wv[v] = VLOAD(wk + v * VW);
+            UNROLL for (int p = 0; p < MR; p++) {
+                VT bx = VBCAST(a[p][k]);
+                UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VFMA(bx, wv[v], acc[p][v]);
+            }
+        }
+    }
+    if (nvalid == NR) {
+        UNROLL for (int p = 0; p < MR; p++)
+            if (out[p]) for (int v = 0; v < NV; v++) VSTORE(out[p] + v * VW, acc[p][v]);
+    } else {
+        UNROLL for (int p = 0; p < MR; p++) {
+            if (!out[p]) continue;
+            float tmp[NR];
+            UNROLL for (int v = 0; v < NV; v++) VSTORE(tmp + v * VW, acc[p][v]);
+            memcpy(out[p], tmp, (size_t)nvalid * sizeof(float));
+        }
+    }
+}
+
+/// out[p][o] = bias[o] + sum over taps, k < K_t of ptr[t][p][k] * wb[o*ostride + tapW[t] + k],
+/// for o < NO (a compile-time constant after inlining), MRD pixels; reduction in vectors.
+static inline ALWAYS TGT void SFX(conv_dot_kernel)(int NO, int MRD, int ntaps, const int *tapK,
+                                                   const int64_t *tapW, const float *const *ptr,
+                                                   const float *wb, int64_t ostride, const float *bias,
+                                                   float *const *out) {
+    VT acc[16][DOT_MAX_OUT];
+    UNROLL for (int p = 0; p < MRD; p++)
+        UNROLL for (int o = 0; o < NO; o++) acc[p][o] = VZERO();
+    for (int t = 0; t < ntaps; t++) {
+        const float *a[16];
+        UNROLL for (int p = 0; p < MRD; p++) a[p] = ptr[t * MRD + p];
+        const float *wo[DOT_MAX_OUT];
+        UNROLL for (int o = 0; o < NO; o++) wo[o] = wb + o * ostride + tapW[t];
+        const int K = tapK[t];
+        int k = 0;
+        for (; k + VW <= K; k += VW) {
+            VT wv[DOT_MAX_OUT];
+            UNROLL for (int o = 0; o < NO; o++) wv[o] = VLOAD(wo[o] + k);
+            UNROLL for (int p = 0; p < MRD; p++) {
+                VT xv = VLOAD(a[p] + k);
+                UNROLL for (int o = 0; o < NO; o++) acc[p][o] = VFMA(xv, wv[o], acc[p][o]);
+            }
+        }
+        if (k < K) {
+            const int rem = K - k;
+            VT wv[DOT_MAX_OUT];
+            UNROLL for (int o = 0; o < NO; o++) wv[o] = VLOADN(wo[o] + k, rem);
+            UNROLL for (int p = 0; p < MRD; p++) {
+                VT xv = VLOADN(a[p] + k, rem);
+                UNROLL for (int o = 0; o < NO; o++) acc[p][o] = VFMA(xv, wv[o], acc[p][o]);
+            }
+        }
+    }
+    UNROLL for (int p = 0; p < MRD; p++) {
+        if (!out[p]) continue;
+        UNROLL for (int o = 0; o < NO; o++) out[p][o] = VHSUM(acc[p][o]) + (bias ? bias[o] : 0.0f);
+    }
+}
+
+/// The dot kernel for NO = 1..4 output channels, each with its own pixel count (compile-time after
+/// inlining, so the accumulators stay in registers).
+#define DOT_MRD(no) ((DOT_ACC / (no)) > 16 ? 16 : (DOT_ACC / (no)))
+static TGT void SFX(conv_dot_kernel_any)(int NO, int ntaps, const int *tapK, const int64_t *tapW,
+                                         const float *const *ptr, const float *wb, int64_t ostride,
+                                         const float *bias, float *const *out) {
+    switch (NO) {
+    case 1: SFX(conv_dot_kernel)(1, DOT_MRD(1), ntaps, tapK, tapW, ptr, wb, ostride, bias, out); break;
+    case 2: SFX(conv_dot_kernel)(2, DOT_MRD(2), ntaps, tapK, tapW, ptr, wb, ostride, bias, out); break;
+    case 3: SFX(conv_dot_kernel)(3, DOT_MRD(3), ntaps, tapK, tapW, ptr, wb, ostride, bias, out); break;
+    default: SFX(conv_dot_kernel)(4, DOT_MRD(4), ntaps, tapK, tapW, ptr, wb, ostride, bias, out); break;
+    }
+}
+
+// MARK: - Winograd F(2x2, 3x3), stride 1
+
+// Y = A^T [ (G g G^T) . (B^T d B) ] A per 2x2 output tile and 4x4 input tile; the 16 elementwise
+// products summed over C are 16 GEMMs [tiles x C] x [C x OC], run by the tile microkernel with one
+// tap of K = C. 2.25x fewer multiplies than direct 3x3. Tiles go in blocks of WINO_TB so the
+// transformed input and the products of a block stay in L2; the threads split the blocks.
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+#define WINO_TB (4 * MR)
+
+typedef struct {
+    const i2i_conv_shape *s;
+    const float *x, *w, *b;
+    float *y;
+    float *U;             // [16][OC/NR][C][NR] transformed, packed weights
+    float *bp;            // bias padded to OCp
+    int64_t TH, TW, T, blocks, Cp, OCp, nob;
+} SFX(wino_ctx);
+
+static void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const float *w = c->w;
+    for (int64_t ci = begin; ci < end; ci++) {
+        for (int oc = 0; oc < s->OC; oc++) {
+            float g[3][3], t[4][3], u[4][4];
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++) g[kh][kw] = w[((kh * 3 + kw) * (int64_t)s->C + ci) * s->OC + oc];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[0][j];
+                t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+                t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+                t[3][j] = g[2][j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = t[i][0];
+                u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                u[i][3] = t[i][2];
+            }
+            int64_t ob = oc / NR, r = oc % NR;
+            for (int xi = 0; xi < 16; xi++)
+                c->U[(((int64_t)xi * c->nob + ob) * s->C + ci) * NR + r] = u[xi / 4][xi % 4];
+        }
+    }
+}
+
+static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t Cp = c->Cp, OCp = c->OCp;
+    float *V = SFX(alloc_floats)(16 * WINO_TB * Cp);   // [16][WINO_TB][Cp]
+    float *M = SFX(alloc_floats)(16 * WINO_TB * OCp);  // [16][WINO_TB][OCp]
+    float *zero = calloc((size_t)Cp + 64, sizeof(float));
+    for (int64_t blk = begin; blk < end; blk++) {
+        const int64_t t0 = blk * WINO_TB;
+        const int nt = c->T - t0 < WINO_TB ? (int)(c->T - t0) : WINO_TB;
+        // Input transform, vectors over C.
+        for (int t = 0; t < nt; t++) {
+            int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+            int ih0 = (int)th * 2 - s->padT, iw0 = (int)tw * 2 - s->padL;
+            const float *src[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    int ih = ih0 + i, iw = iw0 + j;
+                    src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W)
+                        ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : zero;
+                }
+            for (int64_t k = 0; k < s->C; k += VW) {
+                const int full = s->C - k >= VW;
+                const int rem = (int)(s->C - k);
+                VT d[4][4], tt[4][4];
+                UNROLL for (int i = 0; i < 4; i++)
+                    UNROLL for (int j = 0; j < 4; j++) d[i][j] = full ? VLOAD(src[i][j] + k) : VLOADN(src[i][j] + k, rem);
+                UNROLL for (int j = 0; j < 4; j++) {
+                    tt[0][j] = d[0][j] - d[2][j];
+                    tt[1][j] = d[1][j] + d[2][j];
+                    tt[2][j] = d[2][j] - d[1][j];
+                    tt[3][j] = d[1][j] - d[3][j];
+                }
+                UNROLL for (int i = 0; i < 4; i++) {
+                    float *dst = V + ((int64_t)(i * 4) * WINO_TB + t) * Cp + k;
+                    VSTORE(dst, tt[i][0] - tt[i][2]);
+                    VSTORE(dst + 1 * WINO_TB * Cp, tt[i][1] + tt[i][2]);
+                    VSTORE(dst + 2 * WINO_TB * Cp, tt[i][2] - tt[i][1]);
+                    VSTORE(dst + 3 * WINO_TB * Cp, tt[i][1] - tt[i][3]);
+                }
+            }
+        }
+        // 16 GEMMs through the tile kernel: one tap, K = C.
+        int tapK = s->C;
+        int64_t tapW = 0;
+        for (int xi = 0; xi < 16; xi++) {
+            for (int64_t ob = 0; ob < c->nob; ob++) {
+                const float *Ub = c->U + ((int64_t)xi * c->nob + ob) * s->C * NR;
+                for (int m0 = 0; m0 < nt; m0 += MR) {
+                    const float *ptr[MR];
+                    float *out[MR];
+                    for (int p = 0; p < MR; p++) {
+                        int t = m0 + p;
+                        ptr[p] = t < nt ? V + ((int64_t)xi * WINO_TB + t) * Cp : zero;
+                        out[p] = t < nt ? M + ((int64_t)xi * WINO_TB + t) * OCp + ob * NR : NULL;
+                    }
+                    SFX(conv_tile_kernel)(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
+                }
+            }
+        }
+        // Output transform, vectors over OC; bias added here.
+        for (int t = 0; t < nt; t++) {
+            int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+            int oh0 = (int)th * 2, ow0 = (int)tw * 2;
+            for (int64_t k = 0; k < s->OC; k += VW) {
+                VT m[4][4], q[2][4];
+                UNROLL for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = VLOAD(M + ((int64_t)xi * WINO_TB + t) * OCp + k);
+                UNROLL for (int j = 0; j < 4; j++) {
+                    q[0][j] = m[0][j] + m[1][j] + m[2][j];
+                    q[1][j] = m[1][j] - m[2][j] - m[3][j];
+                }
+                VT bias = c->bp ? VLOAD(c->bp + k) : VZERO();
+                const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
+                UNROLL for (int i = 0; i < 2; i++) {
+                    VT o[2];
+                    o[0] = q[i][0] + q[i][1] + q[i][2] + bias;
+                    o[1] = q[i][1] - q[i][2] - q[i][3] + bias;
+                    if (oh0 + i >= s->OH) continue;
+                    UNROLL for (int j = 0; j < 2; j++) {
+                        if (ow0 + j >= s->OW) continue;
+                        float *dst = c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k;
+                        if (nvalid == VW) VSTORE(dst, o[j]);
+                        else { float tmp[VW]; VSTORE(tmp, o[j]); memcpy(dst, tmp, sizeof(float) * (size_t)nvalid); }
+                    }
+                }
+            }
+        }
+    }
+    free(V); free(M); free(zero);
+}
+
+static void SFX(conv_winograd_f2k3_fwd)(const i2i_conv_shape *s, const float *x, const float *w, const float *b,
+                                        float *y) {
+    SFX(wino_ctx) c = {0};
+    c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
+    c.TH = (s->OH + 1) / 2; c.TW = (s->OW + 1) / 2;
+    c.T = (int64_t)s->N * c.TH * c.TW;
+    c.blocks = SFX(cdiv)(c.T, WINO_TB);
+    c.nob = SFX(cdiv)(s->OC, NR);
+    c.Cp = SFX(cdiv)(s->C, VW) * VW;
+    c.OCp = c.nob * NR;
+    c.U = SFX(alloc_floats)(16 * c.nob * s->C * NR);
+    memset(c.U, 0, sizeof(float) * (size_t)(16 * c.nob * s->C * NR));
+    i2i_parallel_for(s->C, 1, SFX(wino_weights_task), &c);
+    c.bp = SFX(alloc_floats)(c.OCp);
+    for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
+    i2i_parallel_for(c.blocks, 1, SFX(wino_task), &c);
+    free(c.U); free(c.bp);
+}
+
+// MARK: - Forward
+
+typedef struct {
+    const i2i_conv_shape *s;
+    const float *x, *w, *b;
+    float *y;
+    float *wp;          // packed weights (tile: [OC/NR][KH][KW][C][NR]; dot: [OC][KH][KW][C])
+    float *bp;          // bias padded to whole blocks (tile) or NULL
+    const float *zero;  // a zero row of KW*C (or OC) floats
+    int64_t tiles, blocks, P, bandTiles;
+    int mr;             // pixels per tile
+    int o0, no;         // dot: the output channels of this pass
+} SFX(conv_ctx);
+
+static void SFX(pack_forward_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(conv_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t taps = (int64_t)s->KH * s->KW;
+    for (int64_t i = begin; i < end; i++) { // i = block * taps + tap
+        int64_t ob = i / taps, tap = i % taps;
+        float *dst = c->wp + i * s->C * NR;
+        const float *src = c->w + tap * s->C * s->OC;
+        int nvalid = s->OC - (int)ob * NR < NR ? s->OC - (int)ob * NR : NR;
+        for (int ci = 0; ci < s->C; ci++) {
+            const float *row = src + (int64_t)ci * s->OC + ob * NR;
+            for (int r = 0; r < NR; r++) dst[(int64_t)ci * NR + r] = r < nvalid ? row[r] : 0.0f;
+        }
+    }
+}
+
+static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(conv_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int maxTaps = s->KH * s->KW;
+    const float **ptr = malloc(sizeof(*ptr) * (size_t)maxTaps * MR);
+    int *tapK = malloc(sizeof(int) * (size_t)maxTaps);
+    int64_t *tapW = malloc(sizeof(int64_t) * (size_t)maxTaps);
+    const int64_t blockFloats = (int64_t)maxTaps * s->C * NR;
+    int64_t builtTile = -1;
+    int nt = 0;
+    for (int64_t i = begin; i < end; i++) { // i = block * tiles + tile: blocks outer, weights stay in L2
+        int64_t ob, tile;
+        SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, &ob, &tile);
+        int64_t first = tile * MR;
+        if (tile != builtTile) {
+            nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, ptr, tapK, tapW);
+            builtTile = tile;
+        }
+        float *out[MR];
+        for (int p = 0; p < MR; p++)
+            out[p] = first + p < c->P ? c->y + (first + p) * s->OC + ob * NR : NULL;
+        int nvalid = s->OC - (int)ob * NR < NR ? s->OC - (int)ob * NR : NR;
+        SFX(conv_tile_kernel)(nt, tapK, tapW, ptr, c->wp + ob * blockFloats, c->bp ? c->bp + ob * NR : NULL,
+                              out, nvalid);
+    }
+    free(ptr); free(tapK); free(tapW);
+}
+
+static TGT void SFX(forward_dot_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(conv_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int maxTaps = s->KH * s->KW;
+    const float **ptr = malloc(sizeof(*ptr) * (size_t)maxTaps * 16);
+    int *tapK = malloc(sizeof(int) * (size_t)maxTaps);
+    int64_t *tapW = malloc(sizeof(int64_t) * (size_t)maxTaps);
+    const int64_t ostride = (int64_t)maxTaps * s->C;
+    for (int64_t tile = begin; tile < end; tile++) {
+        int64_t first = tile * c->mr;
+        int nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, c->mr, 1, ptr, tapK, tapW);
+        float *out[16];
+        for (int p = 0; p < c->mr; p++) out[p] = first + p < c->P ? c->y + (first + p) * s->OC + c->o0 : NULL;
+        SFX(conv_dot_kernel_any)(c->no, nt, tapK, tapW, ptr, c->wp + c->o0 * ostride, ostride,
+                                 c->b ? c->b + c->o0 : NULL, out);
+    }
+    free(ptr); free(tapK); free(tapW);
+}
+
+static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const float *w, const float *b,
+                               float *y) {
+    SFX(conv_ctx) c = {0};
+    c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
+    c.P = (int64_t)s->N * s->OH * s->OW;
+    if (WINOGRAD_ENABLED && s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 &&
+        s->C >= 16 && s->OC >= 16) {
+        SFX(conv_winograd_f2k3_fwd)(s, x, w, b, y);
+        return;
+    }
+    const int64_t taps = (int64_t)s->KH * s->KW;
+    const int64_t Kmax = (int64_t)s->KW * s->C;
+    float *zero = calloc((size_t)Kmax + 64, sizeof(float));
+    c.zero = zero;
+    if (s->OC <= DOT_MAX_OUT && Kmax >= VW) {
+        // Few output channels: reduce over KW*C in vectors, weights [OC][KH][KW][C], one parallel
+        // pass per group of <= 4 channels.
+        c.wp = SFX(alloc_floats)(s->OC * taps * s->C);
+        for (int64_t t = 0; t < taps; t++)
+            for (int ci = 0; ci < s->C; ci++)
+                for (int o = 0; o < s->OC; o++)
+                    c.wp[((int64_t)o * taps + t) * s->C + ci] = w[(t * s->C + ci) * s->OC + o];
+        for (c.o0 = 0; c.o0 < s->OC; c.o0 += 4) {
+            c.no = s->OC - c.o0 < 4 ? s->OC - c.o0 : 4;
+            c.mr = DOT_MRD(c.no);
+            c.tiles = SFX(cdiv)(c.P, c.mr);
+            i2i_parallel_for(c.tiles, 1, SFX(forward_dot_task), &c);
+        }
+        free(c.wp);
+    } else {
+        c.blocks = SFX(cdiv)(s->OC, NR);
+        c.tiles = SFX(cdiv)(c.P, MR);
+        c.wp = SFX(alloc_floats)(c.blocks * taps * s->C * NR);
+        i2i_parallel_for(c.blocks * taps, 1, SFX(pack_forward_task), &c);
+        if (b) {
+            c.bp = SFX(alloc_floats)(c.blocks * NR);
+            for (int64_t o = 0; o < c.blocks * NR; o++) c.bp[o] = o < s->OC ? b[o] : 0.0f;
+        }
+        c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks * taps * s->C * NR * 4,
+                                      (int64_t)MR * s->strideH * s->strideW * s->C * 4);
+        i2i_parallel_for(c.blocks * c.tiles, 1, SFX(forward_tile_task), &c);
+        free(c.wp); free(c.bp);
+    }
+    free(zero);
+}
+
+// MARK: - Backward-input
+
+typedef struct {
+    const i2i_conv_shape *s;
+    const float *dy, *w;
+    float *dx;
+    float *wp;          // tile: [C/NR][KH][KW][OC][NR]
+    const float *zero;  // OC zeros
+    SFX(phase) ph[64];
+    int nph, mr, o0, no;
+    int64_t totalTiles, blocks, bandTiles;
+} SFX(bwdi_ctx);
+
+static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdi_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t taps = (int64_t)s->KH * s->KW;
+    for (int64_t i = begin; i < end; i++) { // i = block * taps + tap
+        int64_t cb = i / taps, tap = i % taps;
+        float *dst = c->wp + i * s->OC * NR;
+        int nvalid = s->C - (int)cb * NR < NR ? s->C - (int)cb * NR : NR;
+        for (int r = 0; r < NR; r++) {
+            if (r < nvalid) {
+                const float *src = c->w + (tap * s->C + cb * NR + r) * s->OC;
+                for (int oc = 0; oc < s->OC; oc++) dst[(int64_t)oc * NR + r] = src[oc];
+            } else {
+                for (int oc = 0; oc < s->OC; oc++) dst[(int64_t)oc * NR + r] = 0.0f;
+            }
+        }
+    }
+}
+
+static const SFX(phase) *SFX(phase_of_tile)(const SFX(bwdi_ctx) *c, int64_t tile) {
+    int k = 0;
+    while (k + 1 < c->nph && c->ph[k + 1].firstTile <= tile) k++;
+    return &c->ph[k];
+}
+
+static TGT void SFX(backward_input_tile_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdi_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int maxTaps = s->KH * s->KW;
+    const float **ptr = malloc(sizeof(*ptr) * (size_t)maxTaps * MR);
+    int *tapK = malloc(sizeof(int) * (size_t)maxTaps);
+    int64_t *tapW = malloc(sizeof(int64_t) * (size_t)maxTaps);
+    const int64_t blockFloats = (int64_t)maxTaps * s->OC * NR;
+    int64_t builtTile = -1, dxOff[MR];
+    int nt = 0;
+    for (int64_t i = begin; i < end; i++) { // i = block * totalTiles + tile
+        int64_t cb, tile;
+        SFX(band_task)(i, c->blocks, c->totalTiles, c->bandTiles, &cb, &tile);
+        if (tile != builtTile) {
+            const SFX(phase) *ph = SFX(phase_of_tile)(c, tile);
+            nt = SFX(backward_input_taps)(s, ph, c->dy, c->zero, (tile - ph->firstTile) * MR, MR,
+                                          (int64_t)s->OC * NR, ptr, tapK, tapW, dxOff);
+            builtTile = tile;
+        }
+        float *out[MR];
+        for (int p = 0; p < MR; p++) out[p] = dxOff[p] >= 0 ? c->dx + dxOff[p] + cb * NR : NULL;
+        int nvalid = s->C - (int)cb * NR < NR ? s->C - (int)cb * NR : NR;
+        SFX(conv_tile_kernel)(nt, tapK, tapW, ptr, c->wp + cb * blockFloats, NULL, out, nvalid);
+    }
+    free(ptr); free(tapK); free(tapW);
+}
+
+static TGT void SFX(backward_input_dot_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdi_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int maxTaps = s->KH * s->KW;
+    const float **ptr = malloc(sizeof(*ptr) * (size_t)maxTaps * 16);
+    int *tapK = malloc(sizeof(int) * (size_t)maxTaps);
+    int64_t *tapW = malloc(sizeof(int64_t) * (size_t)maxTaps);
+    int64_t dxOff[16];
+    for (int64_t tile = begin; tile < end; tile++) {
+        const SFX(phase) *ph = SFX(phase_of_tile)(c, tile);
+        int nt = SFX(backward_input_taps)(s, ph, c->dy, c->zero, (tile - ph->firstTile) * c->mr, c->mr,
+                                          (int64_t)s->C * s->OC, ptr, tapK, tapW, dxOff);
+        float *out[16];
+        for (int p = 0; p < c->mr; p++) out[p] = dxOff[p] >= 0 ? c->dx + dxOff[p] + c->o0 : NULL;
+        // Weight of output channel c, tap (kh,kw), reduction index oc: w[((kh*KW+kw)*C + c)*OC + oc].
+        SFX(conv_dot_kernel_any)(c->no, nt, tapK, tapW, ptr, c->w + (int64_t)c->o0 * s->OC, s->OC, NULL, out);
+    }
+    free(ptr); free(tapK); free(tapW);
+}
+
+static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, const float *w, float *dx) {
+    SFX(bwdi_ctx) *c = calloc(1, sizeof(*c));
+    c->s = s; c->dy = dy; c->w = w; c->dx = dx;
+    const int64_t taps = (int64_t)s->KH * s->KW;
+    float *zero = calloc((size_t)s->OC + 64, sizeof(float));
+    c->zero = zero;
+    if (s->strideH == 1 && s->strideW == 1 && s->padT < s->KH && s->padB < s->KH && s->padL < s->KW &&
+        s->padR < s->KW && s->KW * s->OC >= 8) {
+        // Stride 1: dx is the forward conv of dy with the kernel flipped and C, OC swapped, so it gets
+        // the forward path's merged kernel rows (KW*OC contiguous floats per tap), which matters when
+        // OC is small (the last layer of a generator) or C is (its first).
+        i2i_conv_shape t = {0};
+        t.N = s->N; t.H = s->OH; t.W = s->OW; t.C = s->OC; t.OC = s->C; t.KH = s->KH; t.KW = s->KW;
+        t.strideH = t.strideW = 1;
+        t.padT = s->KH - 1 - s->padT; t.padB = s->KH - 1 - s->padB;
+        t.padL = s->KW - 1 - s->padL; t.padR = s->KW - 1 - s->padR;
+        t.OH = s->H; t.OW = s->W;
+        float *wf = SFX(alloc_floats)((int64_t)s->KH * s->KW * s->C * s->OC);
+        for (int kh = 0; kh < s->KH; kh++)
+            for (int kw = 0; kw < s->KW; kw++) {
+                const float *src = w + ((int64_t)(s->KH - 1 - kh) * s->KW + (s->KW - 1 - kw)) * s->C * s->OC;
+                float *dst = wf + ((int64_t)kh * s->KW + kw) * s->C * s->OC;
+                for (int ci = 0; ci < s->C; ci++)
+                    for (int oc = 0; oc < s->OC; oc++) dst[(int64_t)oc * s->C + ci] = src[(int64_t)ci * s->OC + oc];
+            }
+        SFX(conv_nhwc_fwd)(&t, dy, wf, NULL, dx);
+        free(wf);
+    } else if (s->strideH * s->strideW > 64) { // more phases than the context holds: not a shape we ship
+        i2i_conv2d_backward_input_ref(s, dy, w, dx);
+    } else if (s->C <= DOT_MAX_OUT && s->OC >= VW) {
+        for (c->o0 = 0; c->o0 < s->C; c->o0 += 4) {
+            c->no = s->C - c->o0 < 4 ? s->C - c->o0 : 4;
+            c->mr = DOT_MRD(c->no);
+            c->nph = SFX(make_phases)(s, c->mr, c->ph, &c->totalTiles);
+            i2i_parallel_for(c->totalTiles, 1, SFX(backward_input_dot_task), c);
+        }
+    } else {
+        c->blocks = SFX(cdiv)(s->C, NR);
+        c->nph = SFX(make_phases)(s, MR, c->ph, &c->totalTiles);
+        c->wp = SFX(alloc_floats)(c->blocks * taps * s->OC * NR);
+        i2i_parallel_for(c->blocks * taps, 1, SFX(pack_backward_input_task), c);
+        c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks * taps * s->OC * NR * 4, (int64_t)MR * s->OC * 4);
+        i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
+        free(c->wp);
+    }
+    free(zero);
+    free(c);
+}
+
+// MARK: - Backward-filter
+
+#define BWF_NVB(no) ((DOT_ACC / (no)) > 12 ? 12 : (DOT_ACC / (no)))
+
+typedef struct {
+    const i2i_conv_shape *s;
+    const float *x, *dy;
+    float *dw;
+    float *xp;                // x zero-padded: [N][Hp][Wp][C] plus slack
+    int Hp, Wp;
+    int64_t L;                // KW*C: the merged (kw, c) index of a kernel row
+    int64_t rows, chunkRows;  // output rows N*OH, rows per cache chunk
+    int64_t jt, ob;           // tiles along L and along OC
+    int byOC;                 // 1: vectors over OC (tile MR x NR); 0: vectors over L (dot-like)
+} SFX(bwdw_ctx);
+
+static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdw_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    for (int64_t r = begin; r < end; r++) { // r = n*Hp + hp
+        float *dst = c->xp + r * c->Wp * s->C;
+        int64_t n = r / c->Hp, h = r % c->Hp - s->padT;
+        if (h < 0 || h >= s->H) {
+            memset(dst, 0, sizeof(float) * (size_t)c->Wp * s->C);
+            continue;
+        }
+        memset(dst, 0, sizeof(float) * (size_t)s->padL * s->C);
+        memcpy(dst + (int64_t)s->padL * s->C, c->x + ((n * s->H + h) * s->W) * s->C,
+               sizeof(float) * (size_t)s->W * s->C);
+        memset(dst + ((int64_t)s->padL + s->W) * s->C, 0, sizeof(float) * (size_t)s->padR * s->C);
+    }
+}
+
+/// dw[kh][j0 + (0:MR)][o0 + (0:NR)] += sum over npix pixels of A[p][0:MR] (x, packed) times
+/// B[p][0:NR] (dy, packed); both panels contiguous, so the loop streams L1/L2 lines in order.
+static inline ALWAYS TGT void SFX(bwdw_oc_kernel)(int64_t npix, const float *A, const float *B, float *dwt,
+                                                  int64_t ldw, int mvalid, int nvalid) {
+    VT acc[MR][NV];
+    if (mvalid == MR && nvalid == NR) {
+        UNROLL for (int p = 0; p < MR; p++)
+            UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VLOAD(dwt + p * ldw + v * VW);
+    } else {
+        UNROLL for (int p = 0; p < MR; p++) {
+            float tmp[NR];
+            for (int r = 0; r < NR; r++) tmp[r] = (p < mvalid && r < nvalid) ? dwt[p * ldw + r] : 0.0f;
+            UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VLOAD(tmp + v * VW);
+        }
+    }
+    for (int64_t q = 0; q < npix; q++, A += MR, B += NR) {
+        VT dv[NV];
+        UNROLL for (int v = 0; v < NV; v++) dv[v] = VLOAD(B + v * VW);
+        UNROLL for (int p = 0; p < MR; p++) {
+            VT bx = VBCAST(A[p]);
+            UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VFMA(bx, dv[v], acc[p][v]);
+        }
+    }
+    if (mvalid == MR && nvalid == NR) {
+        UNROLL for (int p = 0; p < MR; p++)
+            UNROLL for (int v = 0; v < NV; v++) VSTORE(dwt + p * ldw + v * VW, acc[p][v]);
+        return;
+    }
+    UNROLL for (int p = 0; p < MR; p++) {
+        if (p >= mvalid) break;
+        float tmp[NR];
+        UNROLL for (int v = 0; v < NV; v++) VSTORE(tmp + v * VW, acc[p][v]);
+        memcpy(dwt + p * ldw, tmp, sizeof(float) * (size_t)nvalid);
+    }
+}
+
+/// dw[kh][j0 + (0:NVB*VW)][o0 + (0:NO)] += sum over pixels of xrow[j] * dyrow[o], vectors over j.
+static inline ALWAYS TGT void SFX(bwdw_l_kernel)(int NO, int NVB, const SFX(bwdw_ctx) *c, int kh, int64_t r0,
+                                                 int64_t r1, int64_t j0, int o0) {
+    const i2i_conv_shape *s = c->s;
+    float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
+    const int64_t jvalid = c->L - j0 < (int64_t)NVB * VW ? c->L - j0 : (int64_t)NVB * VW;
+    VT acc[DOT_MAX_OUT][12];
+    UNROLL for (int o = 0; o < NO; o++) {
+        UNROLL for (int v = 0; v < NVB; v++) {
+            float tmp[VW];
+            for (int l = 0; l < VW; l++) {
+                int64_t j = (int64_t)v * VW + l;
+                tmp[l] = j < jvalid ? dwt[j * s->OC + o] : 0.0f;
+            }
+            acc[o][v] = VLOAD(tmp);
+        }
+    }
+    const int64_t xstep = (int64_t)s->strideW * s->C;
+    for (int64_t row = r0; row < r1; row++) {
+        int64_t n = row / s->OH, oh = row % s->OH;
+        const float *xr = c->xp + ((n * c->Hp + oh * s->strideH + kh) * c->Wp) * s->C + j0;
+        const float *dr = c->dy + row * s->OW * s->OC + o0;
+        for (int ow = 0; ow < s->OW; ow++, xr += xstep, dr += s->OC) {
+            VT xv[12];
+            UNROLL for (int v = 0; v < NVB; v++) xv[v] = VLOAD(xr + v * VW);
+            UNROLL for (int o = 0; o < NO; o++) {
+                VT bd = VBCAST(dr[o]);
+                UNROLL for (int v = 0; v < NVB; v++) acc[o][v] = VFMA(bd, xv[v], acc[o][v]);
+            }
+        }
+    }
+    UNROLL for (int o = 0; o < NO; o++) {
+        UNROLL for (int v = 0; v < NVB; v++) {
+            float tmp[VW];
+            VSTORE(tmp, acc[o][v]);
+            for (int l = 0; l < VW; l++) {
+                int64_t j = (int64_t)v * VW + l;
+                if (j < jvalid) dwt[j * s->OC + o] = tmp[l];
+            }
+        }
+    }
+}
+
+/// The j-tile width is BWF_NVB(OC) vectors when OC <= 4 (one group), else BWF_NVB(4) for every
+/// group, so that all groups' tasks cover the same j ranges.
+static int SFX(bwdw_l_vectors)(int OC) { return BWF_NVB(OC <= 4 ? OC : 4); }
+
+static TGT void SFX(bwdw_l_kernel_any)(int no, int OC, const SFX(bwdw_ctx) *c, int kh, int64_t r0, int64_t r1,
+                                       int64_t j0, int o0) {
+    if (OC <= 4) {
+        switch (no) {
+        case 1: SFX(bwdw_l_kernel)(1, BWF_NVB(1), c, kh, r0, r1, j0, o0); break;
+        case 2: SFX(bwdw_l_kernel)(2, BWF_NVB(2), c, kh, r0, r1, j0, o0); break;
+        case 3: SFX(bwdw_l_kernel)(3, BWF_NVB(3), c, kh, r0, r1, j0, o0); break;
+        default: SFX(bwdw_l_kernel)(4, BWF_NVB(4), c, kh, r0, r1, j0, o0); break;
+        }
+    } else {
+        switch (no) {
+        case 1: SFX(bwdw_l_kernel)(1, BWF_NVB(4), c, kh, r0, r1, j0, o0); break;
+        case 2: SFX(bwdw_l_kernel)(2, BWF_NVB(4), c, kh, r0, r1, j0, o0); break;
+        case 3: SFX(bwdw_l_kernel)(3, BWF_NVB(4), c, kh, r0, r1, j0, o0); break;
+        default: SFX(bwdw_l_kernel)(4, BWF_NVB(4), c, kh, r0, r1, j0, o0); break;
+        }
+    }
+}
+
+/// Vectors over OC: per chunk of output rows, dy is packed into [OC/NR][pixels][NR] panels and, per
+/// (kh, j tile), x into a [pixels][MR] panel; tasks (kh, j tile, OC block) in that order.
+static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdw_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t maxPix = c->chunkRows * s->OW;
+    float *B = SFX(alloc_floats)(c->ob * maxPix * NR);
+    float *A = SFX(alloc_floats)(maxPix * MR);
+    const int64_t xstep = (int64_t)s->strideW * s->C;
+    for (int64_t r0 = 0; r0 < c->rows; r0 += c->chunkRows) {
+        int64_t r1 = r0 + c->chunkRows < c->rows ? r0 + c->chunkRows : c->rows;
+        int64_t npix = (r1 - r0) * s->OW;
+        const float *dyc = c->dy + r0 * s->OW * s->OC;
+        for (int64_t ob = 0; ob < c->ob; ob++) {
+            int64_t o0 = ob * NR;
+            int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
+            float *Bo = B + ob * maxPix * NR;
+            for (int64_t q = 0; q < npix; q++) {
+                const float *src = dyc + q * s->OC + o0;
+                float *dst = Bo + q * NR;
+                if (nvalid == NR) { UNROLL for (int v = 0; v < NV; v++) VSTORE(dst + v * VW, VLOAD(src + v * VW)); }
+                else { for (int r = 0; r < NR; r++) dst[r] = r < nvalid ? src[r] : 0.0f; }
+            }
+        }
+        int64_t packed = -1;
+        for (int64_t i = begin; i < end; i++) { // i = (kh * jt + jtile) * ob + oblock
+            int64_t ob = i % c->ob, kj = i / c->ob, jtile = kj % c->jt;
+            int kh = (int)(kj / c->jt);
+            int64_t j0 = jtile * MR;
+            int mvalid = c->L - j0 < MR ? (int)(c->L - j0) : MR;
+            if (kj != packed) {
+                float *dst = A;
+                for (int64_t row = r0; row < r1; row++) {
+                    int64_t n = row / s->OH, oh = row % s->OH;
+                    const float *xr = c->xp + ((n * c->Hp + oh * s->strideH + kh) * c->Wp) * s->C + j0;
+                    for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR)
+                        for (int p = 0; p < MR; p++) dst[p] = p < mvalid ? xr[p] : 0.0f;
+                }
+                packed = kj;
+            }
+            int64_t o0 = ob * NR;
+            int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
+            float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
+            SFX(bwdw_oc_kernel)(npix, A, B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
+        }
+    }
+    free(A); free(B);
+}
+
+/// Vectors over KW*C (few output channels): reads x and dy in place.
+static TGT void SFX(backward_filter_l_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdw_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    for (int64_t r0 = 0; r0 < c->rows; r0 += c->chunkRows) {
+        int64_t r1 = r0 + c->chunkRows < c->rows ? r0 + c->chunkRows : c->rows;
+        for (int64_t i = begin; i < end; i++) { // i = (kh * jt + jtile) * ob + group
+            int64_t ob = i % c->ob, jtile = (i / c->ob) % c->jt;
+            int kh = (int)(i / (c->ob * c->jt));
+            int o0 = (int)ob * 4, no = s->OC - o0 < 4 ? s->OC - o0 : 4;
+            SFX(bwdw_l_kernel_any)(no, s->OC, c, kh, r0, r1, jtile * (int64_t)SFX(bwdw_l_vectors)(s->OC) * VW, o0);
+        }
+    }
+}
+
+static TGT void SFX(conv_nhwc_bwd_filter)(const i2i_conv_shape *s, const float *x, const float *dy,
+                                          float *dw, float *db, int accumulate) {
+    SFX(bwdw_ctx) c = {0};
+    c.s = s; c.x = x; c.dy = dy; c.dw = dw;
+    c.Hp = s->H + s->padT + s->padB;
+    c.Wp = s->W + s->padL + s->padR;
+    c.L = (int64_t)s->KW * s->C;
+    const int64_t slack = 16 * 64;
+    const int64_t xpFloats = (int64_t)s->N * c.Hp * c.Wp * s->C;
+    c.xp = SFX(alloc_floats)(xpFloats + slack);
+    memset(c.xp + xpFloats, 0, sizeof(float) * (size_t)slack);
+    i2i_parallel_for((int64_t)s->N * c.Hp, 1, SFX(pad_copy_task), &c);
+    if (!accumulate) memset(dw, 0, sizeof(float) * (size_t)s->KH * c.L * s->OC);
+
+    c.rows = (int64_t)s->N * s->OH;
+    int64_t rowFloats = (int64_t)s->OW * s->OC + (int64_t)s->strideH * c.Wp * s->C;
+    c.chunkRows = (160 * 1024) / (rowFloats > 0 ? rowFloats : 1); // ~640 KB of x and dy: stays in L2
+    if (c.chunkRows < 1) c.chunkRows = 1;
+    c.byOC = !(s->OC <= DOT_MAX_OUT && c.L >= VW);
+    if (c.byOC) {
+        c.jt = SFX(cdiv)(c.L, MR);
+        c.ob = SFX(cdiv)(s->OC, NR);
+    } else {
+        c.jt = SFX(cdiv)(c.L, (int64_t)SFX(bwdw_l_vectors)(s->OC) * VW);
+        c.ob = (s->OC + 3) / 4;
+    }
+    i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1,
+                     c.byOC ? SFX(backward_filter_oc_task) : SFX(backward_filter_l_task), &c);
+    free(c.xp);
+
+    if (db) {
+        float *sum = calloc((size_t)s->OC, sizeof(float));
+        const int64_t P = (int64_t)s->N * s->OH * s->OW;
+        for (int64_t p = 0; p < P; p++) {
+            const float *d = dy + p * s->OC;
+            for (int oc = 0; oc < s->OC; oc++) sum[oc] += d[oc];
+        }
+        for (int oc = 0; oc < s->OC; oc++) db[oc] = accumulate ? db[oc] + sum[oc] : sum[oc];
+        free(sum);
+    }
+}
+
+const i2i_conv_kernels SFX(i2i_conv_kernels) = {
+    ISA_NAME, SFX(conv_nhwc_fwd), SFX(conv_nhwc_bwd_input), SFX(conv_nhwc_bwd_filter),
+};

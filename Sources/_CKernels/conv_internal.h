@@ -1,0 +1,18 @@
+// Internal to _CKernels: the per-ISA kernel tables that kernel_select.c binds.
+#ifndef IMG2IMG_CONV_INTERNAL_H
+#define IMG2IMG_CONV_INTERNAL_H
+#include "_CKernels.h"
+
+typedef struct {
+    const char *name;
+    void (*forward)(const i2i_conv_shape *, const float *, const float *, const float *, float *);
+    void (*backward_input)(const i2i_conv_shape *, const float *, const float *, float *);
+    void (*backward_filter)(const i2i_conv_shape *, const float *, const float *, float *, float *, int);
+} i2i_conv_kernels;
+
+extern const i2i_conv_kernels i2i_conv_kernels_portable;
+#if defined(__x86_64__)
+extern const i2i_conv_kernels i2i_conv_kernels_avx2;
+extern const i2i_conv_kernels i2i_conv_kernels_avx512;
+#endif
+#endif

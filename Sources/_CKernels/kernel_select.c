@@ -1,0 +1,74 @@
+// The one place that binds convolution entry points to an instruction set, chosen once at run time.
+#include "_CKernels.h"
+#include "conv_internal.h"
+#include <pthread.h>
+#include <string.h>
+
+static const i2i_conv_kernels kernels_ref = {
+    "reference", i2i_conv2d_forward_ref, i2i_conv2d_backward_input_ref, i2i_conv2d_backward_filter_ref,
+};
+
+static int cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx2(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static const i2i_conv_kernels *table_for(const char *isa) {
+    if (!isa || !*isa) {
+        if (cpu_has_avx512()) return table_for("avx512");
+        if (cpu_has_avx2()) return table_for("avx2");
+        return table_for("portable");
+    }
+#if defined(__x86_64__)
+    if (!strcmp(isa, "avx512")) return cpu_has_avx512() ? &i2i_conv_kernels_avx512 : NULL;
+    if (!strcmp(isa, "avx2")) return cpu_has_avx2() ? &i2i_conv_kernels_avx2 : NULL;
+#endif
+    if (!strcmp(isa, "portable")) return &i2i_conv_kernels_portable;
+    if (!strcmp(isa, "reference")) return &kernels_ref;
+    return NULL;
+}
+
+static const i2i_conv_kernels *_Atomic selected;
+
+static const i2i_conv_kernels *current(void) {
+    const i2i_conv_kernels *k = selected;
+    if (!k) { k = table_for(NULL); selected = k; }
+    return k;
+}
+
+const char *i2i_kernel_isa(void) { return current()->name; }
+
+int i2i_set_kernel_isa(const char *isa) {
+    const i2i_conv_kernels *k = table_for(isa);
+    if (!k) return -1;
+    selected = k;
+    return 0;
+}
+
+void i2i_conv2d_forward(const i2i_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
+    current()->forward(s, x, w, b, y);
+}
+
+void i2i_conv2d_backward_input(const i2i_conv_shape *s, const float *dy, const float *w, float *dx) {
+    current()->backward_input(s, dy, w, dx);
+}
+
+void i2i_conv2d_backward_filter(const i2i_conv_shape *s, const float *x, const float *dy,
+                                float *dw, float *db, int accumulate) {
+    current()->backward_filter(s, x, dy, dw, db, accumulate);
+}
