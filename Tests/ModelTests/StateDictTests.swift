@@ -60,6 +60,90 @@ final class StateDictTests: XCTestCase {
         XCTAssertEqual(Array(u.suffix(2)), ["model.model.3.weight", "model.model.3.bias"])
     }
 
+    // Full state_dict() order of a U-Net and the pixel D, as printed by
+    //   import paper_networks as pn   # tools/, torch 2.15.0
+    //   list(pn.define_G(3, 3, 2, "unet_128", norm="batch").state_dict())
+    //   list(pn.define_D(6, 2, "pixel", norm="batch").state_dict())
+    func testUnetAndPixelOrderEqualThePaperCodes() throws {
+        let unet: [String] = [
+            "model.model.0.weight",
+            "model.model.1.model.1.weight",
+            "model.model.1.model.2.weight",
+            "model.model.1.model.2.bias",
+            "model.model.1.model.2.running_mean",
+            "model.model.1.model.2.running_var",
+            "model.model.1.model.2.num_batches_tracked",
+            "model.model.1.model.3.model.1.weight",
+            "model.model.1.model.3.model.2.weight",
+            "model.model.1.model.3.model.2.bias",
+            "model.model.1.model.3.model.2.running_mean",
+            "model.model.1.model.3.model.2.running_var",
+            "model.model.1.model.3.model.2.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.1.weight",
+            "model.model.1.model.3.model.3.model.2.weight",
+            "model.model.1.model.3.model.3.model.2.bias",
+            "model.model.1.model.3.model.3.model.2.running_mean",
+            "model.model.1.model.3.model.3.model.2.running_var",
+            "model.model.1.model.3.model.3.model.2.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.3.model.1.weight",
+            "model.model.1.model.3.model.3.model.3.model.2.weight",
+            "model.model.1.model.3.model.3.model.3.model.2.bias",
+            "model.model.1.model.3.model.3.model.3.model.2.running_mean",
+            "model.model.1.model.3.model.3.model.3.model.2.running_var",
+            "model.model.1.model.3.model.3.model.3.model.2.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.3.model.3.model.1.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.2.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.2.bias",
+            "model.model.1.model.3.model.3.model.3.model.3.model.2.running_mean",
+            "model.model.1.model.3.model.3.model.3.model.3.model.2.running_var",
+            "model.model.1.model.3.model.3.model.3.model.3.model.2.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.1.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.3.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.4.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.4.bias",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.4.running_mean",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.4.running_var",
+            "model.model.1.model.3.model.3.model.3.model.3.model.3.model.4.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.3.model.3.model.5.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.6.weight",
+            "model.model.1.model.3.model.3.model.3.model.3.model.6.bias",
+            "model.model.1.model.3.model.3.model.3.model.3.model.6.running_mean",
+            "model.model.1.model.3.model.3.model.3.model.3.model.6.running_var",
+            "model.model.1.model.3.model.3.model.3.model.3.model.6.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.3.model.5.weight",
+            "model.model.1.model.3.model.3.model.3.model.6.weight",
+            "model.model.1.model.3.model.3.model.3.model.6.bias",
+            "model.model.1.model.3.model.3.model.3.model.6.running_mean",
+            "model.model.1.model.3.model.3.model.3.model.6.running_var",
+            "model.model.1.model.3.model.3.model.3.model.6.num_batches_tracked",
+            "model.model.1.model.3.model.3.model.5.weight",
+            "model.model.1.model.3.model.3.model.6.weight",
+            "model.model.1.model.3.model.3.model.6.bias",
+            "model.model.1.model.3.model.3.model.6.running_mean",
+            "model.model.1.model.3.model.3.model.6.running_var",
+            "model.model.1.model.3.model.3.model.6.num_batches_tracked",
+            "model.model.1.model.3.model.5.weight",
+            "model.model.1.model.3.model.6.weight",
+            "model.model.1.model.3.model.6.bias",
+            "model.model.1.model.3.model.6.running_mean",
+            "model.model.1.model.3.model.6.running_var",
+            "model.model.1.model.3.model.6.num_batches_tracked",
+            "model.model.1.model.5.weight",
+            "model.model.1.model.6.weight",
+            "model.model.1.model.6.bias",
+            "model.model.1.model.6.running_mean",
+            "model.model.1.model.6.running_var",
+            "model.model.1.model.6.num_batches_tracked",
+            "model.model.3.weight",
+            "model.model.3.bias",
+        ]
+        let pixel = ["net.0.weight", "net.0.bias", "net.2.weight", "net.3.weight", "net.3.bias", "net.3.running_mean", "net.3.running_var", "net.3.num_batches_tracked", "net.5.weight"]
+        var rng = SplitMix64(seed: 0)
+        XCTAssertEqual(try makeNetwork(.generator("unet_128", ngf: 2, norm: .batch), using: &rng).stateDict().names, unet)
+        XCTAssertEqual(try makeNetwork(.discriminator("pixel", inputNC: 6, ndf: 2, norm: .batch), using: &rng)
+            .stateDict().names, pixel)
+    }
+
     // fx_pth: torch.save(G.state_dict()) zip and legacy; D with BN buffers and int64 0-d num_batches_tracked.
     func testPaperCodePthLoadsDirectlyAndGivesTheSameOutput() throws {
         let expected = try Fixture.read("resnet6_ngf4_pth_expected.safetensors")
