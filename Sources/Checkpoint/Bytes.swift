@@ -9,7 +9,7 @@ struct ByteCursor {
     init(_ bytes: [UInt8], from start: Int = 0, to end: Int? = nil, file: String, what: String) {
         self.bytes = bytes
         self.position = start
-        self.end = end ?? bytes.count
+        self.end = min(end ?? bytes.count, bytes.count)  // never read past the array, whatever a caller computed
         self.file = file
         self.what = what
     }
@@ -107,6 +107,17 @@ func floatToHalf(_ f: Float) -> UInt16 {
 func decodeElements<S: Sequence<Int>>(
     _ bytes: [UInt8], base: Int, dtype: DType, bigEndian: Bool, indices: S, count: Int
 ) -> (values: [Float], integers: [Int64]?) {
+    if dtype == .f32, !bigEndian, let range = indices as? Range<Int> {
+        // The common case (contiguous little-endian Float32): one copy.
+        let values = [Float](unsafeUninitializedCapacity: range.count) { out, n in
+            bytes.withUnsafeBytes { raw in
+                let src = UnsafeRawBufferPointer(rebasing: raw[(base + range.lowerBound * 4)..<(base + range.upperBound * 4)])
+                for i in 0..<range.count { out[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            }
+            n = range.count
+        }
+        return (values, nil)
+    }
     var values = [Float]()
     values.reserveCapacity(count)
     var ints: [Int64]? = dtype.isInteger ? [] : nil

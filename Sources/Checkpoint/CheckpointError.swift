@@ -59,8 +59,13 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
 /// Caps that bound memory and time on hostile input. Every size a file declares is checked
 /// against the bytes actually present and against these caps before anything is allocated.
 public enum ReadLimits {
-    /// Largest safetensors JSON header (100 MiB, as the Rust `safetensors` crate).
-    public static let maxHeaderBytes = 100 * 1024 * 1024
+    /// Largest safetensors JSON header: 16 MiB, enough for ~150k tensors. (The Rust crate
+    /// allows 100 MB; parsed JSON takes up to ~12x its text, so we cap lower to keep a hostile
+    /// header's parse under ~200 MB.)
+    public static let maxHeaderBytes = 16 * 1024 * 1024
+    /// Most values an unpickler may create (a torch state dict makes ~10 per tensor), so a
+    /// hostile pickle's memory stays near 200 MB whatever its length.
+    public static let maxPickleValues = 1 << 22
     /// Deepest nesting of JSON arrays/objects, and of pickled containers when flattened.
     public static let maxNestingDepth = 64
     /// Tensors of a `.pth` may view one storage several times (shared weights, stride-0
@@ -68,6 +73,8 @@ public enum ReadLimits {
     /// than `expansionFactor * fileBytes + expansionSlack` elements in all.
     public static let expansionFactor = 4
     public static let expansionSlack = 1 << 20
+    /// Flattened names (dotted paths) may total at most `expansionFactor * fileBytes +
+    /// expansionSlack` bytes, so shared long keys cannot multiply into huge names.
     /// Longest text line in a pickle (GLOBAL module and name).
     public static let maxPickleLine = 1024
 }

@@ -166,7 +166,14 @@ enum TorchCheckpoint {
         var visitsLeft = 4 * bytes.count + 1024
         var elementsLeft = ReadLimits.expansionFactor * bytes.count + ReadLimits.expansionSlack
 
-        func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
+        var nameBytesLeft = ReadLimits.expansionFactor * bytes.count + ReadLimits.expansionSlack
+        func join(_ prefix: String, _ key: String) throws -> String {
+            nameBytesLeft -= prefix.utf8.count + 1 + key.utf8.count
+            guard nameBytesLeft >= 0 else {
+                throw CheckpointError(.limitExceeded, file: file, "flattened names would exceed \(ReadLimits.expansionFactor)x the file's size")
+            }
+            return prefix.isEmpty ? key : prefix + "." + key
+        }
 
         func visit(_ v: PickleValue, _ name: String, _ depth: Int) throws {
             visitsLeft -= 1
@@ -183,12 +190,12 @@ enum TorchCheckpoint {
                     case .int(let i): key = String(i)
                     default: throw CheckpointError(.invalidPickle, file: file, "dict key of type \(k.kindName) under '\(name)'")
                     }
-                    try visit(value, join(name, key), depth + 1)
+                    try visit(value, try join(name, key), depth + 1)
                 }
             case .list(let l):
-                for (i, item) in l.items.enumerated() { try visit(item, join(name, String(i)), depth + 1) }
+                for (i, item) in l.items.enumerated() { try visit(item, try join(name, String(i)), depth + 1) }
             case .tuple(let t):
-                for (i, item) in t.items.enumerated() { try visit(item, join(name, String(i)), depth + 1) }
+                for (i, item) in t.items.enumerated() { try visit(item, try join(name, String(i)), depth + 1) }
             case .tensor(let t):
                 guard names.insert(name).inserted else {
                     throw CheckpointError(.duplicateName, file: file, tensor: name, "two tensors flatten to this name")
@@ -231,7 +238,8 @@ enum TorchCheckpoint {
                 guard !o2, !o3 else { throw fail(.invalidShape, "view size \(t.shape) stride \(t.stride) overflows") }
                 last = sum
             }
-            let visible = min(data.count, t.storage.offset + t.storage.count)
+            let (viewEnd, o4) = t.storage.offset.addingReportingOverflow(t.storage.count)
+            let visible = o4 ? data.count : min(data.count, viewEnd)
             guard last < visible else {
                 throw fail(.invalidStorage, "view (offset \(t.offset), size \(t.shape), stride \(t.stride)) reaches element \(last) of storage '\(t.storage.key)', which holds \(visible)")
             }

@@ -132,7 +132,7 @@ struct Unpickler {
          persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
         self.bytes = bytes
         self.position = start
-        self.end = end ?? bytes.count
+        self.end = min(end ?? bytes.count, bytes.count)
         self.file = file
         self.what = what
         self.persistentLoad = persistentLoad
@@ -182,7 +182,15 @@ struct Unpickler {
 
     // MARK: - Stack
 
-    private mutating func push(_ v: PickleValue) { stack.append(v) }
+    private var pushes = 0
+
+    private mutating func push(_ v: PickleValue) throws {
+        pushes += 1
+        guard pushes <= ReadLimits.maxPickleValues else {
+            throw CheckpointError(.limitExceeded, file: file, "\(what): more than \(ReadLimits.maxPickleValues) pickle values")
+        }
+        stack.append(v)
+    }
 
     private mutating func pop() throws -> PickleValue {
         guard stack.count > (marks.last ?? 0), let v = stack.popLast() else { throw invalid("stack underflow") }
@@ -236,6 +244,7 @@ struct Unpickler {
     private func append(_ items: [PickleValue], to l: PickleList) throws {
         for v in items {
             let d = place(v) + 1
+            guard !l.sealed else { throw invalid("list appended to itself (recursive structures are not supported)") }
             try checkDepth(d)
             l.depth = max(l.depth, d)
             l.items.append(v)
@@ -247,6 +256,7 @@ struct Unpickler {
         var i = 0
         while i < items.count {
             let depth = max(place(items[i]), place(items[i + 1])) + 1
+            guard !d.sealed else { throw invalid("dict stored in itself (recursive structures are not supported)") }
             try checkDepth(depth)
             d.depth = max(d.depth, depth)
             d.items.append((items[i], items[i + 1]))
@@ -349,64 +359,64 @@ struct Unpickler {
             case 0x30:  // POP
                 if stack.count > (marks.last ?? 0) { _ = try pop() } else { _ = try popMark() }
             case 0x31: _ = try popMark()  // POP_MARK
-            case 0x32: push(try top())  // DUP
-            case 0x4e: push(.none)  // NONE
-            case 0x88: push(.bool(true))  // NEWTRUE
-            case 0x89: push(.bool(false))  // NEWFALSE
-            case 0x4a: push(.int(Int(Int32(bitPattern: UInt32(try uintLE(4))))))  // BININT
-            case 0x4b: push(.int(Int(try uintLE(1))))  // BININT1
-            case 0x4d: push(.int(Int(try uintLE(2))))  // BININT2
+            case 0x32: try push(try top())  // DUP
+            case 0x4e: try push(.none)  // NONE
+            case 0x88: try push(.bool(true))  // NEWTRUE
+            case 0x89: try push(.bool(false))  // NEWFALSE
+            case 0x4a: try push(.int(Int(Int32(bitPattern: UInt32(try uintLE(4))))))  // BININT
+            case 0x4b: try push(.int(Int(try uintLE(1))))  // BININT1
+            case 0x4d: try push(.int(Int(try uintLE(2))))  // BININT2
             case 0x8a, 0x8b:  // LONG1, LONG4
                 let n = op == 0x8a ? Int(try uintLE(1)) : try length(4)
                 let raw = Array(try take(n))
                 if n == 0 {
-                    push(.int(0))
+                    try push(.int(0))
                 } else if n <= 8 {
                     var v: UInt64 = 0
                     for (i, b) in raw.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
                     let shift = UInt64(64 - 8 * n)
-                    push(.int(Int(Int64(bitPattern: v << shift) >> Int64(shift))))
+                    try push(.int(Int(Int64(bitPattern: v << shift) >> Int64(shift))))
                 } else {
-                    push(.bigInt(raw))
+                    try push(.bigInt(raw))
                 }
             case 0x47:  // BINFLOAT, big-endian
                 var v: UInt64 = 0
                 for b in try take(8) { v = v << 8 | UInt64(b) }
-                push(.float(Double(bitPattern: v)))
-            case 0x8c: push(.string(String(decoding: try take(Int(try uintLE(1))), as: UTF8.self)))  // SHORT_BINUNICODE
-            case 0x58: push(.string(String(decoding: try take(try length(4)), as: UTF8.self)))  // BINUNICODE
-            case 0x8d: push(.string(String(decoding: try take(try length(8)), as: UTF8.self)))  // BINUNICODE8
-            case 0x55: push(.string(String(decoding: try take(Int(try uintLE(1))), as: UTF8.self)))  // SHORT_BINSTRING (Python 2 str)
+                try push(.float(Double(bitPattern: v)))
+            case 0x8c: try push(.string(String(decoding: try take(Int(try uintLE(1))), as: UTF8.self)))  // SHORT_BINUNICODE
+            case 0x58: try push(.string(String(decoding: try take(try length(4)), as: UTF8.self)))  // BINUNICODE
+            case 0x8d: try push(.string(String(decoding: try take(try length(8)), as: UTF8.self)))  // BINUNICODE8
+            case 0x55: try push(.string(String(decoding: try take(Int(try uintLE(1))), as: UTF8.self)))  // SHORT_BINSTRING (Python 2 str)
             case 0x54:  // BINSTRING (Python 2 str)
                 let n = Int32(bitPattern: UInt32(try uintLE(4)))
                 guard n >= 0 else { throw invalid("negative string length") }
-                push(.string(String(decoding: try take(Int(n)), as: UTF8.self)))
-            case 0x43: push(.bytes(Array(try take(Int(try uintLE(1))))))  // SHORT_BINBYTES
-            case 0x42: push(.bytes(Array(try take(try length(4)))))  // BINBYTES
-            case 0x8e, 0x96: push(.bytes(Array(try take(try length(8)))))  // BINBYTES8, BYTEARRAY8
-            case 0x29: push(try makeTuple([]))  // EMPTY_TUPLE
-            case 0x74: push(try makeTuple(try popMark()))  // TUPLE
-            case 0x85: let a = try pop(); push(try makeTuple([a]))  // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); push(try makeTuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); push(try makeTuple([a, b, c]))  // TUPLE3
-            case 0x5d, 0x8f: push(.list(PickleList()))  // EMPTY_LIST, EMPTY_SET (sets read as lists)
+                try push(.string(String(decoding: try take(Int(n)), as: UTF8.self)))
+            case 0x43: try push(.bytes(Array(try take(Int(try uintLE(1))))))  // SHORT_BINBYTES
+            case 0x42: try push(.bytes(Array(try take(try length(4)))))  // BINBYTES
+            case 0x8e, 0x96: try push(.bytes(Array(try take(try length(8)))))  // BINBYTES8, BYTEARRAY8
+            case 0x29: try push(try makeTuple([]))  // EMPTY_TUPLE
+            case 0x74: try push(try makeTuple(try popMark()))  // TUPLE
+            case 0x85: let a = try pop(); try push(try makeTuple([a]))  // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try push(try makeTuple([a, b]))  // TUPLE2
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(try makeTuple([a, b, c]))  // TUPLE3
+            case 0x5d, 0x8f: try push(.list(PickleList()))  // EMPTY_LIST, EMPTY_SET (sets read as lists)
             case 0x6c, 0x91:  // LIST, FROZENSET
                 let items = try popMark()
                 let l = PickleList()
                 try append(items, to: l)
-                push(.list(l))
+                try push(.list(l))
             case 0x61:  // APPEND
                 let v = try pop()
                 try append([v], to: try mutableList(try top()))
             case 0x65, 0x90:  // APPENDS, ADDITEMS
                 let items = try popMark()
                 try append(items, to: try mutableList(try top()))
-            case 0x7d: push(.dict(PickleDict()))  // EMPTY_DICT
+            case 0x7d: try push(.dict(PickleDict()))  // EMPTY_DICT
             case 0x64:  // DICT
                 let items = try popMark()
                 let d = PickleDict()
                 try setItems(items, in: d)
-                push(.dict(d))
+                try push(.dict(d))
             case 0x73:  // SETITEM
                 let v = try pop(), k = try pop()
                 try setItems([k, v], in: try mutableDict(try top()))
@@ -419,17 +429,17 @@ struct Unpickler {
             case 0x68, 0x6a:  // BINGET, LONG_BINGET
                 let i = Int(try uintLE(op == 0x68 ? 1 : 4))
                 guard let v = memo[i] else { throw invalid("memo entry \(i) is not defined") }
-                push(v)
+                try push(v)
             case 0x63:  // GLOBAL
                 let module = try line()
                 let name = try line()
-                push(try resolve(module, name))
+                try push(try resolve(module, name))
             case 0x93:  // STACK_GLOBAL
                 let name = try pop(), module = try pop()
                 guard case .string(let n) = name, case .string(let m) = module else {
                     throw invalid("STACK_GLOBAL needs two strings")
                 }
-                push(try resolve(m, n))
+                try push(try resolve(m, n))
             case 0x69:  // INST: names a class and calls it
                 let module = try line()
                 let name = try line()
@@ -438,13 +448,13 @@ struct Unpickler {
             case 0x52:  // REDUCE
                 let args = try pop(), callable = try pop()
                 _ = place(args)
-                push(try call(callable, args))
+                try push(try call(callable, args))
             case 0x81, 0x92:  // NEWOBJ, NEWOBJ_EX
                 if op == 0x92 { _ = place(try pop()) }  // kwargs
                 _ = place(try pop())  // args
                 let cls = try pop()
                 guard case .global(.orderedDict, _) = cls else { throw invalid("NEWOBJ of \(cls.kindName) is not supported") }
-                push(.dict(PickleDict()))
+                try push(.dict(PickleDict()))
             case 0x62:  // BUILD: object state (for example an OrderedDict's `_metadata`) is ignored
                 let state = try pop()
                 _ = place(state)
@@ -455,7 +465,7 @@ struct Unpickler {
             case 0x51:  // BINPERSID
                 let pid = try pop()
                 _ = place(pid)
-                push(try persistentLoad(pid))
+                try push(try persistentLoad(pid))
             default:
                 throw invalid("unsupported opcode 0x\(String(op, radix: 16))")
             }

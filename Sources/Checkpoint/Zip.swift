@@ -84,8 +84,9 @@ struct ZipArchive {
             try d.skip(8)
             var localOffset = try d.u32()
             let name = String(decoding: try d.take(nameLength), as: UTF8.self)
-            var x = ByteCursor(bytes, from: d.position, to: d.position + extraLength, file: file, what: "zip extra field of '\(name)'")
-            try d.skip(extraLength)
+            let extraStart = d.position
+            try d.skip(extraLength)  // checks the extra field lies inside the central directory
+            var x = ByteCursor(bytes, from: extraStart, to: extraStart + extraLength, file: file, what: "zip extra field of '\(name)'")
             try d.skip(commentLength)
             // ZIP64 extended information: the 64-bit values of fields set to 0xFFFFFFFF, in order.
             while x.remaining >= 4 {
