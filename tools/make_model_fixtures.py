@@ -3,6 +3,7 @@
 
     python3 tools/make_model_fixtures.py            # rewrites Tests/ModelTests/Fixtures/*
     python3 tools/make_model_fixtures.py --only cyclegan_step pix2pix_step
+    python3 tools/make_model_fixtures.py --check    # re-run the stored fixtures (f32/f64) + Adam replay
 
 Pinned: torch 2.15.0 (CPU), safetensors. Architectures come from tools/paper_networks.py, a
 re-implementation of junyanz/pytorch-CycleGAN-and-pix2pix (BSD) with identical state_dict names.
@@ -423,6 +424,56 @@ def fx_pth():
         print(f"  wrote {f}: {len(back)} tensors, {os.path.getsize(p) / 1024:.0f} KiB (round-trip ok)")
 
 
+def check():
+    """Self-check of the written files: reload each forward fixture into a fresh net and re-run it in
+    float32 and float64 (prints max abs deviations: a tolerance hint for the Swift tests), and
+    replay Adam's first step from init + grad.* to match after.* (skipping noise_dominated_params)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    def run(f, make, outs):
+        t = load_file(os.path.join(OUT, f))
+        net = make()
+        keys = net.state_dict().keys()
+        net.load_state_dict({k: t[k] for k in keys}, strict=True)
+        for name, mode in outs:
+            for dt in (torch.float32, torch.float64):
+                n = copy.deepcopy(net).to(dt).train(mode == "train")
+                with torch.no_grad():
+                    d = (n(t["input"].to(dt)).double() - t[name].double()).abs().max().item()
+                print(f"  {f:42s} {name:12s} {str(dt)[6:]:8s} max|diff| {d:.2e}")
+
+    run("resnet9_ngf8.safetensors", lambda: pn.define_G(3, 3, 8, "resnet_9blocks", "instance"), [("output", "eval")])
+    run("resnet6_ngf8_batch.safetensors", lambda: pn.define_G(3, 3, 8, "resnet_6blocks", "batch"),
+        [("output_eval", "eval"), ("output_train", "train")])
+    run("unet256_ngf4.safetensors", lambda: pn.define_G(3, 3, 4, "unet_256", "batch"), [("output", "train")])
+    run("unet128_ngf4_instance.safetensors", lambda: pn.define_G(3, 3, 4, "unet_128", "instance"), [("output", "train")])
+    run("patchgan_basic_ndf8.safetensors", lambda: pn.define_D(6, 8, "basic", norm="batch"),
+        [("output", "train"), ("output_eval", "eval")])
+    run("patchgan_basic_ndf8_instance.safetensors", lambda: pn.define_D(3, 8, "basic", norm="instance"),
+        [("output", "train")])
+    run("pixel_ndf8.safetensors", lambda: pn.define_D(6, 8, "pixel", norm="batch"), [("output", "train"), ("output_eval", "eval")])
+    run("resnet6_ngf4_pth_expected.safetensors", lambda: pn.define_G(3, 3, 4, "resnet_6blocks", "instance"),
+        [("output", "eval")])
+    lr, (b1, b2), eps = ADAM["lr"], ADAM["betas"], 1e-8
+    for f in ("cyclegan_step.safetensors", "pix2pix_step.safetensors", "wgangp_step.safetensors"):
+        t = load_file(os.path.join(OUT, f))
+        with safe_open(os.path.join(OUT, f), "pt") as h:
+            noisy = set(filter(None, (h.metadata().get("noise_dominated_params") or "").split(",")))
+        worst, worst_noisy = 0.0, 0.0
+        for k, g in t.items():
+            if not k.startswith("grad."):
+                continue
+            name = k[len("grad."):]
+            p0, p1 = t[name], t["after." + name]
+            pred = p0 - lr / (1 - b1) * ((1 - b1) * g) / (((1 - b2) * g * g).sqrt() / (1 - b2) ** 0.5 + eps)
+            if name in noisy:
+                worst_noisy = max(worst_noisy, (p1 - p0).abs().max().item())
+            else:
+                worst = max(worst, (pred - p1).abs().max().item())
+        print(f"  {f:42s} Adam replay max|diff| {worst:.2e}; noise-dominated max|after-before| {worst_noisy:.2e}")
+
+
 FIXTURES = dict(resnet9=fx_resnet9, resnet6_batch=fx_resnet6_batch,
                 unet256=lambda: fx_unet("unet256_ngf4.safetensors", "unet_256", 256, "batch", 3, 2),
                 unet128=lambda: fx_unet("unet128_ngf4_instance.safetensors", "unet_128", 128, "instance", 12, 0),
@@ -432,7 +483,11 @@ FIXTURES = dict(resnet9=fx_resnet9, resnet6_batch=fx_resnet6_batch,
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*", choices=sorted(FIXTURES), help="subset to (re)write")
+    ap.add_argument("--check", action="store_true", help="only verify the existing files")
     args = ap.parse_args()
+    if args.check:
+        check()
+        sys.exit(0)
     for name in args.only or FIXTURES:
         print(name)
         FIXTURES[name]()

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""PyTorch CPU baseline for the paper code's networks (pix2pix / CycleGAN), to compare with our engine.
+
+    python3 tools/bench_torch.py                       # all cases, 2 threads, median of 5
+    python3 tools/bench_torch.py --threads 2 --repeats 3 --warmup 1 --json out/bench_torch.json
+    python3 tools/bench_torch.py --cases resnet9_fwd conv3x3_256_64x64_fwd
+
+Every case runs in its own subprocess (so peak_rss_mb is per case: ru_maxrss of that process,
+which includes the ~python+torch baseline reported by the `baseline` line). 256x256, batch 1,
+paper defaults ngf = ndf = 64, networks from tools/paper_networks.py (same architectures and
+state_dict names as junyanz/pytorch-CycleGAN-and-pix2pix). Each case: build, `--warmup` untimed
+calls, then `--repeats` timed calls; seconds = median. gflops = conv/matmul FLOPs (2 per MAC, forward
+and, for training, backward) counted once by torch.utils.flop_counter.FlopCounterMode, / seconds;
+norms, activations, padding, losses and the optimizer are not counted.
+
+Output: '#' comment lines, then one line per case:  name  seconds  gflops  peak_rss_mb
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# --------------------------------------------------------------------------------------------
+# cases: each returns a zero-argument callable performing one timed unit of work
+# --------------------------------------------------------------------------------------------
+def _cases():
+    import itertools
+    import torch
+    import torch.nn as nn
+    sys.path.insert(0, HERE)
+    import paper_networks as pn
+
+    adam = dict(lr=2e-4, betas=(0.5, 0.999))
+
+    def img(c=3, s=256):
+        return torch.rand(1, c, s, s) * 2 - 1
+
+    def no_grad(fn):
+        def run():
+            with torch.no_grad():
+                fn()
+        return run
+
+    def resnet9_fwd():
+        G = pn.define_G(3, 3, 64, "resnet_9blocks", norm="instance").eval()
+        x = img()
+        return no_grad(lambda: G(x))
+
+    def unet256_fwd():
+        # pix2pix test.py: no model.eval() unless --eval, so BatchNorm uses batch statistics and the
+        # U-Net's dropout (pix2pix default: on) is active.
+        G = pn.define_G(3, 3, 64, "unet_256", norm="batch", use_dropout=True).train()
+        x = img()
+        return no_grad(lambda: G(x))
+
+    def patchgan_fwd():
+        D = pn.define_D(6, 64, "basic", norm="batch").train()
+        x = img(6)
+        return no_grad(lambda: D(x))
+
+    def cyclegan_iter():
+        G_A = pn.define_G(3, 3, 64, "resnet_9blocks", norm="instance").train()
+        G_B = pn.define_G(3, 3, 64, "resnet_9blocks", norm="instance").train()
+        D_A = pn.define_D(3, 64, "basic", norm="instance").train()
+        D_B = pn.define_D(3, 64, "basic", norm="instance").train()
+        gan, l1 = pn.GANLoss("lsgan"), nn.L1Loss()
+        opt_G = torch.optim.Adam(itertools.chain(G_A.parameters(), G_B.parameters()), **adam)
+        opt_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **adam)
+        real_A, real_B = img(), img()
+
+        def step():
+            fake_B = G_A(real_A)
+            rec_A = G_B(fake_B)
+            fake_A = G_B(real_B)
+            rec_B = G_A(fake_A)
+            pn.set_requires_grad([D_A, D_B], False)
+            opt_G.zero_grad()
+            loss_idt_A = l1(G_A(real_B), real_B) * 10.0 * 0.5
+            loss_idt_B = l1(G_B(real_A), real_A) * 10.0 * 0.5
+            loss_G = (gan(D_A(fake_B), True) + gan(D_B(fake_A), True) + l1(rec_A, real_A) * 10.0
+                      + l1(rec_B, real_B) * 10.0 + loss_idt_A + loss_idt_B)
+            loss_G.backward()
+            opt_G.step()
+            pn.set_requires_grad([D_A, D_B], True)
+            opt_D.zero_grad()
+            for D, real, fake in ((D_A, real_B, fake_B), (D_B, real_A, fake_A)):  # pool_size 0
+                loss_D = (gan(D(real), True) + gan(D(fake.detach()), False)) * 0.5
+                loss_D.backward()
+            opt_D.step()
+        return step
+
+    def pix2pix_iter():
+        G = pn.define_G(3, 3, 64, "unet_256", norm="batch", use_dropout=True).train()
+        D = pn.define_D(6, 64, "basic", norm="batch").train()
+        gan, l1 = pn.GANLoss("vanilla"), nn.L1Loss()
+        opt_G = torch.optim.Adam(G.parameters(), **adam)
+        opt_D = torch.optim.Adam(D.parameters(), **adam)
+        real_A, real_B = img(), img()
+
+        def step():
+            fake_B = G(real_A)
+            pn.set_requires_grad(D, True)
+            opt_D.zero_grad()
+            loss_D = (gan(D(torch.cat((real_A, fake_B), 1).detach()), False)
+                      + gan(D(torch.cat((real_A, real_B), 1)), True)) * 0.5
+            loss_D.backward()
+            opt_D.step()
+            pn.set_requires_grad(D, False)
+            opt_G.zero_grad()
+            loss_G = gan(D(torch.cat((real_A, fake_B), 1)), True) + l1(fake_B, real_B) * 100.0
+            loss_G.backward()
+            opt_G.step()
+        return step
+
+    def conv(cin, cout, k, s, p, size, transposed=False, backward=False, output_padding=1):
+        def make():
+            if transposed:
+                m = nn.ConvTranspose2d(cin, cout, k, stride=s, padding=p, output_padding=output_padding, bias=False)
+            else:
+                m = nn.Conv2d(cin, cout, k, stride=s, padding=p, bias=False)
+            x = torch.randn(1, cin, size, size)
+            if not backward:
+                return no_grad(lambda: m(x))
+            x.requires_grad_(True)
+
+            def fb():
+                m.zero_grad(set_to_none=True)
+                x.grad = None
+                m(x).sum().backward()
+            return fb
+        return make
+
+    return {
+        "resnet9_fwd": resnet9_fwd,
+        "unet256_fwd": unet256_fwd,
+        "patchgan_fwd": patchgan_fwd,
+        "cyclegan_iter": cyclegan_iter,
+        "pix2pix_iter": pix2pix_iter,
+        # per-layer-type table (forward unless noted; inputs pre-padded where the nets reflect-pad)
+        "conv3x3_256_64x64_fwd": conv(256, 256, 3, 1, 0, 66),           # ResnetBlock conv (after ReflectionPad 1)
+        "conv3x3_256_64x64_fwdbwd": conv(256, 256, 3, 1, 0, 66, backward=True),
+        "conv7x7_3to64_256_fwd": conv(3, 64, 7, 1, 0, 262),             # ResNet stem (after ReflectionPad 3)
+        "conv3x3s2_64to128_256_fwd": conv(64, 128, 3, 2, 1, 256),      # ResNet downsampling 1
+        "conv4x4s2_6to64_256_fwd": conv(6, 64, 4, 2, 1, 256),          # PatchGAN layer 0
+        "conv4x4s2_64to128_128_fwd": conv(64, 128, 4, 2, 1, 128),      # PatchGAN layer 2
+        "conv4x4s2_128to256_64_fwd": conv(128, 256, 4, 2, 1, 64),      # PatchGAN layer 5
+        "conv4x4s1_256to512_32_fwd": conv(256, 512, 4, 1, 1, 32),      # PatchGAN layer 8
+        "convT3x3s2_256to128_64_fwd": conv(256, 128, 3, 2, 1, 64, transposed=True),  # ResNet upsampling 1
+        "convT4x4s2_512to128_32_fwd": conv(512, 128, 4, 2, 1, 32, transposed=True, output_padding=0),  # U-Net up
+    }
+
+
+CASE_NAMES = ["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter",
+              "conv3x3_256_64x64_fwd", "conv3x3_256_64x64_fwdbwd", "conv7x7_3to64_256_fwd",
+              "conv3x3s2_64to128_256_fwd", "conv4x4s2_6to64_256_fwd", "conv4x4s2_64to128_128_fwd",
+              "conv4x4s2_128to256_64_fwd", "conv4x4s1_256to512_32_fwd", "convT3x3s2_256to128_64_fwd",
+              "convT4x4s2_512to128_32_fwd"]
+
+
+def run_child(name, threads, repeats, warmup):
+    import torch
+    assert torch.__version__.startswith("2.15.0"), f"pinned to torch 2.15.0, found {torch.__version__}"
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    seconds, flops = 0.0, 0
+    if name != "baseline":
+        from torch.utils.flop_counter import FlopCounterMode
+        fn = _cases()[name]()
+        with FlopCounterMode(display=False) as fc:  # counts one call (also serves as a warm-up)
+            fn()
+        flops = fc.get_total_flops()
+        for _ in range(max(0, warmup - 1)):
+            fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        seconds = statistics.median(times)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    print(json.dumps(dict(name=name, seconds=seconds, flops=flops,
+                          gflops=(flops / seconds / 1e9) if seconds > 0 else 0.0, peak_rss_mb=rss_mb,
+                          all_seconds=times if name != "baseline" else [])))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed calls (the first one also counts FLOPs)")
+    ap.add_argument("--cases", nargs="*", choices=CASE_NAMES, default=None)
+    ap.add_argument("--json", default=None, help="also write results to this JSON file")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        run_child(args.child, args.threads, args.repeats, args.warmup)
+        return
+
+    import torch
+    assert torch.__version__.startswith("2.15.0"), f"pinned to torch 2.15.0, found {torch.__version__}"
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") \
+        if os.path.exists("/proc/cpuinfo") else platform.processor()
+    env = dict(torch=torch.__version__, threads=args.threads, repeats=args.repeats, warmup=args.warmup,
+               cpu=cpu, cpu_count=os.cpu_count(), python=platform.python_version(),
+               mkldnn=torch.backends.mkldnn.is_available(), loadavg_start=os.getloadavg())
+    print(f"# torch {env['torch']}  threads {args.threads}  repeats {args.repeats} (median)  warmup {args.warmup}")
+    print(f"# cpu {cpu} x{os.cpu_count()}  loadavg {' '.join(f'{v:.2f}' for v in env['loadavg_start'])}"
+          "  (first look only: shared machine, re-run on a quiet one)")
+    print(f"# {'name':28s} {'seconds':>10s} {'gflops':>8s} {'peak_rss_mb':>12s}")
+    results = []
+    for name in args.cases or CASE_NAMES:
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--threads", str(args.threads),
+               "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        if p.returncode != 0 or not lines:
+            print(f"# {name} FAILED (rc {p.returncode}): {p.stderr.strip()[-500:]}")
+            continue
+        r = json.loads(lines[-1])
+        results.append(r)
+        print(f"{r['name']:30s} {r['seconds']:10.4f} {r['gflops']:8.2f} {r['peak_rss_mb']:12.1f}", flush=True)
+    env["loadavg_end"] = os.getloadavg()
+    print(f"# loadavg at end {' '.join(f'{v:.2f}' for v in env['loadavg_end'])}")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(dict(env=env, results=results), f, indent=1)
+        print(f"# wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
