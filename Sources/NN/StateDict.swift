@@ -34,6 +34,9 @@ public struct StateDictMismatch: Error, CustomStringConvertible, Sendable, Equat
         public var name: String
         public var expected: [Int]
         public var found: [Int]
+        public init(name: String, expected: [Int], found: [Int]) {
+            self.name = name; self.expected = expected; self.found = found
+        }
     }
     /// Keys the module has and the state dict lacks, with the module's shape.
     public var missing: [(name: String, shape: [Int])]
