@@ -105,6 +105,9 @@ struct TranslateCommand: ParsableCommand {
     @Flag(help: "No progress output.")
     var quiet = false
 
+    @Flag(help: "Also write OUTPUT/index.html showing each input beside its translation.")
+    var html = false
+
     @Option(name: .customLong("netG"), help: "Override the generator architecture (resnet_9blocks, unet_256, ...).")
     var netG: String?
     @Option(help: "Override the generator's base width.")
@@ -176,6 +179,36 @@ struct TranslateCommand: ParsableCommand {
         if summary.alreadyDone > 0 { line += ", \(summary.alreadyDone) already done" }
         if !summary.failures.isEmpty { line += ", \(summary.failures.count) failed" }
         print(line)
+        if html {
+            let page = try writeComparisonPage(plan: plan, output: output, title: "\(model) on \(input)")
+            print("page: \(page)")
+        }
         if !summary.failures.isEmpty { throw ExitCode(ExitStatus.someFilesFailed.rawValue) }
     }
+}
+
+/// A page showing every input of `plan` beside its output (those that exist), for a quick look
+/// in a browser; inputs are linked by absolute file URL, outputs relative to the page.
+func writeComparisonPage(plan: TranslationPlan, output: String, title: String) throws -> String {
+    func esc(_ t: String) -> String {
+        t.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+    var rows = ""
+    for item in plan.todo where FileManager.default.fileExists(atPath: item.destination) {
+        let src = URL(fileURLWithPath: item.source).absoluteURL.absoluteString
+        let rel = String(item.destination.dropFirst(output.count + 1))
+        rows += "<tr><td>\(esc(item.relativePath))</td><td><img src=\"\(esc(src))\"></td><td><img src=\"\(esc(rel))\"></td></tr>\n"
+    }
+    let html = """
+    <!DOCTYPE html><html><head><meta charset="utf-8"><title>\(esc(title))</title>
+    <style>body{font-family:sans-serif;margin:24px}td{padding:4px;font-size:12px;vertical-align:top}
+    img{width:256px}</style></head><body><h1>\(esc(title))</h1>
+    <table><tr><th>file</th><th>input</th><th>output</th></tr>
+    \(rows)</table></body></html>
+
+    """
+    let path = output + "/index.html"
+    try html.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
 }
