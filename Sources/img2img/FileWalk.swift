@@ -35,7 +35,7 @@ func outputPath(root: String, relative: String, replacingExtensionWith ext: Stri
     }
     let parts = rel.split(separator: "/", omittingEmptySubsequences: true)
     guard !rel.hasPrefix("/"), !parts.contains("..") else {
-        throw ValidationError("refusing output name '\(relative)': it would leave the output folder")
+        throw RuntimeError("refusing output name '\(relative)': it would leave the output folder")
     }
     return root + "/" + parts.joined(separator: "/")
 }

@@ -46,8 +46,8 @@ struct GenerateCommand: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
-        if !label.isEmpty && allLabels { throw ValidationError("give --label or --all-labels, not both") }
+        guard count >= 1 else { throw RuntimeError("--count must be at least 1") }
+        if !label.isEmpty && allLabels { throw RuntimeError("give --label or --all-labels, not both") }
     }
 
     func run() throws {
@@ -81,17 +81,17 @@ struct GenerateCommand: ParsableCommand {
                 labels = try label.map { l in
                     if let i = classes?.firstIndex(of: l) { return i }
                     if let i = Int(l), all.contains(i) { return i }
-                    throw ValidationError("unknown label '\(l)': the model's classes are "
+                    throw RuntimeError("unknown label '\(l)': the model's classes are "
                                           + (classes?.joined(separator: ", ") ?? "0..<\(cfg.numClasses)"))
                 }
             }
             names = labels.map { classes?[$0] ?? String($0) }
         case .dcganGenerator:
-            guard label.isEmpty else { throw ValidationError("\(model) is an unconditional DCGAN: it takes no --label") }
+            guard label.isEmpty else { throw RuntimeError("\(model) is an unconditional DCGAN: it takes no --label") }
             labels = [0]
             names = ["sample"]
         default:
-            throw ValidationError("\(model) holds a \(cfg.kind.rawValue), not a cgan or dcgan generator")
+            throw RuntimeError("\(model) holds a \(cfg.kind.rawValue), not a cgan or dcgan generator")
         }
 
         var noiseRNG = SplitMix64(seed: seed)

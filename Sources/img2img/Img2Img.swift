@@ -19,3 +19,9 @@ struct Img2Img: ParsableCommand {
 enum ExitStatus: Int32 {
     case someFilesFailed = 3
 }
+
+/// An error found while running (not a usage mistake): printed as one line, exit status 1.
+struct RuntimeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

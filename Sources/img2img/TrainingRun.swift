@@ -45,6 +45,18 @@ final class TrainingRun {
         t.lrDecayIters = c.lrDecayIters; t.dSteps = c.dSteps; t.clipValue = c.clipValue; t.lambdaGP = c.lambdaGP
         t.seed = c.seed
         let initOpts = InitOptions(type: c.initType, gain: c.initGain)
+        if c.model == .cyclegan || c.model == .pix2pix, c.netD != "pixel" {
+            // A PatchGAN shrinks its input 2^n_layers times and then by 3; too small an image
+            // would leave it nothing to judge.
+            let layers = c.netD == "basic" ? 3 : c.nLayersD
+            let trainSize: Int? = [.resizeAndCrop, .crop, .scaleWidthAndCrop].contains(c.preprocess) ? c.cropSize
+                : (c.preprocess == .resize ? c.loadSize : nil)
+            if let s = trainSize, NLayerDiscriminator.outputSize(inputSize: s, nLayers: layers) < 1 {
+                let need = (16...4096).first { NLayerDiscriminator.outputSize(inputSize: $0, nLayers: layers) >= 1 } ?? 0
+                throw RuntimeError("a \(layers)-layer PatchGAN needs training images of at least \(need) pixels, "
+                                      + "got \(s): raise --crop-size or use --netD pixel / --n-layers-D")
+            }
+        }
         let dataset: any ImageDataset
         var configs: [String: ModelConfig] = [:]
         var classes: [String]? = nil
@@ -56,7 +68,7 @@ final class TrainingRun {
             o.lambdaA = c.lambdaA; o.lambdaB = c.lambdaB; o.lambdaIdentity = c.lambdaIdentity
             o.poolSize = c.poolSize ?? 50
             if c.lambdaIdentity > 0 && c.inputNc != c.outputNc {
-                throw ValidationError("the identity loss needs --input-nc == --output-nc (or --lambda-identity 0)")
+                throw RuntimeError("the identity loss needs --input-nc == --output-nc (or --lambda-identity 0)")
             }
             let g = ModelConfig.generator(c.netG ?? "resnet_9blocks", inputNC: c.inputNc, outputNC: c.outputNc, ngf: c.ngf,
                                           norm: c.norm ?? .instance, useDropout: c.dropout && !c.noDropout)
@@ -141,10 +153,17 @@ final class TrainingRun {
         if cmd.continueTrain {
             let path = latestPath()
             guard FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError("--continue: no checkpoint at \(path)")
+                throw RuntimeError("--continue: no checkpoint at \(path)")
             }
             let file = try SafeTensors.read(path: path)
             try TrainingCheckpoint.restore(file, into: trainer, file: path)
+            // As the paper code's --continue_train, the schedule follows this command's options
+            // (e.g. more epochs) from the next epoch on; its position comes from the checkpoint.
+            trainer.schedule.policy = cmd.lrPolicy
+            trainer.schedule.baseLR = cmd.lr
+            trainer.schedule.nEpochs = cmd.nEpochs
+            trainer.schedule.nEpochsDecay = cmd.nEpochsDecay
+            trainer.schedule.lrDecayIters = cmd.lrDecayIters
             if let json = file.metadata[Self.runKey], let st = try? JSONDecoder().decode(RunState.self, from: Data(json.utf8)) {
                 batchInEpoch = st.batchInEpoch
             }
@@ -172,7 +191,7 @@ final class TrainingRun {
                 let losses = trainer.lossValues
                 if let bad = losses.first(where: { !$0.value.isFinite }) {
                     progress.finish()
-                    throw ValidationError("loss \(bad.name) became \(bad.value) at epoch \(trainer.currentEpochNumber), "
+                    throw RuntimeError("loss \(bad.name) became \(bad.value) at epoch \(trainer.currentEpochNumber), "
                                           + "iteration \(trainer.progress.iteration): stopping; the last good checkpoint "
                                           + "(\(latestPath())) is kept. Try a lower --lr.")
                 }

@@ -1,0 +1,118 @@
+import XCTest
+import Foundation
+import ImageIO
+
+final class TrainCommandTests: CLITestCase {
+    static let earth = repoRoot.appendingPathComponent("datasets/earth-day2night").path
+
+    func tiny(_ name: String, epochs: Int, extra: [String] = []) -> [String] {
+        ["train", "pix2pix", "--dataroot", Self.earth, "--name", name, "--checkpoints-dir", path("runs"),
+         "--netG", "resnet_1blocks", "--ngf", "4", "--ndf", "4", "--norm", "instance",
+         "--preprocess", "resize_and_crop", "--load-size", "36", "--crop-size", "32", "--batch-size", "4",
+         "--n-epochs", "\(epochs)", "--n-epochs-decay", "0", "--print-freq", "1", "--seed", "3", "--quiet"] + extra
+    }
+
+    func testTrainingWritesCheckpointsLogsAndReportAndResumes() throws {
+        let r = try img2img(tiny("run", epochs: 1))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let dir = path("runs/run")
+        for f in ["latest.safetensors", "latest_net_G.safetensors", "latest_net_D.safetensors", "loss_log.jsonl",
+                  "index.html", "options.json", "web/images/epoch001.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), "missing \(f)")
+        }
+        let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg") && html.contains("<polyline") && html.contains("epoch001.png"))
+        XCTAssertFalse(html.contains("http://") && !html.contains("http://www.w3.org/2000/svg"), "no external resources")
+        let log = try String(contentsOfFile: dir + "/loss_log.jsonl", encoding: .utf8)
+        XCTAssertTrue(log.contains("\"G_L1\""))
+
+        // --continue picks the run up where it stopped and goes on to the new last epoch.
+        let c = try img2img(tiny("run", epochs: 2, extra: ["--continue"]))
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/web/images/epoch002.png"))
+
+        // The trained generator translates a folder.
+        let t = try img2img(["translate", "--model", dir + "/latest_net_G.safetensors",
+                             "--input", Self.repoRoot.appendingPathComponent("datasets/samples/earth-day").path,
+                             "--output", path("out"), "--quiet"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertEqual(files(under: path("out")).count, 8)
+    }
+
+    func testKilledAndResumedRunEqualsUninterruptedRun() throws {
+        let opts = ["--save-latest-freq", "2", "--no-dropout"]
+        XCTAssertEqual(try img2img(tiny("straight", epochs: 3, extra: opts)).status, 0)
+        // SIGKILL at staggered moments (each after a checkpoint exists), then --continue until done.
+        var resumes = 0
+        var finished = false
+        for delay in [0.0, 0.3, 0.7, 1.5] where !finished {
+            let p = Process()
+            p.executableURL = Self.binary
+            p.arguments = tiny("killed", epochs: 3, extra: opts + (resumes > 0 ? ["--continue"] : []))
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let latest = path("runs/killed/latest.safetensors")
+            let deadline = Date().addingTimeInterval(60)
+            while p.isRunning && !FileManager.default.fileExists(atPath: latest) && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            Thread.sleep(forTimeInterval: delay)
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            finished = p.terminationReason == .exit && p.terminationStatus == 0
+            resumes += 1
+            // Whatever moment the kill hit, the checkpoint on disk is complete and loads.
+            XCTAssertNoThrow(try readTensorBytes(latest))
+        }
+        if !finished {
+            let r = try img2img(tiny("killed", epochs: 3, extra: opts + ["--continue"]))
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertEqual(try readTensorBytes(path("runs/straight/latest_net_G.safetensors")),
+                       try readTensorBytes(path("runs/killed/latest_net_G.safetensors")),
+                       "a killed and resumed run ends with the same weights bit for bit")
+        XCTAssertEqual(try readTensorBytes(path("runs/straight/latest.safetensors")),
+                       try readTensorBytes(path("runs/killed/latest.safetensors")))
+    }
+
+    func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        XCTAssertEqual(try img2img(tiny("nan", epochs: 1, extra: ["--norm", "none"])).status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path("runs/nan/latest.safetensors")))
+        let r = try img2img(tiny("nan", epochs: 3, extra: ["--continue", "--lr", "1e30", "--norm", "none"]))
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("loss") && (r.stderr.contains("nan") || r.stderr.contains("inf")), r.stderr)
+        let after = try Data(contentsOf: URL(fileURLWithPath: path("runs/nan/latest.safetensors")))
+        XCTAssertEqual(before, after, "the last good checkpoint is kept")
+    }
+
+    func testInterruptSavesAndExits() throws {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = tiny("int", epochs: 500)
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        try p.run()
+        // Wait for the first epoch's checkpoint, then press Ctrl-C.
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: path("runs/int/latest.safetensors")) && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        let out = String(decoding: (p.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(out.contains("interrupted: saved"), out)
+        let c = try img2img(tiny("int", epochs: 1, extra: ["--continue"]))
+        XCTAssertEqual(c.status, 0, c.stderr)
+    }
+
+    /// The tensor bytes of a safetensors file (the header's metadata may differ between runs).
+    func readTensorBytes(_ p: String) throws -> Data {
+        let d = try Data(contentsOf: URL(fileURLWithPath: p))
+        guard d.count >= 8 else { throw CocoaError(.fileReadCorruptFile) }
+        let n = d.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        guard 8 + Int(n) <= d.count else { throw CocoaError(.fileReadCorruptFile) }
+        return Data(d.dropFirst(8 + Int(n)))
+    }
+}
