@@ -105,7 +105,9 @@ public struct PlanProblem: Sendable, Equatable, CustomStringConvertible {
 /// The files of this shard still to translate, those already done, and those refused.
 public struct TranslationPlan: Sendable {
     public var todo: [WorkItem]
-    public var alreadyDone: Int
+    /// Files whose output already exists (skipped unless overwriting).
+    public var done: [WorkItem]
+    public var alreadyDone: Int { done.count }
     public var problems: [PlanProblem]
     /// Files in the folder that are not images (not errors, just counted).
     public var notImages: Int
@@ -113,7 +115,7 @@ public struct TranslationPlan: Sendable {
     public static func make(_ o: TranslationOptions) throws -> TranslationPlan {
         let scan = try ImageFolder.scan(root: o.input)
         var todo: [WorkItem] = []
-        var done = 0
+        var done: [WorkItem] = []
         var problems: [PlanProblem] = []
         var notImages = 0
         var claimed: [String: String] = [:]
@@ -140,13 +142,14 @@ public struct TranslationPlan: Sendable {
             }
             claimed[rel] = src
             let dst = o.output + "/" + rel
+            let item = WorkItem(source: src, relativePath: e.relativePath, destination: dst, format: fmt)
             if !o.overwrite && fileExists(dst) {
-                done += 1
+                done.append(item)
                 continue
             }
-            todo.append(WorkItem(source: src, relativePath: e.relativePath, destination: dst, format: fmt))
+            todo.append(item)
         }
-        return TranslationPlan(todo: todo, alreadyDone: done, problems: problems, notImages: notImages)
+        return TranslationPlan(todo: todo, done: done, problems: problems, notImages: notImages)
     }
 }
 

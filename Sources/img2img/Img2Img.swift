@@ -11,7 +11,8 @@ struct Img2Img: ParsableCommand {
         1 on any other error.
         """,
         version: "0.1.0",
-        subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self, AugmentCommand.self, Combine.self]
+        subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self,
+                      ConvertCommand.self, AugmentCommand.self, Combine.self]
     )
 }
 

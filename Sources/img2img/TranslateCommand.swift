@@ -195,7 +195,8 @@ func writeComparisonPage(plan: TranslationPlan, output: String, title: String) t
             .replacingOccurrences(of: "\"", with: "&quot;")
     }
     var rows = ""
-    for item in plan.todo where FileManager.default.fileExists(atPath: item.destination) {
+    for item in (plan.done + plan.todo).sorted(by: { $0.relativePath < $1.relativePath })
+    where FileManager.default.fileExists(atPath: item.destination) {
         let src = URL(fileURLWithPath: item.source).absoluteURL.absoluteString
         let rel = String(item.destination.dropFirst(output.count + 1))
         rows += "<tr><td>\(esc(item.relativePath))</td><td><img src=\"\(esc(src))\"></td><td><img src=\"\(esc(rel))\"></td></tr>\n"

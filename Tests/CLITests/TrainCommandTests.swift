@@ -33,7 +33,7 @@ final class TrainCommandTests: CLITestCase {
 
         // The trained generator translates a folder.
         let t = try img2img(["translate", "--model", dir + "/latest_net_G.safetensors",
-                             "--input", Self.repoRoot.appendingPathComponent("datasets/samples/earth-day").path,
+                             "--input", Self.repoRoot.appendingPathComponent("datasets/samples/earth-night").path,
                              "--output", path("out"), "--quiet"])
         XCTAssertEqual(t.status, 0, t.stderr)
         XCTAssertEqual(files(under: path("out")).count, 8)

@@ -110,3 +110,26 @@ final class TranslateCommandTests: CLITestCase {
         }
     }
 }
+
+final class ConvertCommandTests: CLITestCase {
+    func testPthConvertsToSafetensorsAndFp16KeepsTheOutputClose() throws {
+        let pth = Self.repoRoot.appendingPathComponent("Tests/ModelTests/Fixtures/resnet6_ngf4.pth").path
+        let a = try img2img(["convert", "--model", pth, "--output", path("g32.safetensors")])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let b = try img2img(["convert", "--model", path("g32.safetensors"), "--output", path("g16.safetensors"), "--fp16"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let s32 = try FileManager.default.attributesOfItem(atPath: path("g32.safetensors"))[.size] as! Int
+        let s16 = try FileManager.default.attributesOfItem(atPath: path("g16.safetensors"))[.size] as! Int
+        XCTAssertLessThan(Double(s16), Double(s32) * 0.6)
+        let img = Image(width: 16, height: 12, channels: 3, pixels8: (0..<576).map { UInt8(($0 * 37) % 256) })
+        try FileManager.default.createDirectory(atPath: path("in"), withIntermediateDirectories: true)
+        try writeImage(img, to: path("in/x.png"), format: .png)
+        for m in ["pth": pth, "32": path("g32.safetensors"), "16": path("g16.safetensors")] {
+            let r = try img2img(["translate", "--model", m.value, "--input", path("in"), "--output", path("out" + m.key), "--quiet"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertEqual(try readImage(at: path("outpth/x.png")), try readImage(at: path("out32/x.png")), "conversion is exact")
+        let p16 = try readImage(at: path("out16/x.png")).pixels8, p32 = try readImage(at: path("out32/x.png")).pixels8
+        for i in 0..<p32.count { XCTAssertLessThanOrEqual(abs(Int(p16[i]) - Int(p32[i])), 2) }
+    }
+}

@@ -9,7 +9,7 @@ pixel-aligned day/night pair. NASA imagery is not copyrighted (see README.md).
 Layout written (the paper code's `aligned` format, A = day | B = night):
     datasets/earth-day2night/train/*.jpg   512x256 A|B pairs, longitudes 0..1535
     datasets/earth-day2night/test/*.jpg    512x256 A|B pairs, longitudes 1536..2047 (held out)
-    datasets/samples/earth-day/*.jpg       the test tiles' day halves: the demo folder
+    datasets/samples/earth-night/*.jpg     the test tiles' night halves: the demo folder (night -> day)
 
 This script is a build step for the repository's data, not part of the product.
 Usage:  apt-get download xplanet-images && dpkg -x xplanet-images_*.deb /tmp/xp
@@ -26,7 +26,7 @@ night = Image.open(os.path.join(src, "night.jpg")).convert("RGB")
 assert day.size == night.size == (2048, 1024), (day.size, night.size)
 
 tile = 256
-samples = os.path.join(here, "..", "samples", "earth-day")
+samples = os.path.join(here, "..", "samples", "earth-night")
 for d in ("train", "test"):
     os.makedirs(os.path.join(here, d), exist_ok=True)
 os.makedirs(samples, exist_ok=True)
@@ -43,5 +43,5 @@ for row in range(1024 // tile):
         ab.save(os.path.join(here, split, name), quality=90)
         count[split] += 1
         if split == "test":
-            a.save(os.path.join(samples, name), quality=92)
+            b.save(os.path.join(samples, name), quality=92)
 print(count)

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Checkpoint
+import Models
+import NN
+import TensorCore
+
+/// `img2img convert`: one network file (ours, a training checkpoint's generator, or the paper
+/// code's .pth) to a standalone safetensors file with its architecture in the header.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a network file (.pth or .safetensors) to img2img's safetensors, optionally in fp16.",
+        discussion: """
+        Tensor names stay the paper code's state_dict names, so the result also loads in PyTorch \
+        with safetensors' load_file + load_state_dict. The architecture (given, stored or inferred) \
+        is written into the header, so later commands need no flags.
+        """)
+
+    @Option(help: "Network file (.pth or .safetensors), or a training checkpoint (see --net).")
+    var model: String
+
+    @Option(help: "Output .safetensors file.")
+    var output: String
+
+    @Option(help: "For a training checkpoint: which network (G_A, G_B, D_A, D_B, G, D).")
+    var net: String?
+
+    @Flag(help: "Store weights as 16-bit floats (half the size).")
+    var fp16 = false
+
+    func run() throws {
+        var file = try CheckpointFile.read(path: model)
+        if let net {
+            let prefix = net + "."
+            guard file.names.contains(where: { $0.hasPrefix(prefix) }) else {
+                throw RuntimeError("\(model) has no network '\(net)'")
+            }
+            let cfgJSON = file.metadata[ModelConfig.metadataKey + "." + net]
+            file = TensorFile(tensors: file.tensors.filter { $0.name.hasPrefix(prefix) }.map {
+                var t = $0
+                t.name = String(t.name.dropFirst(prefix.count))
+                return t
+            }, metadata: cfgJSON.map { [ModelConfig.metadataKey: $0] } ?? [:])
+        }
+        let cfg = try config(of: file, path: model)
+        var rng = SplitMix64(seed: 0)
+        let network = try makeNetwork(cfg, using: &rng)
+        // Loading checks every key and shape; writing from the network gives the canonical order.
+        try network.loadStateDict(stateDict(of: file), source: model)
+        var out = tensorFile(network, config: cfg)
+        for (k, v) in file.metadata where k != ModelConfig.metadataKey { out.metadata[k] = v }
+        try SafeTensors.write(out, to: output, encoding: fp16 ? .f16 : .f32)
+        print("wrote \(output): \(cfg.kind.rawValue) \(cfg.kind == .generator ? cfg.netG : cfg.netD), "
+              + "\(network.parameters.reduce(0) { $0 + $1.value.count }) parameters\(fp16 ? " (fp16)" : "")")
+    }
+}
