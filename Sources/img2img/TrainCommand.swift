@@ -53,7 +53,7 @@ struct TrainCommand: ParsableCommand {
     var netG: String?
     @Option(name: .customLong("netD"), help: "basic | n_layers | pixel")
     var netD: String = "basic"
-    @Option(help: "Layers of the n_layers discriminator.")
+    @Option(name: .customLong("n-layers-D"), help: "Layers of the n_layers discriminator.")
     var nLayersD: Int = 3
     @Option(help: "Generator base width.")
     var ngf: Int = 64
