@@ -34,9 +34,9 @@
 #define ALWAYS __attribute__((always_inline))
 #define UNROLL _Pragma("unroll")
 #define NR (NV * VW)
-#ifndef WINOGRAD_ENABLED
-#define WINOGRAD_ENABLED 1  // 3x3 stride-1 forward (and so stride-1 backward-input) via Winograd F(2x2,3x3)
-#endif
+// 3x3 stride-1 forward (and so stride-1 backward-input) via Winograd: i2i_winograd_mode (see
+// i2i_set_winograd) 4 = F(4x4,3x3) for outputs of at least 8x8, else F(2x2,3x3); 2 = F(2x2,3x3)
+// only; 0 = direct.
 #define DOT_MAX_OUT 8
 
 // MARK: - Helpers
@@ -302,11 +302,12 @@ static TGT void SFX(conv_dot_kernel_any)(int NO, int ntaps, const int *tapK, con
 
 // Y = A^T [ (G g G^T) . (B^T d B) ] A per 2x2 output tile and 4x4 input tile; the 16 elementwise
 // products summed over C are 16 GEMMs [tiles x C] x [C x OC], run by the tile microkernel with one
-// tap of K = C. 2.25x fewer multiplies than direct 3x3. Tiles go in blocks of WINO_TB so the
-// transformed input and the products of a block stay in L2; the threads split the blocks.
+// tap of K = C. 2.25x fewer multiplies than direct 3x3. Tiles go in blocks of TB (~192, balanced
+// over the threads): per transform point xi, the block's [TB][C] slice of transformed input and
+// xi's transformed weights [C][OC] stay in L2 while its GEMM runs, and the transformed weights
+// stream from L3 once per block. The threads split the blocks.
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
-#define WINO_TB (4 * MR)
 
 typedef struct {
     const i2i_conv_shape *s;
@@ -314,33 +315,37 @@ typedef struct {
     float *y;
     float *U;             // [16][OC/NR][C][NR] transformed, packed weights
     float *bp;            // bias padded to OCp
-    int64_t TH, TW, T, blocks, Cp, OCp, nob;
+    int64_t TH, TW, T, TB, blocks, Cp, OCp, nob;
 } SFX(wino_ctx);
 
-static void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
+static TGT void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
-    const float *w = c->w;
+    const VT half = VBCAST(0.5f);
     for (int64_t ci = begin; ci < end; ci++) {
-        for (int oc = 0; oc < s->OC; oc++) {
-            float g[3][3], t[4][3], u[4][4];
+        for (int64_t oc = 0; oc < s->OC; oc += VW) { // vectors over OC (NR is a multiple of VW)
+            const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
+            VT g[3][3], t[4][3];
             for (int kh = 0; kh < 3; kh++)
-                for (int kw = 0; kw < 3; kw++) g[kh][kw] = w[((kh * 3 + kw) * (int64_t)s->C + ci) * s->OC + oc];
-            for (int j = 0; j < 3; j++) {
+                for (int kw = 0; kw < 3; kw++)
+                    g[kh][kw] = VLOADN(c->w + ((kh * 3 + kw) * (int64_t)s->C + ci) * s->OC + oc, rem);
+            UNROLL for (int j = 0; j < 3; j++) {
                 t[0][j] = g[0][j];
-                t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-                t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+                t[1][j] = half * (g[0][j] + g[1][j] + g[2][j]);
+                t[2][j] = half * (g[0][j] - g[1][j] + g[2][j]);
                 t[3][j] = g[2][j];
             }
-            for (int i = 0; i < 4; i++) {
-                u[i][0] = t[i][0];
-                u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                u[i][3] = t[i][2];
+            const int64_t ob = oc / NR, r = oc % NR;
+            float *dst = c->U + (ob * s->C + ci) * NR + r;
+            const int64_t xstride = c->nob * s->C * NR;
+            UNROLL for (int i = 0; i < 4; i++) {
+                VT u[4];
+                u[0] = t[i][0];
+                u[1] = half * (t[i][0] + t[i][1] + t[i][2]);
+                u[2] = half * (t[i][0] - t[i][1] + t[i][2]);
+                u[3] = t[i][2];
+                UNROLL for (int j = 0; j < 4; j++) VSTORE(dst + (i * 4 + j) * xstride, u[j]); // padded lanes: 0
             }
-            int64_t ob = oc / NR, r = oc % NR;
-            for (int xi = 0; xi < 16; xi++)
-                c->U[(((int64_t)xi * c->nob + ob) * s->C + ci) * NR + r] = u[xi / 4][xi % 4];
         }
     }
 }
@@ -348,13 +353,13 @@ static void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
 static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
-    const int64_t Cp = c->Cp, OCp = c->OCp;
-    float *V = SFX(alloc_floats)(16 * WINO_TB * Cp);   // [16][WINO_TB][Cp]
-    float *M = SFX(alloc_floats)(16 * WINO_TB * OCp);  // [16][WINO_TB][OCp]
+    const int64_t Cp = c->Cp, OCp = c->OCp, TB = c->TB;
+    float *V = SFX(alloc_floats)(16 * TB * Cp);   // [16][TB][Cp]
+    float *M = SFX(alloc_floats)(16 * TB * OCp);  // [16][TB][OCp]
     float *zero = calloc((size_t)Cp + 64, sizeof(float));
     for (int64_t blk = begin; blk < end; blk++) {
-        const int64_t t0 = blk * WINO_TB;
-        const int nt = c->T - t0 < WINO_TB ? (int)(c->T - t0) : WINO_TB;
+        const int64_t t0 = blk * TB;
+        const int nt = c->T - t0 < TB ? (int)(c->T - t0) : (int)TB;
         // Input transform, vectors over C.
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
@@ -379,11 +384,11 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
                     tt[3][j] = d[1][j] - d[3][j];
                 }
                 UNROLL for (int i = 0; i < 4; i++) {
-                    float *dst = V + ((int64_t)(i * 4) * WINO_TB + t) * Cp + k;
+                    float *dst = V + ((int64_t)(i * 4) * TB + t) * Cp + k;
                     VSTORE(dst, tt[i][0] - tt[i][2]);
-                    VSTORE(dst + 1 * WINO_TB * Cp, tt[i][1] + tt[i][2]);
-                    VSTORE(dst + 2 * WINO_TB * Cp, tt[i][2] - tt[i][1]);
-                    VSTORE(dst + 3 * WINO_TB * Cp, tt[i][1] - tt[i][3]);
+                    VSTORE(dst + 1 * TB * Cp, tt[i][1] + tt[i][2]);
+                    VSTORE(dst + 2 * TB * Cp, tt[i][2] - tt[i][1]);
+                    VSTORE(dst + 3 * TB * Cp, tt[i][1] - tt[i][3]);
                 }
             }
         }
@@ -398,8 +403,8 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
                     float *out[MR];
                     for (int p = 0; p < MR; p++) {
                         int t = m0 + p;
-                        ptr[p] = t < nt ? V + ((int64_t)xi * WINO_TB + t) * Cp : zero;
-                        out[p] = t < nt ? M + ((int64_t)xi * WINO_TB + t) * OCp + ob * NR : NULL;
+                        ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : zero;
+                        out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
                     }
                     SFX(conv_tile_kernel)(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
                 }
@@ -411,7 +416,7 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
             int oh0 = (int)th * 2, ow0 = (int)tw * 2;
             for (int64_t k = 0; k < s->OC; k += VW) {
                 VT m[4][4], q[2][4];
-                UNROLL for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = VLOAD(M + ((int64_t)xi * WINO_TB + t) * OCp + k);
+                UNROLL for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = VLOAD(M + ((int64_t)xi * TB + t) * OCp + k);
                 UNROLL for (int j = 0; j < 4; j++) {
                     q[0][j] = m[0][j] + m[1][j] + m[2][j];
                     q[1][j] = m[1][j] - m[2][j] - m[3][j];
@@ -442,7 +447,8 @@ static void SFX(conv_winograd_f2k3_fwd)(const i2i_conv_shape *s, const float *x,
     c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
     c.TH = (s->OH + 1) / 2; c.TW = (s->OW + 1) / 2;
     c.T = (int64_t)s->N * c.TH * c.TW;
-    c.blocks = SFX(cdiv)(c.T, WINO_TB);
+    c.TB = 4 * MR; // measured: 1..8 tiles of MR similar, 16 clearly slower (the block leaves L2)
+    c.blocks = SFX(cdiv)(c.T, c.TB);
     c.nob = SFX(cdiv)(s->OC, NR);
     c.Cp = SFX(cdiv)(s->C, VW) * VW;
     c.OCp = c.nob * NR;
@@ -452,6 +458,178 @@ static void SFX(conv_winograd_f2k3_fwd)(const i2i_conv_shape *s, const float *x,
     c.bp = SFX(alloc_floats)(c.OCp);
     for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
     i2i_parallel_for(c.blocks, 1, SFX(wino_task), &c);
+    free(c.U); free(c.bp);
+}
+
+// MARK: - Winograd F(4x4, 3x3), stride 1
+
+// As F(2x2,3x3) with 4x4 output tiles from 6x6 input tiles (points 0, +-1, +-2, inf; Lavin & Gray):
+// 36 GEMMs, 4x fewer multiplies than direct 3x3, relative error ~1e-6..1e-5 in float.
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+
+static TGT void SFX(wino4_weights_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const VT q4 = VBCAST(1.0f / 4), q6 = VBCAST(-1.0f / 6), q24 = VBCAST(1.0f / 24), q12 = VBCAST(1.0f / 12),
+             p6 = VBCAST(1.0f / 6);
+    for (int64_t ci = begin; ci < end; ci++) {
+        for (int64_t oc = 0; oc < s->OC; oc += VW) { // vectors over OC (NR is a multiple of VW)
+            const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
+            VT g[3][3], t[6][3];
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++)
+                    g[kh][kw] = VLOADN(c->w + ((kh * 3 + kw) * (int64_t)s->C + ci) * s->OC + oc, rem);
+            UNROLL for (int j = 0; j < 3; j++) {
+                t[0][j] = q4 * g[0][j];
+                t[1][j] = q6 * (g[0][j] + g[1][j] + g[2][j]);
+                t[2][j] = q6 * (g[0][j] - g[1][j] + g[2][j]);
+                t[3][j] = q24 * g[0][j] + q12 * g[1][j] + p6 * g[2][j];
+                t[4][j] = q24 * g[0][j] - q12 * g[1][j] + p6 * g[2][j];
+                t[5][j] = g[2][j];
+            }
+            const int64_t ob = oc / NR, r = oc % NR;
+            float *dst = c->U + (ob * s->C + ci) * NR + r;
+            const int64_t xstride = c->nob * s->C * NR;
+            UNROLL for (int i = 0; i < 6; i++) {
+                VT u[6];
+                u[0] = q4 * t[i][0];
+                u[1] = q6 * (t[i][0] + t[i][1] + t[i][2]);
+                u[2] = q6 * (t[i][0] - t[i][1] + t[i][2]);
+                u[3] = q24 * t[i][0] + q12 * t[i][1] + p6 * t[i][2];
+                u[4] = q24 * t[i][0] - q12 * t[i][1] + p6 * t[i][2];
+                u[5] = t[i][2];
+                UNROLL for (int j = 0; j < 6; j++) VSTORE(dst + (i * 6 + j) * xstride, u[j]); // padded lanes: 0
+            }
+        }
+    }
+}
+
+/// B^T d over one dimension: t[0..5] from d[0..5] (stride-free, vectors).
+#define WINO4_BT(d, t)                                                          \
+    do {                                                                        \
+        VT four = VBCAST(4.0f), five = VBCAST(5.0f), two = VBCAST(2.0f);        \
+        t[0] = VFMA(four, d[0], d[4]) - five * d[2];                            \
+        t[1] = d[3] + d[4] - four * (d[1] + d[2]);                              \
+        t[2] = d[4] - d[3] + four * (d[1] - d[2]);                              \
+        t[3] = d[4] - d[2] + two * (d[3] - d[1]);                               \
+        t[4] = d[4] - d[2] - two * (d[3] - d[1]);                               \
+        t[5] = VFMA(four, d[1], d[5]) - five * d[3];                            \
+    } while (0)
+
+/// A^T m over one dimension: o[0..3] from m[0..5].
+#define WINO4_AT(m, o)                                                          \
+    do {                                                                        \
+        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
+        o[0] = m[0] + a12 + a34;                                                \
+        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
+        o[2] = VFMA(VBCAST(4.0f), a34, a12);                                    \
+        o[3] = VFMA(VBCAST(8.0f), s34, s12) + m[5];                             \
+    } while (0)
+
+static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t Cp = c->Cp, OCp = c->OCp, TB = c->TB;
+    float *V = SFX(alloc_floats)(36 * TB * Cp);   // [36][TB][Cp]
+    float *M = SFX(alloc_floats)(36 * TB * OCp);  // [36][TB][OCp]
+    float *zero = calloc((size_t)Cp + 64, sizeof(float));
+    for (int64_t blk = begin; blk < end; blk++) {
+        const int64_t t0 = blk * TB;
+        const int nt = c->T - t0 < TB ? (int)(c->T - t0) : (int)TB;
+        for (int t = 0; t < nt; t++) {
+            int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+            int ih0 = (int)th * 4 - s->padT, iw0 = (int)tw * 4 - s->padL;
+            const float *src[6][6];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    int ih = ih0 + i, iw = iw0 + j;
+                    src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W)
+                        ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : zero;
+                }
+            for (int64_t k = 0; k < s->C; k += VW) {
+                const int full = s->C - k >= VW;
+                const int rem = (int)(s->C - k);
+                VT tt[6][6];
+                UNROLL for (int j = 0; j < 6; j++) { // columns: tt[.][j] = B^T d[.][j]
+                    VT d[6], o[6];
+                    UNROLL for (int i = 0; i < 6; i++) d[i] = full ? VLOAD(src[i][j] + k) : VLOADN(src[i][j] + k, rem);
+                    WINO4_BT(d, o);
+                    UNROLL for (int i = 0; i < 6; i++) tt[i][j] = o[i];
+                }
+                UNROLL for (int i = 0; i < 6; i++) { // rows: V[i][.] = tt[i][.] B
+                    VT o[6];
+                    WINO4_BT(tt[i], o);
+                    UNROLL for (int j = 0; j < 6; j++) VSTORE(V + ((int64_t)(i * 6 + j) * TB + t) * Cp + k, o[j]);
+                }
+            }
+        }
+        int tapK = s->C;
+        int64_t tapW = 0;
+        for (int xi = 0; xi < 36; xi++) {
+            for (int64_t ob = 0; ob < c->nob; ob++) {
+                const float *Ub = c->U + ((int64_t)xi * c->nob + ob) * s->C * NR;
+                for (int m0 = 0; m0 < nt; m0 += MR) {
+                    const float *ptr[MR];
+                    float *out[MR];
+                    for (int p = 0; p < MR; p++) {
+                        int t = m0 + p;
+                        ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : zero;
+                        out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
+                    }
+                    SFX(conv_tile_kernel)(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
+                }
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+            int oh0 = (int)th * 4, ow0 = (int)tw * 4;
+            for (int64_t k = 0; k < s->OC; k += VW) {
+                VT q[4][6];
+                UNROLL for (int j = 0; j < 6; j++) { // columns: q[.][j] = A^T m[.][j]
+                    VT m[6], o[4];
+                    UNROLL for (int i = 0; i < 6; i++) m[i] = VLOAD(M + ((int64_t)(i * 6 + j) * TB + t) * OCp + k);
+                    WINO4_AT(m, o);
+                    UNROLL for (int i = 0; i < 4; i++) q[i][j] = o[i];
+                }
+                VT bias = c->bp ? VLOAD(c->bp + k) : VZERO();
+                const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
+                UNROLL for (int i = 0; i < 4; i++) {
+                    if (oh0 + i >= s->OH) break;
+                    VT o[4];
+                    WINO4_AT(q[i], o);
+                    UNROLL for (int j = 0; j < 4; j++) {
+                        if (ow0 + j >= s->OW) break;
+                        float *dst = c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k;
+                        VT v = o[j] + bias;
+                        if (nvalid == VW) VSTORE(dst, v);
+                        else { float tmp[VW]; VSTORE(tmp, v); memcpy(dst, tmp, sizeof(float) * (size_t)nvalid); }
+                    }
+                }
+            }
+        }
+    }
+    free(V); free(M); free(zero);
+}
+
+static void SFX(conv_winograd_f4k3_fwd)(const i2i_conv_shape *s, const float *x, const float *w, const float *b,
+                                        float *y) {
+    SFX(wino_ctx) c = {0};
+    c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
+    c.TH = (s->OH + 3) / 4; c.TW = (s->OW + 3) / 4;
+    c.T = (int64_t)s->N * c.TH * c.TW;
+    c.TB = 4 * MR;
+    c.blocks = SFX(cdiv)(c.T, c.TB);
+    c.nob = SFX(cdiv)(s->OC, NR);
+    c.Cp = SFX(cdiv)(s->C, VW) * VW;
+    c.OCp = c.nob * NR;
+    c.U = SFX(alloc_floats)(36 * c.nob * s->C * NR);
+    memset(c.U, 0, sizeof(float) * (size_t)(36 * c.nob * s->C * NR));
+    i2i_parallel_for(s->C, 1, SFX(wino4_weights_task), &c);
+    c.bp = SFX(alloc_floats)(c.OCp);
+    for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
+    i2i_parallel_for(c.blocks, 1, SFX(wino4_task), &c);
     free(c.U); free(c.bp);
 }
 
@@ -537,9 +715,12 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
     SFX(conv_ctx) c = {0};
     c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
     c.P = (int64_t)s->N * s->OH * s->OW;
-    if (WINOGRAD_ENABLED && s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 &&
-        s->C >= 16 && s->OC >= 16) {
-        SFX(conv_winograd_f2k3_fwd)(s, x, w, b, y);
+    const int wino = i2i_winograd_mode_get();
+    if (wino && s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 && s->C >= 16 && s->OC >= 16) {
+        if (wino >= 4 && s->OH >= 8 && s->OW >= 8)
+            SFX(conv_winograd_f4k3_fwd)(s, x, w, b, y);
+        else
+            SFX(conv_winograd_f2k3_fwd)(s, x, w, b, y);
         return;
     }
     const int64_t taps = (int64_t)s->KH * s->KW;

@@ -11,6 +11,9 @@ typedef struct {
 } i2i_conv_kernels;
 
 extern const i2i_conv_kernels i2i_conv_kernels_portable;
+
+/// The Winograd choice of i2i_set_winograd (env I2I_WINOGRAD at first use; default 4).
+int i2i_winograd_mode_get(void);
 #if defined(__x86_64__)
 extern const i2i_conv_kernels i2i_conv_kernels_avx2;
 extern const i2i_conv_kernels i2i_conv_kernels_avx512;
