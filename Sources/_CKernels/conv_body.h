@@ -1092,8 +1092,184 @@ static TGT void SFX(backward_filter_l_task)(void *vctx, int64_t begin, int64_t e
     }
 }
 
+// MARK: - Backward-filter, Winograd F(2x2,3x3)
+
+// The gradient of the Winograd forward: with V = B^T d B per input tile and Z = A dY A^T per output
+// tile (dY: the 2x2 tile of dy), dU[xi][c][oc] = sum over tiles of V[xi][t][c] * Z[xi][t][oc]
+// (16 GEMMs reducing over tiles) and dw = G^T dU G. 2.25x fewer multiplies than direct.
+// Tiles go in chunks: one parallel region transforms a chunk (V packed [16][C/MR][TC][MR], Z packed
+// [16][OC/NR][TC][NR]), a second runs the GEMM tasks (xi, c tile, OC block), each owning its dU
+// tile and adding the chunk's sum to it, so every element is reduced in the same order whatever
+// the thread count.
+//   A = [1 0; 1 1; 1 -1; 0 -1]   G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]
+typedef struct {
+    const i2i_conv_shape *s;
+    const float *x, *dy;
+    float *V, *Z, *dU;
+    int64_t TH, TW, T, TC, t0, nct, nob, OCp;
+    int nt;
+} SFX(winow_ctx);
+
+static TGT void SFX(winow_transform_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(winow_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t TC = c->TC;
+    float zero[VW] = {0};
+    for (int64_t t = begin; t < end; t++) {
+        int64_t tile = c->t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+        int ih0 = (int)th * 2 - s->padT, iw0 = (int)tw * 2 - s->padL;
+        // V = B^T d B, vectors over C, scattered into MR-wide c tiles.
+        const float *src[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int ih = ih0 + i, iw = iw0 + j;
+                src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W) ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : NULL;
+            }
+        for (int64_t k = 0; k < c->nct * MR; k += VW) {
+            const int rem = s->C - k <= 0 ? 0 : (s->C - k < VW ? (int)(s->C - k) : VW);
+            VT d[4][4], tt[4][4], v[16];
+            UNROLL for (int i = 0; i < 4; i++)
+                UNROLL for (int j = 0; j < 4; j++) d[i][j] = (src[i][j] && rem) ? VLOADN(src[i][j] + k, rem) : VLOAD(zero);
+            UNROLL for (int j = 0; j < 4; j++) {
+                tt[0][j] = d[0][j] - d[2][j];
+                tt[1][j] = d[1][j] + d[2][j];
+                tt[2][j] = d[2][j] - d[1][j];
+                tt[3][j] = d[1][j] - d[3][j];
+            }
+            UNROLL for (int i = 0; i < 4; i++) {
+                v[i * 4 + 0] = tt[i][0] - tt[i][2];
+                v[i * 4 + 1] = tt[i][1] + tt[i][2];
+                v[i * 4 + 2] = tt[i][2] - tt[i][1];
+                v[i * 4 + 3] = tt[i][1] - tt[i][3];
+            }
+            for (int xi = 0; xi < 16; xi++) {
+                float tmp[VW];
+                VSTORE(tmp, v[xi]);
+                for (int l = 0; l < VW; l++) {
+                    int64_t ch = k + l;
+                    if (ch >= c->nct * MR) break;
+                    c->V[(((int64_t)xi * c->nct + ch / MR) * TC + t) * MR + ch % MR] = tmp[l];
+                }
+            }
+        }
+        // Z = A dY A^T, vectors over OC, into NR-wide blocks.
+        int oh0 = (int)th * 2, ow0 = (int)tw * 2;
+        const float *dsrc[2][2];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                dsrc[a][b] = (oh0 + a < s->OH && ow0 + b < s->OW) ? c->dy + ((n * s->OH + oh0 + a) * s->OW + ow0 + b) * s->OC : NULL;
+        for (int64_t k = 0; k < c->OCp; k += VW) {
+            const int rem = s->OC - k <= 0 ? 0 : (s->OC - k < VW ? (int)(s->OC - k) : VW);
+            VT y[2][2], q[4][2];
+            UNROLL for (int a = 0; a < 2; a++)
+                UNROLL for (int b = 0; b < 2; b++) y[a][b] = (dsrc[a][b] && rem) ? VLOADN(dsrc[a][b] + k, rem) : VLOAD(zero);
+            UNROLL for (int b = 0; b < 2; b++) {
+                q[0][b] = y[0][b];
+                q[1][b] = y[0][b] + y[1][b];
+                q[2][b] = y[0][b] - y[1][b];
+                q[3][b] = VLOAD(zero) - y[1][b];
+            }
+            const int64_t ob = k / NR, rr = k % NR;
+            UNROLL for (int i = 0; i < 4; i++) {
+                VT z[4];
+                z[0] = q[i][0];
+                z[1] = q[i][0] + q[i][1];
+                z[2] = q[i][0] - q[i][1];
+                z[3] = VLOAD(zero) - q[i][1];
+                UNROLL for (int j = 0; j < 4; j++)
+                    VSTORE(c->Z + ((((int64_t)(i * 4 + j) * c->nob + ob) * TC + t) * NR) + rr, z[j]);
+            }
+        }
+    }
+}
+
+static TGT void SFX(winow_gemm_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(winow_ctx) *c = vctx;
+    for (int64_t i = begin; i < end; i++) { // i = (xi * nct + ct) * nob + ob
+        int64_t ob = i % c->nob, ct = (i / c->nob) % c->nct, xi = i / (c->nob * c->nct);
+        const float *A = c->V + ((xi * c->nct + ct) * c->TC) * MR;
+        const float *B = c->Z + ((xi * c->nob + ob) * c->TC) * NR;
+        float *dUt = c->dU + (xi * c->nct * MR + ct * MR) * c->OCp + ob * NR;
+        SFX(bwdw_oc_kernel)(c->nt, A, B, dUt, c->OCp, MR, NR); // dU padded: whole tiles only
+    }
+}
+
+static TGT void SFX(winow_output_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(winow_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    float *dw = (float *)c->x; // the caller passes dw here for this pass
+    const VT half = VBCAST(0.5f);
+    for (int64_t ci = begin; ci < end; ci++) {
+        for (int64_t k = 0; k < s->OC; k += VW) {
+            const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
+            VT u[4][4], t[3][4];
+            UNROLL for (int xi = 0; xi < 16; xi++) u[xi / 4][xi % 4] = VLOAD(c->dU + (xi * c->nct * MR + ci) * c->OCp + k);
+            UNROLL for (int j = 0; j < 4; j++) {
+                VT a = half * (u[1][j] + u[2][j]);
+                t[0][j] = u[0][j] + a;
+                t[1][j] = half * (u[1][j] - u[2][j]);
+                t[2][j] = a + u[3][j];
+            }
+            UNROLL for (int i = 0; i < 3; i++) {
+                VT a = half * (t[i][1] + t[i][2]), g[3];
+                g[0] = t[i][0] + a;
+                g[1] = half * (t[i][1] - t[i][2]);
+                g[2] = a + t[i][3];
+                UNROLL for (int j = 0; j < 3; j++) {
+                    float *dst = dw + ((int64_t)(i * 3 + j) * s->C + ci) * s->OC + k;
+                    float tmp[VW];
+                    VSTORE(tmp, g[j]);
+                    for (int l = 0; l < nvalid; l++) dst[l] += tmp[l];
+                }
+            }
+        }
+    }
+}
+
+static void SFX(conv_winograd_f2k3_bwd_filter)(const i2i_conv_shape *s, const float *x, const float *dy, float *dw,
+                                               int accumulate) {
+    SFX(winow_ctx) c = {0};
+    c.s = s; c.x = x; c.dy = dy;
+    c.TH = (s->OH + 1) / 2; c.TW = (s->OW + 1) / 2;
+    c.T = (int64_t)s->N * c.TH * c.TW;
+    c.TC = 16 * MR;
+    c.nct = SFX(cdiv)(s->C, MR);
+    c.nob = SFX(cdiv)(s->OC, NR);
+    c.OCp = c.nob * NR;
+    c.V = SFX(alloc_floats)(16 * c.nct * c.TC * MR);
+    c.Z = SFX(alloc_floats)(16 * c.nob * c.TC * NR);
+    c.dU = SFX(alloc_floats)(16 * c.nct * MR * c.OCp); // [16][C rounded up to MR][OCp]
+    memset(c.dU, 0, sizeof(float) * (size_t)(16 * c.nct * MR * c.OCp));
+    for (c.t0 = 0; c.t0 < c.T; c.t0 += c.TC) {
+        c.nt = c.T - c.t0 < c.TC ? (int)(c.T - c.t0) : (int)c.TC;
+        i2i_parallel_for(c.nt, 1, SFX(winow_transform_task), &c);
+        i2i_parallel_for(16 * c.nct * c.nob, 1, SFX(winow_gemm_task), &c);
+    }
+    if (!accumulate) memset(dw, 0, sizeof(float) * (size_t)9 * s->C * s->OC);
+    c.x = dw;
+    i2i_parallel_for(s->C, 1, SFX(winow_output_task), &c);
+    free(c.V); free(c.Z); free(c.dU);
+}
+
+static TGT void SFX(bias_grad)(const i2i_conv_shape *s, const float *dy, float *db, int accumulate) {
+    float *sum = calloc((size_t)s->OC, sizeof(float));
+    const int64_t P = (int64_t)s->N * s->OH * s->OW;
+    for (int64_t p = 0; p < P; p++) {
+        const float *d = dy + p * s->OC;
+        for (int oc = 0; oc < s->OC; oc++) sum[oc] += d[oc];
+    }
+    for (int oc = 0; oc < s->OC; oc++) db[oc] = accumulate ? db[oc] + sum[oc] : sum[oc];
+    free(sum);
+}
+
 static TGT void SFX(conv_nhwc_bwd_filter)(const i2i_conv_shape *s, const float *x, const float *dy,
                                           float *dw, float *db, int accumulate) {
+    if (db) SFX(bias_grad)(s, dy, db, accumulate);
+    if (i2i_winograd_mode_get() && s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 &&
+        s->C >= 16 && s->OC >= 16) {
+        SFX(conv_winograd_f2k3_bwd_filter)(s, x, dy, dw, accumulate);
+        return;
+    }
     SFX(bwdw_ctx) c = {0};
     c.s = s; c.x = x; c.dy = dy; c.dw = dw;
     c.Hp = s->H + s->padT + s->padB;
@@ -1121,17 +1297,6 @@ static TGT void SFX(conv_nhwc_bwd_filter)(const i2i_conv_shape *s, const float *
     i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1,
                      c.byOC ? SFX(backward_filter_oc_task) : SFX(backward_filter_l_task), &c);
     free(c.xp);
-
-    if (db) {
-        float *sum = calloc((size_t)s->OC, sizeof(float));
-        const int64_t P = (int64_t)s->N * s->OH * s->OW;
-        for (int64_t p = 0; p < P; p++) {
-            const float *d = dy + p * s->OC;
-            for (int oc = 0; oc < s->OC; oc++) sum[oc] += d[oc];
-        }
-        for (int oc = 0; oc < s->OC; oc++) db[oc] = accumulate ? db[oc] + sum[oc] : sum[oc];
-        free(sum);
-    }
 }
 
 const i2i_conv_kernels SFX(i2i_conv_kernels) = {

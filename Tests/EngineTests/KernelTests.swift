@@ -156,13 +156,15 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// 3x3 stride-1 convs (forward and backward-input) with Winograd F(4x4,3x3), F(2x2,3x3) and
-    /// direct, on partial tiles at the bottom/right edges and channel counts off the register tile.
+    /// 3x3 stride-1 convs (forward, backward-input, backward-filter) with Winograd F(4x4,3x3),
+    /// F(2x2,3x3) and direct, on partial tiles at the bottom/right edges and channel counts off the
+    /// register tile.
     func testWinogradModesAgainstReference() {
         let cases: [(n: Int, h: Int, w: Int, c: Int, oc: Int, pads: (t: Int, l: Int, b: Int, r: Int))] = [
             (1, 9, 10, 17, 20, (1, 1, 1, 1)),
             (2, 12, 8, 32, 33, (0, 1, 2, 1)),
             (1, 16, 13, 24, 16, (1, 0, 1, 2)),
+            (2, 28, 28, 16, 16, (1, 1, 1, 1)),  // backward-filter: several chunks of tiles
         ]
         for mode: Int32 in [4, 2, 0] {
             i2i_set_winograd(mode)
