@@ -41,23 +41,21 @@
 
 // MARK: - Helpers
 
-static void *SFX(alloc_floats)(int64_t n) {
-    size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
-    bytes = (bytes + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes);
-}
+/// Workspace floats (64-byte aligned) from the cache in workspace.c; release with i2i_ws_free.
+static float *SFX(alloc_floats)(int64_t n) { return i2i_ws_alloc((size_t)(n > 0 ? n : 1) * sizeof(float)); }
 
 static inline int64_t SFX(cdiv)(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Tap lists of one tile of output pixels for the forward conv. Pixel p of the tile is output pixel
 /// `first + p` (flattened over N,OH,OW); pixels past `total` read only zeros. For each kernel row kh,
 /// one merged tap of K = KW*C floats when every pixel's kernel row lies inside the image width, else
-/// one tap per kw of K = C floats. Taps whose pointers are all the zero row are dropped.
+/// one tap per kw of K = C floats; only kernel rows kh0 <= kh < kh1. Taps whose pointers are all
+/// the zero row are dropped.
 /// Writes ptr[t*mr + p], tapK[t], tapW[t] (offset of the tap in a [KH][KW][C][stride] weight block)
 /// and returns the tap count.
 static int SFX(forward_taps)(const i2i_conv_shape *s, const float *x, const float *zero, int64_t first,
-                             int64_t total, int mr, int64_t wstride, const float **ptr, int *tapK,
-                             int64_t *tapW) {
+                             int64_t total, int mr, int64_t wstride, int kh0, int kh1, const float **ptr,
+                             int *tapK, int64_t *tapW) {
     int n_[64], ih0[64], iw0[64], valid[64];
     int allInside = 1;
     for (int p = 0; p < mr; p++) {
@@ -74,7 +72,7 @@ static int SFX(forward_taps)(const i2i_conv_shape *s, const float *x, const floa
     }
     const int64_t rowStride = (int64_t)s->W * s->C;
     int nt = 0;
-    for (int kh = 0; kh < s->KH; kh++) {
+    for (int kh = kh0; kh < kh1; kh++) {
         if (allInside) {
             int any = 0;
             for (int p = 0; p < mr; p++) {
@@ -209,13 +207,23 @@ static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int6
 
 /// out[p][0:nvalid] = bias + sum over taps t, k < K_t of ptr[t][p][k] * wb[tapW[t] + k*NR + (0:NR)].
 /// MR pixels x NR output channels in NV*MR accumulators. out[p] == NULL: pixel not stored.
-static inline ALWAYS TGT void SFX(conv_tile_kernel)(int ntaps, const int *tapK, const int64_t *tapW,
-                                                    const float *const *ptr, const float *wb,
-                                                    const float *bias, float *const *out, int nvalid) {
+/// addOut (a constant at every call): start from out[p] (partial sums of earlier kernel rows)
+/// instead of the bias.
+static inline ALWAYS TGT void SFX(conv_tile_kernel_x)(int addOut, int ntaps, const int *tapK, const int64_t *tapW,
+                                                      const float *const *ptr, const float *wb,
+                                                      const float *bias, float *const *out, int nvalid) {
     VT acc[MR][NV];
-    UNROLL for (int v = 0; v < NV; v++) {
-        VT b0 = bias ? VLOAD(bias + v * VW) : VZERO();
-        UNROLL for (int p = 0; p < MR; p++) acc[p][v] = b0;
+    if (addOut) {
+        UNROLL for (int p = 0; p < MR; p++) {
+            float tmp[NR] = {0};
+            if (out[p]) memcpy(tmp, out[p], sizeof(float) * (size_t)nvalid);
+            UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VLOAD(tmp + v * VW);
+        }
+    } else {
+        UNROLL for (int v = 0; v < NV; v++) {
+            VT b0 = bias ? VLOAD(bias + v * VW) : VZERO();
+            UNROLL for (int p = 0; p < MR; p++) acc[p][v] = b0;
+        }
     }
     for (int t = 0; t < ntaps; t++) {
         const float *a[MR];
@@ -243,6 +251,8 @@ static inline ALWAYS TGT void SFX(conv_tile_kernel)(int ntaps, const int *tapK, 
         }
     }
 }
+
+#define conv_tile_kernel_(...) SFX(conv_tile_kernel_x)(0, __VA_ARGS__)
 
 /// out[p][o] = bias[o] + sum over taps, k < K_t of ptr[t][p][k] * wb[o*ostride + tapW[t] + k],
 /// for o < NO (a compile-time constant after inlining), MRD pixels; reduction in vectors.
@@ -406,7 +416,7 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
                         ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : zero;
                         out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
                     }
-                    SFX(conv_tile_kernel)(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
+                    conv_tile_kernel_(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
                 }
             }
         }
@@ -438,7 +448,7 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
             }
         }
     }
-    free(V); free(M); free(zero);
+    i2i_ws_free(V); i2i_ws_free(M); free(zero);
 }
 
 static void SFX(conv_winograd_f2k3_fwd)(const i2i_conv_shape *s, const float *x, const float *w, const float *b,
@@ -458,7 +468,7 @@ static void SFX(conv_winograd_f2k3_fwd)(const i2i_conv_shape *s, const float *x,
     c.bp = SFX(alloc_floats)(c.OCp);
     for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
     i2i_parallel_for(c.blocks, 1, SFX(wino_task), &c);
-    free(c.U); free(c.bp);
+    i2i_ws_free(c.U); i2i_ws_free(c.bp);
 }
 
 // MARK: - Winograd F(4x4, 3x3), stride 1
@@ -578,7 +588,7 @@ static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
                         ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : zero;
                         out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
                     }
-                    SFX(conv_tile_kernel)(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
+                    conv_tile_kernel_(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
                 }
             }
         }
@@ -610,7 +620,7 @@ static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
             }
         }
     }
-    free(V); free(M); free(zero);
+    i2i_ws_free(V); i2i_ws_free(M); free(zero);
 }
 
 static void SFX(conv_winograd_f4k3_fwd)(const i2i_conv_shape *s, const float *x, const float *w, const float *b,
@@ -630,7 +640,7 @@ static void SFX(conv_winograd_f4k3_fwd)(const i2i_conv_shape *s, const float *x,
     c.bp = SFX(alloc_floats)(c.OCp);
     for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
     i2i_parallel_for(c.blocks, 1, SFX(wino4_task), &c);
-    free(c.U); free(c.bp);
+    i2i_ws_free(c.U); i2i_ws_free(c.bp);
 }
 
 // MARK: - Forward
@@ -643,6 +653,7 @@ typedef struct {
     float *bp;          // bias padded to whole blocks (tile) or NULL
     const float *zero;  // a zero row of KW*C (or OC) floats
     int64_t tiles, blocks, P, bandTiles;
+    int khPer;          // kernel rows per pass over a block's weights (KH: one pass)
     int mr;             // pixels per tile
     int o0, no;         // dot: the output channels of this pass
 } SFX(conv_ctx);
@@ -671,22 +682,50 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
     int *tapK = malloc(sizeof(int) * (size_t)maxTaps);
     int64_t *tapW = malloc(sizeof(int64_t) * (size_t)maxTaps);
     const int64_t blockFloats = (int64_t)maxTaps * s->C * NR;
+    if (c->khPer < s->KH) {
+        // A block's weights exceed L2: blocks outer (bandTiles == tiles), and within the run of
+        // tasks of one block, kernel rows in groups of khPer, the later groups adding to y. The
+        // order of the sums does not depend on how tasks are split between threads.
+        for (int64_t i0 = begin; i0 < end;) {
+            int64_t ob = i0 / c->tiles;
+            int64_t i1 = (ob + 1) * c->tiles < end ? (ob + 1) * c->tiles : end;
+            int nvalid = s->OC - (int)ob * NR < NR ? s->OC - (int)ob * NR : NR;
+            for (int kh0 = 0; kh0 < s->KH; kh0 += c->khPer) {
+                int kh1 = kh0 + c->khPer < s->KH ? kh0 + c->khPer : s->KH;
+                for (int64_t i = i0; i < i1; i++) {
+                    int64_t first = (i % c->tiles) * MR;
+                    int nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, kh0, kh1, ptr, tapK, tapW);
+                    float *out[MR];
+                    for (int p = 0; p < MR; p++)
+                        out[p] = first + p < c->P ? c->y + (first + p) * s->OC + ob * NR : NULL;
+                    if (kh0 == 0)
+                        SFX(conv_tile_kernel_x)(0, nt, tapK, tapW, ptr, c->wp + ob * blockFloats,
+                                                c->bp ? c->bp + ob * NR : NULL, out, nvalid);
+                    else
+                        SFX(conv_tile_kernel_x)(1, nt, tapK, tapW, ptr, c->wp + ob * blockFloats, NULL, out, nvalid);
+                }
+            }
+            i0 = i1;
+        }
+        free(ptr); free(tapK); free(tapW);
+        return;
+    }
     int64_t builtTile = -1;
     int nt = 0;
-    for (int64_t i = begin; i < end; i++) { // i = block * tiles + tile: blocks outer, weights stay in L2
+    for (int64_t i = begin; i < end; i++) {
         int64_t ob, tile;
         SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, &ob, &tile);
         int64_t first = tile * MR;
         if (tile != builtTile) {
-            nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, ptr, tapK, tapW);
+            nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, 0, s->KH, ptr, tapK, tapW);
             builtTile = tile;
         }
         float *out[MR];
         for (int p = 0; p < MR; p++)
             out[p] = first + p < c->P ? c->y + (first + p) * s->OC + ob * NR : NULL;
         int nvalid = s->OC - (int)ob * NR < NR ? s->OC - (int)ob * NR : NR;
-        SFX(conv_tile_kernel)(nt, tapK, tapW, ptr, c->wp + ob * blockFloats, c->bp ? c->bp + ob * NR : NULL,
-                              out, nvalid);
+        conv_tile_kernel_(nt, tapK, tapW, ptr, c->wp + ob * blockFloats, c->bp ? c->bp + ob * NR : NULL,
+                          out, nvalid);
     }
     free(ptr); free(tapK); free(tapW);
 }
@@ -701,7 +740,7 @@ static TGT void SFX(forward_dot_task)(void *vctx, int64_t begin, int64_t end) {
     const int64_t ostride = (int64_t)maxTaps * s->C;
     for (int64_t tile = begin; tile < end; tile++) {
         int64_t first = tile * c->mr;
-        int nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, c->mr, 1, ptr, tapK, tapW);
+        int nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, c->mr, 1, 0, s->KH, ptr, tapK, tapW);
         float *out[16];
         for (int p = 0; p < c->mr; p++) out[p] = first + p < c->P ? c->y + (first + p) * s->OC + c->o0 : NULL;
         SFX(conv_dot_kernel_any)(c->no, nt, tapK, tapW, ptr, c->wp + c->o0 * ostride, ostride,
@@ -741,7 +780,7 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
             c.tiles = SFX(cdiv)(c.P, c.mr);
             i2i_parallel_for(c.tiles, 1, SFX(forward_dot_task), &c);
         }
-        free(c.wp);
+        i2i_ws_free(c.wp);
     } else {
         c.blocks = SFX(cdiv)(s->OC, NR);
         c.tiles = SFX(cdiv)(c.P, MR);
@@ -753,8 +792,13 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
         }
         c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks * taps * s->C * NR * 4,
                                       (int64_t)MR * s->strideH * s->strideW * s->C * 4);
+        // Kernel rows per pass so that a block's weights of one pass stay within ~384 KB of L2.
+        const int64_t rowBytes = (int64_t)s->KW * s->C * NR * 4;
+        c.khPer = (int)((384 * 1024) / rowBytes);
+        if (c.khPer < 1) c.khPer = 1;
+        if (c.khPer > s->KH || c.bandTiles != c.tiles) c.khPer = s->KH;
         i2i_parallel_for(c.blocks * c.tiles, 1, SFX(forward_tile_task), &c);
-        free(c.wp); free(c.bp);
+        i2i_ws_free(c.wp); i2i_ws_free(c.bp);
     }
     free(zero);
 }
@@ -819,7 +863,7 @@ static TGT void SFX(backward_input_tile_task)(void *vctx, int64_t begin, int64_t
         float *out[MR];
         for (int p = 0; p < MR; p++) out[p] = dxOff[p] >= 0 ? c->dx + dxOff[p] + cb * NR : NULL;
         int nvalid = s->C - (int)cb * NR < NR ? s->C - (int)cb * NR : NR;
-        SFX(conv_tile_kernel)(nt, tapK, tapW, ptr, c->wp + cb * blockFloats, NULL, out, nvalid);
+        conv_tile_kernel_(nt, tapK, tapW, ptr, c->wp + cb * blockFloats, NULL, out, nvalid);
     }
     free(ptr); free(tapK); free(tapW);
 }
@@ -866,11 +910,14 @@ static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, c
             for (int kw = 0; kw < s->KW; kw++) {
                 const float *src = w + ((int64_t)(s->KH - 1 - kh) * s->KW + (s->KW - 1 - kw)) * s->C * s->OC;
                 float *dst = wf + ((int64_t)kh * s->KW + kw) * s->C * s->OC;
-                for (int ci = 0; ci < s->C; ci++)
-                    for (int oc = 0; oc < s->OC; oc++) dst[(int64_t)oc * s->C + ci] = src[(int64_t)ci * s->OC + oc];
+                for (int c0 = 0; c0 < s->C; c0 += 32) // 32x32 blocks: both sides stay in L1
+                    for (int o0 = 0; o0 < s->OC; o0 += 32)
+                        for (int ci = c0; ci < c0 + 32 && ci < s->C; ci++)
+                            for (int oc = o0; oc < o0 + 32 && oc < s->OC; oc++)
+                                dst[(int64_t)oc * s->C + ci] = src[(int64_t)ci * s->OC + oc];
             }
         SFX(conv_nhwc_fwd)(&t, dy, wf, NULL, dx);
-        free(wf);
+        i2i_ws_free(wf);
     } else if (s->strideH * s->strideW > 64) { // more phases than the context holds: not a shape we ship
         i2i_conv2d_backward_input_ref(s, dy, w, dx);
     } else if (s->C <= DOT_MAX_OUT && s->OC >= VW) {
@@ -887,7 +934,7 @@ static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, c
         i2i_parallel_for(c->blocks * taps, 1, SFX(pack_backward_input_task), c);
         c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks * taps * s->OC * NR * 4, (int64_t)MR * s->OC * 4);
         i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
-        free(c->wp);
+        i2i_ws_free(c->wp);
     }
     free(zero);
     free(c);
@@ -1071,10 +1118,13 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
             int64_t o0 = ob * NR;
             int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
             float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
-            SFX(bwdw_oc_kernel)(npix, A, B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
+            if (mvalid == MR && nvalid == NR) // constants: no tail code in the hot instance
+                SFX(bwdw_oc_kernel)(npix, A, B + ob * maxPix * NR, dwt, s->OC, MR, NR);
+            else
+                SFX(bwdw_oc_kernel)(npix, A, B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
         }
     }
-    free(A); free(B);
+    i2i_ws_free(A); i2i_ws_free(B);
 }
 
 /// Vectors over KW*C (few output channels): reads x and dy in place.
@@ -1248,7 +1298,7 @@ static void SFX(conv_winograd_f2k3_bwd_filter)(const i2i_conv_shape *s, const fl
     if (!accumulate) memset(dw, 0, sizeof(float) * (size_t)9 * s->C * s->OC);
     c.x = dw;
     i2i_parallel_for(s->C, 1, SFX(winow_output_task), &c);
-    free(c.V); free(c.Z); free(c.dU);
+    i2i_ws_free(c.V); i2i_ws_free(c.Z); i2i_ws_free(c.dU);
 }
 
 static TGT void SFX(bias_grad)(const i2i_conv_shape *s, const float *dy, float *db, int accumulate) {
@@ -1296,7 +1346,7 @@ static TGT void SFX(conv_nhwc_bwd_filter)(const i2i_conv_shape *s, const float *
     }
     i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1,
                      c.byOC ? SFX(backward_filter_oc_task) : SFX(backward_filter_l_task), &c);
-    free(c.xp);
+    i2i_ws_free(c.xp);
 }
 
 const i2i_conv_kernels SFX(i2i_conv_kernels) = {
