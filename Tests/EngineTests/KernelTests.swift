@@ -146,6 +146,7 @@ final class KernelTests: XCTestCase {
             (2, 7, 9, 20, 18, 3, 3, 1, 1, (1, 1, 1, 1)),   // 3x3 stride 1 (Winograd when it applies)
             (1, 10, 6, 33, 17, 3, 3, 1, 1, (0, 2, 1, 0)),
             (1, 14, 15, 24, 40, 3, 3, 1, 1, (1, 1, 1, 1)), // more than one block of Winograd tiles
+            (1, 3, 4, 512, 33, 4, 4, 1, 1, (1, 1, 1, 1)),   // weights past L2: passes over kernel rows
         ]
         for (i, t) in cases.enumerated() {
             guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.kh, kw: t.kw,
