@@ -1110,8 +1110,12 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
                 for (int64_t row = r0; row < r1; row++) {
                     int64_t n = row / s->OH, oh = row % s->OH;
                     const float *xr = c->xp + ((n * c->Hp + oh * s->strideH + kh) * c->Wp) * s->C + j0;
-                    for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR)
-                        for (int p = 0; p < MR; p++) dst[p] = p < mvalid ? xr[p] : 0.0f;
+                    if (mvalid == MR) {
+                        for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR) memcpy(dst, xr, sizeof(float) * MR);
+                    } else {
+                        for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR)
+                            for (int p = 0; p < MR; p++) dst[p] = p < mvalid ? xr[p] : 0.0f;
+                    }
                 }
                 packed = kj;
             }
