@@ -3,7 +3,7 @@
 //   SFX(name)          name with the ISA suffix (conv_nhwc_fwd -> conv_nhwc_fwd_avx512)
 //   TGT                the function attribute that enables the ISA (empty for portable)
 //   VT, VW             the vector type and its float lanes
-//   VZERO() VLOAD(p) VLOADN(p,n) VSTORE(p,v) VBCAST(x) VFMA(a,b,c)=a*b+c VADD(a,b) VHSUM(v)
+//   VZERO() VLOAD(p) VLOADN(p,n) VSTORE(p,v) VBCAST(x) VFMA(a,b,c)=a*b+c VHSUM(v); VT supports + and -
 //   MR, NV             register tile of the channel-vectorized kernels: MR pixels x NV vectors
 //   DOT_ACC            accumulators of the reduction-vectorized ("dot") kernels
 //
@@ -34,6 +34,9 @@
 #define ALWAYS __attribute__((always_inline))
 #define UNROLL _Pragma("unroll")
 #define NR (NV * VW)
+#ifndef WINOGRAD_ENABLED
+#define WINOGRAD_ENABLED 1  // 3x3 stride-1 forward (and so stride-1 backward-input) via Winograd F(2x2,3x3)
+#endif
 #define DOT_MAX_OUT 8
 
 // MARK: - Helpers
@@ -183,6 +186,25 @@ static int SFX(backward_input_taps)(const i2i_conv_shape *s, const SFX(phase) *p
     return nt;
 }
 
+/// Task order of the tile kernels over (weight block, pixel tile). When the packed weights of all
+/// blocks fit in L2 with room to spare, bands of `bandTiles` tiles go outer and blocks inner (each
+/// input band is read once while it is in cache); otherwise blocks go outer (one block's weights
+/// stay in L2 while the input streams). bandTiles == tiles is the blocks-outer order.
+static int64_t SFX(band_tiles)(int64_t tiles, int64_t weightBytes, int64_t inputBytesPerTile) {
+    if (weightBytes > 512 * 1024) return tiles;
+    int64_t bt = (192 * 1024) / (inputBytesPerTile > 0 ? inputBytesPerTile : 1);
+    return bt < 1 ? 1 : (bt > tiles ? tiles : bt);
+}
+
+/// Maps task i of blocks*tiles to (block, tile) in the band order above.
+static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int64_t bandTiles, int64_t *block,
+                                  int64_t *tile) {
+    int64_t band = i / (blocks * bandTiles), within = i % (blocks * bandTiles);
+    int64_t bt = tiles - band * bandTiles < bandTiles ? tiles - band * bandTiles : bandTiles;
+    *block = within / bt;
+    *tile = band * bandTiles + within % bt;
+}
+
 // MARK: - Microkernels
 
 /// out[p][0:nvalid] = bias + sum over taps t, k < K_t of ptr[t][p][k] * wb[tapW[t] + k*NR + (0:NR)].
@@ -276,6 +298,163 @@ static TGT void SFX(conv_dot_kernel_any)(int NO, int ntaps, const int *tapK, con
     }
 }
 
+// MARK: - Winograd F(2x2, 3x3), stride 1
+
+// Y = A^T [ (G g G^T) . (B^T d B) ] A per 2x2 output tile and 4x4 input tile; the 16 elementwise
+// products summed over C are 16 GEMMs [tiles x C] x [C x OC], run by the tile microkernel with one
+// tap of K = C. 2.25x fewer multiplies than direct 3x3. Tiles go in blocks of WINO_TB so the
+// transformed input and the products of a block stay in L2; the threads split the blocks.
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+#define WINO_TB (4 * MR)
+
+typedef struct {
+    const i2i_conv_shape *s;
+    const float *x, *w, *b;
+    float *y;
+    float *U;             // [16][OC/NR][C][NR] transformed, packed weights
+    float *bp;            // bias padded to OCp
+    int64_t TH, TW, T, blocks, Cp, OCp, nob;
+} SFX(wino_ctx);
+
+static void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const float *w = c->w;
+    for (int64_t ci = begin; ci < end; ci++) {
+        for (int oc = 0; oc < s->OC; oc++) {
+            float g[3][3], t[4][3], u[4][4];
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++) g[kh][kw] = w[((kh * 3 + kw) * (int64_t)s->C + ci) * s->OC + oc];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[0][j];
+                t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+                t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+                t[3][j] = g[2][j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = t[i][0];
+                u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                u[i][3] = t[i][2];
+            }
+            int64_t ob = oc / NR, r = oc % NR;
+            for (int xi = 0; xi < 16; xi++)
+                c->U[(((int64_t)xi * c->nob + ob) * s->C + ci) * NR + r] = u[xi / 4][xi % 4];
+        }
+    }
+}
+
+static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t Cp = c->Cp, OCp = c->OCp;
+    float *V = SFX(alloc_floats)(16 * WINO_TB * Cp);   // [16][WINO_TB][Cp]
+    float *M = SFX(alloc_floats)(16 * WINO_TB * OCp);  // [16][WINO_TB][OCp]
+    float *zero = calloc((size_t)Cp + 64, sizeof(float));
+    for (int64_t blk = begin; blk < end; blk++) {
+        const int64_t t0 = blk * WINO_TB;
+        const int nt = c->T - t0 < WINO_TB ? (int)(c->T - t0) : WINO_TB;
+        // Input transform, vectors over C.
+        for (int t = 0; t < nt; t++) {
+            int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+            int ih0 = (int)th * 2 - s->padT, iw0 = (int)tw * 2 - s->padL;
+            const float *src[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    int ih = ih0 + i, iw = iw0 + j;
+                    src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W)
+                        ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : zero;
+                }
+            for (int64_t k = 0; k < s->C; k += VW) {
+                const int full = s->C - k >= VW;
+                const int rem = (int)(s->C - k);
+                VT d[4][4], tt[4][4];
+                UNROLL for (int i = 0; i < 4; i++)
+                    UNROLL for (int j = 0; j < 4; j++) d[i][j] = full ? VLOAD(src[i][j] + k) : VLOADN(src[i][j] + k, rem);
+                UNROLL for (int j = 0; j < 4; j++) {
+                    tt[0][j] = d[0][j] - d[2][j];
+                    tt[1][j] = d[1][j] + d[2][j];
+                    tt[2][j] = d[2][j] - d[1][j];
+                    tt[3][j] = d[1][j] - d[3][j];
+                }
+                UNROLL for (int i = 0; i < 4; i++) {
+                    float *dst = V + ((int64_t)(i * 4) * WINO_TB + t) * Cp + k;
+                    VSTORE(dst, tt[i][0] - tt[i][2]);
+                    VSTORE(dst + 1 * WINO_TB * Cp, tt[i][1] + tt[i][2]);
+                    VSTORE(dst + 2 * WINO_TB * Cp, tt[i][2] - tt[i][1]);
+                    VSTORE(dst + 3 * WINO_TB * Cp, tt[i][1] - tt[i][3]);
+                }
+            }
+        }
+        // 16 GEMMs through the tile kernel: one tap, K = C.
+        int tapK = s->C;
+        int64_t tapW = 0;
+        for (int xi = 0; xi < 16; xi++) {
+            for (int64_t ob = 0; ob < c->nob; ob++) {
+                const float *Ub = c->U + ((int64_t)xi * c->nob + ob) * s->C * NR;
+                for (int m0 = 0; m0 < nt; m0 += MR) {
+                    const float *ptr[MR];
+                    float *out[MR];
+                    for (int p = 0; p < MR; p++) {
+                        int t = m0 + p;
+                        ptr[p] = t < nt ? V + ((int64_t)xi * WINO_TB + t) * Cp : zero;
+                        out[p] = t < nt ? M + ((int64_t)xi * WINO_TB + t) * OCp + ob * NR : NULL;
+                    }
+                    SFX(conv_tile_kernel)(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
+                }
+            }
+        }
+        // Output transform, vectors over OC; bias added here.
+        for (int t = 0; t < nt; t++) {
+            int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
+            int oh0 = (int)th * 2, ow0 = (int)tw * 2;
+            for (int64_t k = 0; k < s->OC; k += VW) {
+                VT m[4][4], q[2][4];
+                UNROLL for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = VLOAD(M + ((int64_t)xi * WINO_TB + t) * OCp + k);
+                UNROLL for (int j = 0; j < 4; j++) {
+                    q[0][j] = m[0][j] + m[1][j] + m[2][j];
+                    q[1][j] = m[1][j] - m[2][j] - m[3][j];
+                }
+                VT bias = c->bp ? VLOAD(c->bp + k) : VZERO();
+                const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
+                UNROLL for (int i = 0; i < 2; i++) {
+                    VT o[2];
+                    o[0] = q[i][0] + q[i][1] + q[i][2] + bias;
+                    o[1] = q[i][1] - q[i][2] - q[i][3] + bias;
+                    if (oh0 + i >= s->OH) continue;
+                    UNROLL for (int j = 0; j < 2; j++) {
+                        if (ow0 + j >= s->OW) continue;
+                        float *dst = c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k;
+                        if (nvalid == VW) VSTORE(dst, o[j]);
+                        else { float tmp[VW]; VSTORE(tmp, o[j]); memcpy(dst, tmp, sizeof(float) * (size_t)nvalid); }
+                    }
+                }
+            }
+        }
+    }
+    free(V); free(M); free(zero);
+}
+
+static void SFX(conv_winograd_f2k3_fwd)(const i2i_conv_shape *s, const float *x, const float *w, const float *b,
+                                        float *y) {
+    SFX(wino_ctx) c = {0};
+    c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
+    c.TH = (s->OH + 1) / 2; c.TW = (s->OW + 1) / 2;
+    c.T = (int64_t)s->N * c.TH * c.TW;
+    c.blocks = SFX(cdiv)(c.T, WINO_TB);
+    c.nob = SFX(cdiv)(s->OC, NR);
+    c.Cp = SFX(cdiv)(s->C, VW) * VW;
+    c.OCp = c.nob * NR;
+    c.U = SFX(alloc_floats)(16 * c.nob * s->C * NR);
+    memset(c.U, 0, sizeof(float) * (size_t)(16 * c.nob * s->C * NR));
+    i2i_parallel_for(s->C, 1, SFX(wino_weights_task), &c);
+    c.bp = SFX(alloc_floats)(c.OCp);
+    for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
+    i2i_parallel_for(c.blocks, 1, SFX(wino_task), &c);
+    free(c.U); free(c.bp);
+}
+
 // MARK: - Forward
 
 typedef struct {
@@ -285,7 +464,7 @@ typedef struct {
     float *wp;          // packed weights (tile: [OC/NR][KH][KW][C][NR]; dot: [OC][KH][KW][C])
     float *bp;          // bias padded to whole blocks (tile) or NULL
     const float *zero;  // a zero row of KW*C (or OC) floats
-    int64_t tiles, blocks, P;
+    int64_t tiles, blocks, P, bandTiles;
     int mr;             // pixels per tile
     int o0, no;         // dot: the output channels of this pass
 } SFX(conv_ctx);
@@ -317,7 +496,8 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
     int64_t builtTile = -1;
     int nt = 0;
     for (int64_t i = begin; i < end; i++) { // i = block * tiles + tile: blocks outer, weights stay in L2
-        int64_t ob = i / c->tiles, tile = i % c->tiles;
+        int64_t ob, tile;
+        SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, &ob, &tile);
         int64_t first = tile * MR;
         if (tile != builtTile) {
             nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, ptr, tapK, tapW);
@@ -357,6 +537,11 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
     SFX(conv_ctx) c = {0};
     c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
     c.P = (int64_t)s->N * s->OH * s->OW;
+    if (WINOGRAD_ENABLED && s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 &&
+        s->C >= 16 && s->OC >= 16) {
+        SFX(conv_winograd_f2k3_fwd)(s, x, w, b, y);
+        return;
+    }
     const int64_t taps = (int64_t)s->KH * s->KW;
     const int64_t Kmax = (int64_t)s->KW * s->C;
     float *zero = calloc((size_t)Kmax + 64, sizeof(float));
@@ -385,6 +570,8 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
             c.bp = SFX(alloc_floats)(c.blocks * NR);
             for (int64_t o = 0; o < c.blocks * NR; o++) c.bp[o] = o < s->OC ? b[o] : 0.0f;
         }
+        c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks * taps * s->C * NR * 4,
+                                      (int64_t)MR * s->strideH * s->strideW * s->C * 4);
         i2i_parallel_for(c.blocks * c.tiles, 1, SFX(forward_tile_task), &c);
         free(c.wp); free(c.bp);
     }
@@ -401,7 +588,7 @@ typedef struct {
     const float *zero;  // OC zeros
     SFX(phase) ph[64];
     int nph, mr, o0, no;
-    int64_t totalTiles, blocks;
+    int64_t totalTiles, blocks, bandTiles;
 } SFX(bwdi_ctx);
 
 static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
@@ -440,7 +627,8 @@ static TGT void SFX(backward_input_tile_task)(void *vctx, int64_t begin, int64_t
     int64_t builtTile = -1, dxOff[MR];
     int nt = 0;
     for (int64_t i = begin; i < end; i++) { // i = block * totalTiles + tile
-        int64_t cb = i / c->totalTiles, tile = i % c->totalTiles;
+        int64_t cb, tile;
+        SFX(band_task)(i, c->blocks, c->totalTiles, c->bandTiles, &cb, &tile);
         if (tile != builtTile) {
             const SFX(phase) *ph = SFX(phase_of_tile)(c, tile);
             nt = SFX(backward_input_taps)(s, ph, c->dy, c->zero, (tile - ph->firstTile) * MR, MR,
@@ -481,7 +669,28 @@ static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, c
     const int64_t taps = (int64_t)s->KH * s->KW;
     float *zero = calloc((size_t)s->OC + 64, sizeof(float));
     c->zero = zero;
-    if (s->strideH * s->strideW > 64) { // more phases than the context holds: not a shape we ship
+    if (s->strideH == 1 && s->strideW == 1 && s->padT < s->KH && s->padB < s->KH && s->padL < s->KW &&
+        s->padR < s->KW && s->KW * s->OC >= 8) {
+        // Stride 1: dx is the forward conv of dy with the kernel flipped and C, OC swapped, so it gets
+        // the forward path's merged kernel rows (KW*OC contiguous floats per tap), which matters when
+        // OC is small (the last layer of a generator) or C is (its first).
+        i2i_conv_shape t = {0};
+        t.N = s->N; t.H = s->OH; t.W = s->OW; t.C = s->OC; t.OC = s->C; t.KH = s->KH; t.KW = s->KW;
+        t.strideH = t.strideW = 1;
+        t.padT = s->KH - 1 - s->padT; t.padB = s->KH - 1 - s->padB;
+        t.padL = s->KW - 1 - s->padL; t.padR = s->KW - 1 - s->padR;
+        t.OH = s->H; t.OW = s->W;
+        float *wf = SFX(alloc_floats)((int64_t)s->KH * s->KW * s->C * s->OC);
+        for (int kh = 0; kh < s->KH; kh++)
+            for (int kw = 0; kw < s->KW; kw++) {
+                const float *src = w + ((int64_t)(s->KH - 1 - kh) * s->KW + (s->KW - 1 - kw)) * s->C * s->OC;
+                float *dst = wf + ((int64_t)kh * s->KW + kw) * s->C * s->OC;
+                for (int ci = 0; ci < s->C; ci++)
+                    for (int oc = 0; oc < s->OC; oc++) dst[(int64_t)oc * s->C + ci] = src[(int64_t)ci * s->OC + oc];
+            }
+        SFX(conv_nhwc_fwd)(&t, dy, wf, NULL, dx);
+        free(wf);
+    } else if (s->strideH * s->strideW > 64) { // more phases than the context holds: not a shape we ship
         i2i_conv2d_backward_input_ref(s, dy, w, dx);
     } else if (s->C <= DOT_MAX_OUT && s->OC >= VW) {
         for (c->o0 = 0; c->o0 < s->C; c->o0 += 4) {
@@ -495,6 +704,7 @@ static void SFX(conv_nhwc_bwd_input)(const i2i_conv_shape *s, const float *dy, c
         c->nph = SFX(make_phases)(s, MR, c->ph, &c->totalTiles);
         c->wp = SFX(alloc_floats)(c->blocks * taps * s->OC * NR);
         i2i_parallel_for(c->blocks * taps, 1, SFX(pack_backward_input_task), c);
+        c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks * taps * s->OC * NR * 4, (int64_t)MR * s->OC * 4);
         i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
         free(c->wp);
     }

@@ -141,6 +141,10 @@ final class KernelTests: XCTestCase {
             (2, 8, 8, 3, 16, 4, 4, 2, 2, (1, 1, 1, 1)),    // PatchGAN first layer
             (1, 6, 7, 64, 8, 3, 3, 1, 1, (1, 1, 1, 1)),
             (1, 3, 40, 4, 48, 3, 3, 1, 1, (1, 0, 1, 2)),   // long rows: tiles cross row ends
+            (1, 4, 5, 17, 20, 2, 2, 1, 1, (2, 0, 3, 1)),   // pads >= kernel size
+            (2, 7, 9, 20, 18, 3, 3, 1, 1, (1, 1, 1, 1)),   // 3x3 stride 1 (Winograd when it applies)
+            (1, 10, 6, 33, 17, 3, 3, 1, 1, (0, 2, 1, 0)),
+            (1, 14, 15, 24, 40, 3, 3, 1, 1, (1, 1, 1, 1)), // more than one block of Winograd tiles
         ]
         for (i, t) in cases.enumerated() {
             guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.kh, kw: t.kw,
