@@ -1,7 +1,7 @@
 // img2img-bench: the conv engine's speed, per layer type and on the paper code's networks.
 //
 //   swift run -c release img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]]
-//                                      [--json out.json] [--in-process] [--list]
+//                                      [--json out.json] [--in-process] [--list] [--pool-cache-mb MB]
 //
 // Prints '#' comment lines, then one line per case:  name  seconds  gflops  peak_rss_mb
 // with the case names of tools/bench_torch.py, so the two outputs join on the name
@@ -12,7 +12,8 @@
 // like torch.utils.flop_counter.
 // Every case runs in a child process (this executable re-run with --child NAME), so
 // peak_rss_mb is that case's own peak (VmHWM), baseline included; --in-process runs them
-// all here and then the column is the cumulative peak of this process.
+// all here and then the column is the cumulative peak of this process. --pool-cache-mb caps the
+// idle memory the tensor BufferPool keeps for reuse (0: every freed buffer goes back to malloc).
 import Foundation
 import _CKernels
 import Autograd
@@ -32,12 +33,14 @@ struct Options {
     var child: String? = nil
     var inProcess = false
     var list = false
+    /// BufferPool.shared.maxCachedBytes in MiB (nil: the pool's default).
+    var poolCacheMiB: Int? = nil
 }
 
 func usage() -> Never {
     emit("""
     usage: img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]] [--json out.json]
-                         [--in-process] [--list]
+                         [--in-process] [--list] [--pool-cache-mb MB]
     """)
     exit(2)
 }
@@ -59,6 +62,7 @@ func parseOptions() -> Options {
         case "--child": o.child = value(a)
         case "--in-process": o.inProcess = true
         case "--list": o.list = true
+        case "--pool-cache-mb": o.poolCacheMiB = Int(value(a)) ?? { usage() }()
         case "-h", "--help": usage()
         default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); usage()
         }
@@ -264,6 +268,7 @@ func runChild(_ name: String, _ o: Options) -> Result? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     p.arguments = ["--child", name, "--threads", "\(o.threads)", "--repeats", "\(o.repeats)", "--warmup", "\(o.warmup)"]
+        + (o.poolCacheMiB.map { ["--pool-cache-mb", "\($0)"] } ?? [])
     let pipe = Pipe()
     p.standardOutput = pipe
     do { try p.run() } catch { emit("# \(name) FAILED to start: \(error)"); return nil }
@@ -297,6 +302,7 @@ func cpuModel() -> String {
 
 let options = parseOptions()
 i2i_set_num_threads(Int32(options.threads))
+if let mb = options.poolCacheMiB { BufferPool.shared.maxCachedBytes = mb << 20 }
 
 if let name = options.child {
     guard let r = runCase(name, options) else { emit("unknown case \(name)"); exit(1) }
