@@ -68,7 +68,13 @@ func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGrap
     var grads: [ObjectIdentifier: Variable] = [ObjectIdentifier(root): Variable(seedTensor)]
     var results: [ObjectIdentifier: Variable] = [:]
     withGradMode(createGraph) {
-        for v in order.reversed() {
+        // Reverse post-order. Popping drops the walk's reference to each variable, and (unless the
+        // graph is retained) each node is released as soon as its rule has run, as PyTorch frees saved
+        // tensors: activations die during the pass instead of all at its end, so the peak memory of a
+        // training step is not the whole tape plus every gradient. (Every key of `relevant` / `grads`
+        // belongs to a variable alive when the pass began, so no identifier is reused meanwhile.)
+        while let v = order.popLast() {
+            defer { if !retainGraph { v.node?.release() } }
             let id = ObjectIdentifier(v)
             guard relevant[id] == true, let g = grads.removeValue(forKey: id) else { continue }
             if targets != nil, targetIDs.contains(id) { results[id] = g }
@@ -89,6 +95,5 @@ func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGrap
             }
         }
     }
-    if !retainGraph { for v in order { v.node?.release() } }
     return results
 }
