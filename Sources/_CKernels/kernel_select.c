@@ -2,6 +2,7 @@
 #include "_CKernels.h"
 #include "conv_internal.h"
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const i2i_conv_kernels kernels_ref = {
@@ -52,6 +53,23 @@ static const i2i_conv_kernels *current(void) {
 }
 
 const char *i2i_kernel_isa(void) { return current()->name; }
+
+static _Atomic int winograd_mode = -1;
+
+int i2i_winograd_mode_get(void) {
+    int m = winograd_mode;
+    if (m < 0) {
+        const char *e = getenv("I2I_WINOGRAD");
+        m = e ? atoi(e) : 4;
+        m = m >= 4 ? 4 : (m >= 2 ? 2 : 0);
+        winograd_mode = m;
+    }
+    return m;
+}
+
+void i2i_set_winograd(int mode) {
+    winograd_mode = mode < 0 ? -1 : (mode >= 4 ? 4 : (mode >= 2 ? 2 : 0));
+}
 
 int i2i_set_kernel_isa(const char *isa) {
     const i2i_conv_kernels *k = table_for(isa);

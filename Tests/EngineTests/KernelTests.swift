@@ -61,6 +61,7 @@ final class KernelTests: XCTestCase {
     override func tearDown() {
         _ = i2i_set_kernel_isa(nil)
         i2i_set_num_threads(0)
+        i2i_set_winograd(-1)
     }
 
     /// Forward, backward-input and backward-filter (overwrite and accumulate) of every runnable ISA
@@ -145,6 +146,7 @@ final class KernelTests: XCTestCase {
             (2, 7, 9, 20, 18, 3, 3, 1, 1, (1, 1, 1, 1)),   // 3x3 stride 1 (Winograd when it applies)
             (1, 10, 6, 33, 17, 3, 3, 1, 1, (0, 2, 1, 0)),
             (1, 14, 15, 24, 40, 3, 3, 1, 1, (1, 1, 1, 1)), // more than one block of Winograd tiles
+            (1, 3, 4, 512, 33, 4, 4, 1, 1, (1, 1, 1, 1)),   // weights past L2: passes over kernel rows
         ]
         for (i, t) in cases.enumerated() {
             guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.kh, kw: t.kw,
@@ -152,6 +154,28 @@ final class KernelTests: XCTestCase {
                 XCTFail("invalid case \(i)"); continue
             }
             checkAgainstReference(s, seed: 100 + UInt64(i))
+        }
+    }
+
+    /// 3x3 stride-1 convs (forward, backward-input, backward-filter) with Winograd F(4x4,3x3),
+    /// F(2x2,3x3) and direct, on partial tiles at the bottom/right edges and channel counts off the
+    /// register tile.
+    func testWinogradModesAgainstReference() {
+        let cases: [(n: Int, h: Int, w: Int, c: Int, oc: Int, pads: (t: Int, l: Int, b: Int, r: Int))] = [
+            (1, 9, 10, 17, 20, (1, 1, 1, 1)),
+            (2, 12, 8, 32, 33, (0, 1, 2, 1)),
+            (1, 16, 13, 24, 16, (1, 0, 1, 2)),
+            (2, 28, 28, 16, 16, (1, 1, 1, 1)),  // backward-filter: several chunks of tiles
+        ]
+        for mode: Int32 in [4, 2, 0] {
+            i2i_set_winograd(mode)
+            for (i, t) in cases.enumerated() {
+                guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: 3, kw: 3, sh: 1, sw: 1,
+                                        pads: t.pads) else {
+                    XCTFail("invalid case \(i)"); continue
+                }
+                checkAgainstReference(s, seed: 200 + UInt64(i) + UInt64(mode) * 10)
+            }
         }
     }
 

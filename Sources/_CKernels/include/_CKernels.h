@@ -72,6 +72,13 @@ const char *i2i_kernel_isa(void);
 /// for the CPU's best. Returns 0, or -1 if this CPU or build cannot run it (the choice is unchanged).
 int i2i_set_kernel_isa(const char *isa);
 
+/// 3x3 stride-1 convs with C, OC >= 16 use Winograd. Forward (and backward-input, which runs
+/// through it): 4 = F(4x4,3x3) where the output is at least 8x8, else F(2x2,3x3) (the default;
+/// relative error ~2e-5 on a 3x3 256->256 conv at 64x64, against ~2e-6 direct); 2 = F(2x2,3x3)
+/// only (~1e-6); 0 = direct. Backward-filter uses F(2x2,3x3) for modes 2 and 4 (~2e-6).
+/// A negative mode restores the default (env I2I_WINOGRAD, else 4).
+void i2i_set_winograd(int mode);
+
 // MARK: - Threads
 
 /// Threads used by every parallel region (the caller counts as one). n <= 0 restores the default:
