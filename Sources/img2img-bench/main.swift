@@ -245,6 +245,14 @@ func allCases() -> [(String, () -> () -> Void)] {
     for (base, layer, passes) in layerCases {
         for pass in passes { cases.append(("\(base)_\(pass)", { layer.make(pass) })) }
     }
+    // The direct kernels of the 3x3 stride-1 conv (Winograd off): real FLOP/s, comparable with the peak.
+    let (_, c3, _) = layerCases[0]
+    for pass in [LayerCase.Pass.fwd, .bwdin, .bwdw] {
+        cases.append(("conv3x3_256_64x64_\(pass)_direct", {
+            let f = c3.make(pass)
+            return { i2i_set_winograd(0); f(); i2i_set_winograd(-1) }
+        }))
+    }
     return cases
 }
 
@@ -334,13 +342,14 @@ for name in selected {
     emit(r.name.padding(toLength: 30, withPad: " ", startingAt: 0)
           + String(format: " %10.4f %8.2f %12.1f", r.seconds, r.gflops, r.peakRSS))
 }
-if let r = results.first(where: { $0.name == "conv3x3_256_64x64_fwd" }) {
-    emit(String(format: "# conv3x3_256_64x64_fwd: %.1f GFLOP/s = %.1f%% of the assumed machine peak %.1f GFLOP/s "
-                 + "(2 cores x 3.6 GHz x 32 FLOP/cycle), on %d threads", r.gflops, 100 * r.gflops / machinePeakGFLOPs,
-                 machinePeakGFLOPs, options.threads))
-    emit(String(format: "#   = %.1f%% of %.1f GFLOP/s if the cores' two 512-bit FMA pipes count (64 FLOP/cycle: "
-                 + "Zen 5 measures ~266 GFLOP/s per core); nominal FLOPs, Winograd counts the direct conv's work",
-                 100 * r.gflops / fullWidthPeakGFLOPs, fullWidthPeakGFLOPs))
+for name in ["conv3x3_256_64x64_fwd", "conv3x3_256_64x64_fwd_direct"] {
+    guard let r = results.first(where: { $0.name == name }) else { continue }
+    emit(String(format: "# %@: %.1f GFLOP/s = %.1f%% of the assumed machine peak %.1f GFLOP/s "
+                 + "(2 cores x 3.6 GHz x 32 FLOP/cycle), = %.1f%% of %.1f GFLOP/s (64 FLOP/cycle: Zen 5's two "
+                 + "512-bit FMA pipes, ~266 GFLOP/s measured per core), on %d threads%@", name, r.gflops,
+                 100 * r.gflops / machinePeakGFLOPs, machinePeakGFLOPs, 100 * r.gflops / fullWidthPeakGFLOPs,
+                 fullWidthPeakGFLOPs, options.threads,
+                 name.hasSuffix("direct") ? "" : " (nominal FLOPs: Winograd does fewer multiplies)"))
 }
 let loadEnd = loadAverage()
 emit("# loadavg at end \(loadEnd)")
@@ -348,7 +357,7 @@ if let path = options.json {
     let env: [String: Any] = ["engine": "img2img", "kernels": String(cString: i2i_kernel_isa()), "threads": options.threads,
                               "repeats": options.repeats, "warmup": options.warmup, "cpu": cpuModel(),
                               "loadavg_start": loadStart, "loadavg_end": loadEnd,
-                              "machine_peak_gflops": machinePeakGFLOPs, "rss": options.inProcess ? "cumulative" : "per_case"]
+                              "machine_peak_gflops": machinePeakGFLOPs, "full_width_peak_gflops": fullWidthPeakGFLOPs, "rss": options.inProcess ? "cumulative" : "per_case"]
     let obj: [String: Any] = ["env": env, "results": results.map(jsonObject)]
     let url = URL(fileURLWithPath: path)
     try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
