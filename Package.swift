@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .executable(name: "img2img", targets: ["img2img"]),
+        .executable(name: "img2img-bench", targets: ["img2img-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +70,12 @@ let package = Package(
                 "NN", "Models", "Training", "_CKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
+        .executableTarget(
+            name: "img2img-bench",
+            dependencies: ["TensorCore", "Autograd", "_CKernels", "NN", "Models", "Training"]
         ),
 
         // MARK: - Tests

@@ -120,13 +120,23 @@ def _cases():
             opt_G.step()
         return step
 
-    def conv(cin, cout, k, s, p, size, transposed=False, backward=False, output_padding=1):
+    def conv(cin, cout, k, s, p, size, transposed=False, backward=False, output_padding=1, only=None):
+        """only: None (forward, or forward+backward with backward=True), "input" (backward-input alone) or
+        "weight" (backward-filter alone), both through aten.convolution_backward with an output_mask."""
         def make():
             if transposed:
                 m = nn.ConvTranspose2d(cin, cout, k, stride=s, padding=p, output_padding=output_padding, bias=False)
             else:
                 m = nn.Conv2d(cin, cout, k, stride=s, padding=p, bias=False)
             x = torch.randn(1, cin, size, size)
+            if only is not None:
+                with torch.no_grad():
+                    gy = torch.randn_like(m(x))
+                w = m.weight.detach()
+                op = [output_padding] * 2 if transposed else [0, 0]
+                mask = [only == "input", only == "weight", False]
+                return no_grad(lambda: torch.ops.aten.convolution_backward(
+                    gy, x, w, None, [s, s], [p, p], [1, 1], transposed, op, 1, mask))
             if not backward:
                 return no_grad(lambda: m(x))
             x.requires_grad_(True)
@@ -138,31 +148,42 @@ def _cases():
             return fb
         return make
 
+    layers = {  # name: (cin, cout, k, s, p, size, transposed, output_padding, passes); inputs pre-padded
+        "conv3x3_256_64x64": (256, 256, 3, 1, 0, 66, False, 0, "fwd bwdin bwdw"),   # ResnetBlock conv
+        "conv7x7_3to64_256": (3, 64, 7, 1, 0, 262, False, 0, "fwd bwdw"),            # ResNet stem
+        "conv7x7_64to3_256": (64, 3, 7, 1, 0, 262, False, 0, "fwd bwdin bwdw"),      # ResNet last conv
+        "conv3x3s2_64to128_256": (64, 128, 3, 2, 1, 256, False, 0, "fwd bwdin bwdw"),  # ResNet downsampling 1
+        "conv4x4s2_6to64_256": (6, 64, 4, 2, 1, 256, False, 0, "fwd bwdw"),          # PatchGAN layer 0
+        "conv4x4s2_64to128_128": (64, 128, 4, 2, 1, 128, False, 0, "fwd bwdin bwdw"),  # PatchGAN layer 2
+        "conv4x4s2_128to256_64": (128, 256, 4, 2, 1, 64, False, 0, "fwd bwdin bwdw"),  # PatchGAN layer 5
+        "conv4x4s1_256to512_32": (256, 512, 4, 1, 1, 32, False, 0, "fwd bwdin bwdw"),  # PatchGAN layer 8
+        "convT3x3s2_256to128_64": (256, 128, 3, 2, 1, 64, True, 1, "fwd bwdin bwdw"),  # ResNet upsampling 1
+        "convT4x4s2_512to128_32": (512, 128, 4, 2, 1, 32, True, 0, "fwd bwdin bwdw"),  # U-Net up
+    }
+    layer_cases = {}
+    for base, (cin, cout, k, s_, p, size, tr, op, passes) in layers.items():
+        for ps in passes.split():
+            only = {"fwd": None, "bwdin": "input", "bwdw": "weight"}[ps]
+            layer_cases[f"{base}_{ps}"] = conv(cin, cout, k, s_, p, size, transposed=tr, output_padding=op, only=only)
+    layer_cases["conv3x3_256_64x64_fwdbwd"] = conv(256, 256, 3, 1, 0, 66, backward=True)
+
     return {
         "resnet9_fwd": resnet9_fwd,
         "unet256_fwd": unet256_fwd,
         "patchgan_fwd": patchgan_fwd,
         "cyclegan_iter": cyclegan_iter,
         "pix2pix_iter": pix2pix_iter,
-        # per-layer-type table (forward unless noted; inputs pre-padded where the nets reflect-pad)
-        "conv3x3_256_64x64_fwd": conv(256, 256, 3, 1, 0, 66),           # ResnetBlock conv (after ReflectionPad 1)
-        "conv3x3_256_64x64_fwdbwd": conv(256, 256, 3, 1, 0, 66, backward=True),
-        "conv7x7_3to64_256_fwd": conv(3, 64, 7, 1, 0, 262),             # ResNet stem (after ReflectionPad 3)
-        "conv3x3s2_64to128_256_fwd": conv(64, 128, 3, 2, 1, 256),      # ResNet downsampling 1
-        "conv4x4s2_6to64_256_fwd": conv(6, 64, 4, 2, 1, 256),          # PatchGAN layer 0
-        "conv4x4s2_64to128_128_fwd": conv(64, 128, 4, 2, 1, 128),      # PatchGAN layer 2
-        "conv4x4s2_128to256_64_fwd": conv(128, 256, 4, 2, 1, 64),      # PatchGAN layer 5
-        "conv4x4s1_256to512_32_fwd": conv(256, 512, 4, 1, 1, 32),      # PatchGAN layer 8
-        "convT3x3s2_256to128_64_fwd": conv(256, 128, 3, 2, 1, 64, transposed=True),  # ResNet upsampling 1
-        "convT4x4s2_512to128_32_fwd": conv(512, 128, 4, 2, 1, 32, transposed=True, output_padding=0),  # U-Net up
+        **layer_cases,
     }
 
 
-CASE_NAMES = ["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter",
-              "conv3x3_256_64x64_fwd", "conv3x3_256_64x64_fwdbwd", "conv7x7_3to64_256_fwd",
-              "conv3x3s2_64to128_256_fwd", "conv4x4s2_6to64_256_fwd", "conv4x4s2_64to128_128_fwd",
-              "conv4x4s2_128to256_64_fwd", "conv4x4s1_256to512_32_fwd", "convT3x3s2_256to128_64_fwd",
-              "convT4x4s2_512to128_32_fwd"]
+_LAYER_NAMES = [f"{b}_{p}" for b, ps in [
+    ("conv3x3_256_64x64", "fwd bwdin bwdw fwdbwd"), ("conv7x7_3to64_256", "fwd bwdw"),
+    ("conv7x7_64to3_256", "fwd bwdin bwdw"), ("conv3x3s2_64to128_256", "fwd bwdin bwdw"),
+    ("conv4x4s2_6to64_256", "fwd bwdw"), ("conv4x4s2_64to128_128", "fwd bwdin bwdw"),
+    ("conv4x4s2_128to256_64", "fwd bwdin bwdw"), ("conv4x4s1_256to512_32", "fwd bwdin bwdw"),
+    ("convT3x3s2_256to128_64", "fwd bwdin bwdw"), ("convT4x4s2_512to128_32", "fwd bwdin bwdw")] for p in ps.split()]
+CASE_NAMES = ["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter"] + _LAYER_NAMES
 
 
 def run_child(name, threads, repeats, warmup):

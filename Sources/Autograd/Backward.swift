@@ -23,7 +23,7 @@ public func gradients(of y: Variable, wrt xs: [Variable], seed: Tensor? = nil,
                       createGraph: Bool = false, retainGraph: Bool? = nil) -> [Variable] {
     let g = runBackward(root: y, seed: seed, targets: xs, createGraph: createGraph,
                         retainGraph: retainGraph ?? createGraph)
-    return xs.map { g[ObjectIdentifier($0)] ?? Variable(Tensor(zeros: $0.shape)) }
+    return xs.map { g[Edge($0).id] ?? Variable(Tensor(zeros: $0.shape)) }
 }
 
 func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGraph: Bool,
@@ -38,20 +38,23 @@ func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGrap
         precondition(root.value.count == 1, "backward() needs a one-element output, got \(root.shape); pass a seed")
         seedTensor = Tensor(ones: root.shape)
     }
-    let targetIDs = Set((targets ?? []).map(ObjectIdentifier.init))
+    let targetIDs = Set((targets ?? []).map { Edge($0).id })
 
     // Post-order (inputs before users), with relevance: does a gradient reach a target from here?
-    var order: [Variable] = []
+    var order: [Edge] = []
     var relevant: [ObjectIdentifier: Bool] = [:]
-    var stack: [(Variable, Bool)] = [(root, false)]
+    let rootVertex = Edge(root)
+    var stack: [(Edge, Bool)] = [(rootVertex, false)]
     while let (v, expanded) = stack.popLast() {
-        let id = ObjectIdentifier(v)
+        let id = v.id
         if expanded {
             var r: Bool
-            if targets != nil { r = targetIDs.contains(id) } else { r = v.isLeaf && v.requiresGrad }
-            if let node = v.node {
+            switch v {
+            case .leaf(let leaf): r = targets != nil ? targetIDs.contains(id) : leaf.requiresGrad
+            case .node(let node):
+                r = targets != nil && targetIDs.contains(id)
                 precondition(node.rule != nil, "backward through a released graph (op \(node.name)); use retainGraph: true")
-                for i in node.inputs where relevant[ObjectIdentifier(i)] == true { r = true }
+                for i in node.edges where relevant[i.id] == true { r = true }
             }
             relevant[id] = r
             order.append(v)
@@ -60,35 +63,43 @@ func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGrap
         if relevant[id] != nil { continue }
         relevant[id] = false            // visiting
         stack.append((v, true))
-        if let node = v.node {
-            for i in node.inputs where relevant[ObjectIdentifier(i)] == nil && i.needsGrad { stack.append((i, false)) }
+        if case .node(let node) = v {
+            for i in node.edges where relevant[i.id] == nil && i.needsGrad { stack.append((i, false)) }
         }
     }
 
-    var grads: [ObjectIdentifier: Variable] = [ObjectIdentifier(root): Variable(seedTensor)]
+    var grads: [ObjectIdentifier: Variable] = [rootVertex.id: Variable(seedTensor)]
     var results: [ObjectIdentifier: Variable] = [:]
     withGradMode(createGraph) {
-        for v in order.reversed() {
-            let id = ObjectIdentifier(v)
+        // Reverse post-order. Popping drops the walk's reference to each vertex, and (unless the
+        // graph is retained) each node is released as soon as its rule has run, as PyTorch frees saved
+        // tensors: activations die during the pass instead of all at its end. (Every key of
+        // `relevant` / `grads` is a vertex alive when the pass began, so no identifier is reused.)
+        while let v = order.popLast() {
+            defer { if !retainGraph, case .node(let n) = v { n.release() } }
+            let id = v.id
             guard relevant[id] == true, let g = grads.removeValue(forKey: id) else { continue }
             if targets != nil, targetIDs.contains(id) { results[id] = g }
-            if let node = v.node, let rule = node.rule {
-                let needs = node.inputs.map { relevant[ObjectIdentifier($0)] == true }
+            switch v {
+            case .node(let node):
+                guard let rule = node.rule else { continue }
+                let needs = node.edges.map { relevant[$0.id] == true }
                 guard needs.contains(true) else { continue }
                 let gs = rule(g, needs)
-                precondition(gs.count == node.inputs.count, "op \(node.name): rule returned \(gs.count) grads")
-                for (i, (input, gi)) in zip(node.inputs, gs).enumerated() where needs[i] {
+                precondition(gs.count == node.edges.count, "op \(node.name): rule returned \(gs.count) grads")
+                for (i, (input, gi)) in zip(node.edges, gs).enumerated() where needs[i] {
                     guard let gi else { continue }
-                    precondition(gi.shape == input.shape,
-                                 "op \(node.name): gradient \(gi.shape) for input \(i) of shape \(input.shape)")
-                    let iid = ObjectIdentifier(input)
+                    precondition(gi.shape == node.inputShapes[i],
+                                 "op \(node.name): gradient \(gi.shape) for input \(i) of shape \(node.inputShapes[i])")
+                    let iid = input.id
                     grads[iid] = grads[iid].map { add($0, gi) } ?? gi
                 }
-            } else if targets == nil, v.requiresGrad {
-                v.grad = v.grad.map { $0 + g.value } ?? g.value
+            case .leaf(let leaf):
+                if targets == nil, leaf.requiresGrad {
+                    leaf.grad = leaf.grad.map { $0 + g.value } ?? g.value
+                }
             }
         }
     }
-    if !retainGraph { for v in order { v.node?.release() } }
     return results
 }

@@ -60,20 +60,52 @@ public final class Variable: @unchecked Sendable, CustomStringConvertible {
 /// gradient per input (nil where none is needed). Rules are written with differentiable ops.
 public typealias BackwardRule = (_ grad: Variable, _ needs: [Bool]) -> [Variable?]
 
-/// One recorded op: its inputs and its backward rule.
+/// One recorded op: where its inputs come from and its backward rule.
+///
+/// The graph refers to the ops that produced the inputs (their nodes), never to intermediate
+/// Variables, so a tensor no backward rule captured dies as soon as the forward code drops it,
+/// as in PyTorch (whose graph keeps only saved tensors). Leaves are referenced themselves
+/// (their `.grad` receives the gradient).
 public final class Node: @unchecked Sendable {
     public let name: String
-    var inputs: [Variable]
+    var edges: [Edge]
+    /// The input shapes (checked against the rule's gradients).
+    var inputShapes: [[Int]]
     var rule: BackwardRule?
 
     init(name: String, inputs: [Variable], rule: @escaping BackwardRule) {
         self.name = name
-        self.inputs = inputs
+        self.edges = inputs.map { $0.node.map(Edge.node) ?? .leaf($0) }
+        self.inputShapes = inputs.map(\.shape)
         self.rule = rule
     }
 
     /// Frees what the rule captured (saved activations) after a backward that does not retain the graph.
-    func release() { rule = nil; inputs = [] }
+    func release() { rule = nil; edges = [] }
+}
+
+/// A vertex of the backward graph: the node of an op result, or a leaf variable.
+enum Edge {
+    case node(Node)
+    case leaf(Variable)
+
+    var id: ObjectIdentifier {
+        switch self {
+        case .node(let n): return ObjectIdentifier(n)
+        case .leaf(let v): return ObjectIdentifier(v)
+        }
+    }
+
+    /// Whether a gradient flows into it (an op result, or a leaf that requires grad now).
+    var needsGrad: Bool {
+        switch self {
+        case .node: return true
+        case .leaf(let v): return v.requiresGrad
+        }
+    }
+
+    /// The vertex of a variable: its node if it has one, else the variable itself.
+    init(_ v: Variable) { self = v.node.map(Edge.node) ?? .leaf(v) }
 }
 
 // MARK: - Gradient mode

@@ -7,15 +7,18 @@
 // All rules are differentiable ops, so these close under differentiation.
 import TensorCore
 
+// add and sub capture only the shapes: their operands' values die with the forward code's references.
 public func add(_ a: Variable, _ b: Variable) -> Variable {
-    record("add", a.value + b.value, [a, b]) { g, need in
-        [need[0] ? sum(g, toShape: a.shape) : nil, need[1] ? sum(g, toShape: b.shape) : nil]
+    let (sa, sb) = (a.shape, b.shape)
+    return record("add", a.value + b.value, [a, b]) { g, need in
+        [need[0] ? sum(g, toShape: sa) : nil, need[1] ? sum(g, toShape: sb) : nil]
     }
 }
 
 public func sub(_ a: Variable, _ b: Variable) -> Variable {
-    record("sub", a.value - b.value, [a, b]) { g, need in
-        [need[0] ? sum(g, toShape: a.shape) : nil, need[1] ? scale(sum(g, toShape: b.shape), -1) : nil]
+    let (sa, sb) = (a.shape, b.shape)
+    return record("sub", a.value - b.value, [a, b]) { g, need in
+        [need[0] ? sum(g, toShape: sa) : nil, need[1] ? scale(sum(g, toShape: sb), -1) : nil]
     }
 }
 

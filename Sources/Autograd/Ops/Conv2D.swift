@@ -57,9 +57,21 @@ public struct ConvGeometry: Sendable {
 
 // MARK: - Kernels on tensors
 
+/// Work issued to the conv kernels, for benchmarks: nominal multiply-adds
+/// (N*OH*OW*OC*KH*KW*C per call, whichever of the three kernels) since the process started.
+/// Updated without synchronization: read it from the thread that runs the network.
+public enum ConvCounters {
+    nonisolated(unsafe) public static var multiplyAdds: Int = 0
+
+    @inline(__always) static func count(_ s: i2i_conv_shape) {
+        multiplyAdds &+= Int(s.N) * Int(s.OH) * Int(s.OW) * Int(s.OC) * Int(s.KH) * Int(s.KW) * Int(s.C)
+    }
+}
+
 public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> Tensor {
     let y = Tensor(uninitializedShape: geo.outputShape)
     var s = geo.raw
+    ConvCounters.count(s)
     if let b { i2i_conv2d_forward(&s, x.pointer, w.pointer, b.pointer, y.uncheckedMutablePointer) }
     else { i2i_conv2d_forward(&s, x.pointer, w.pointer, nil, y.uncheckedMutablePointer) }
     return y
@@ -68,6 +80,7 @@ public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeome
 public func convBackwardInput(_ dy: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
     let dx = Tensor(uninitializedShape: geo.inputShape)
     var s = geo.raw
+    ConvCounters.count(s)
     i2i_conv2d_backward_input(&s, dy.pointer, w.pointer, dx.uncheckedMutablePointer)
     return dx
 }
@@ -75,6 +88,7 @@ public func convBackwardInput(_ dy: Tensor, _ w: Tensor, _ geo: ConvGeometry) ->
 public func convBackwardFilter(_ x: Tensor, _ dy: Tensor, _ geo: ConvGeometry) -> Tensor {
     let dw = Tensor(uninitializedShape: geo.filterShape)
     var s = geo.raw
+    ConvCounters.count(s)
     i2i_conv2d_backward_filter(&s, x.pointer, dy.pointer, dw.uncheckedMutablePointer, nil, 0)
     return dw
 }

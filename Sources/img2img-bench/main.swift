@@ -1,0 +1,368 @@
+// img2img-bench: the conv engine's speed, per layer type and on the paper code's networks.
+//
+//   swift run -c release img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]]
+//                                      [--json out.json] [--in-process] [--list] [--pool-cache-mb MB]
+//
+// Prints '#' comment lines, then one line per case:  name  seconds  gflops  peak_rss_mb
+// with the case names of tools/bench_torch.py, so the two outputs join on the name
+// (tools/bench.sh does it). Each case: build, W untimed calls, K timed calls, seconds = median.
+// gflops = 2 * nominal conv multiply-adds of one call (forward, backward-input and
+// backward-filter, as counted by Autograd.ConvCounters; Winograd still counts the direct
+// conv's work) / seconds; norms, activations, padding, losses and Adam are not counted,
+// like torch.utils.flop_counter.
+// Every case runs in a child process (this executable re-run with --child NAME), so
+// peak_rss_mb is that case's own peak (VmHWM), baseline included; --in-process runs them
+// all here and then the column is the cumulative peak of this process. --pool-cache-mb caps the
+// idle memory the tensor BufferPool keeps for reuse (0: every freed buffer goes back to malloc).
+import Foundation
+import _CKernels
+import Autograd
+import Models
+import NN
+import TensorCore
+import Training
+
+// MARK: - Options
+
+struct Options {
+    var threads = 2
+    var repeats = 5
+    var warmup = 1
+    var only: [String]? = nil
+    var json: String? = nil
+    var child: String? = nil
+    var inProcess = false
+    var list = false
+    /// BufferPool.shared.maxCachedBytes in MiB (nil: the pool's default).
+    var poolCacheMiB: Int? = nil
+}
+
+func usage() -> Never {
+    emit("""
+    usage: img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]] [--json out.json]
+                         [--in-process] [--list] [--pool-cache-mb MB]
+    """)
+    exit(2)
+}
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = CommandLine.arguments.dropFirst()
+    func value(_ flag: String) -> String {
+        guard let v = args.popFirst() else { FileHandle.standardError.write("\(flag) needs a value\n".data(using: .utf8)!); usage() }
+        return v
+    }
+    while let a = args.popFirst() {
+        switch a {
+        case "--threads": o.threads = Int(value(a)) ?? { usage() }()
+        case "--repeats": o.repeats = max(1, Int(value(a)) ?? { usage() }())
+        case "--warmup": o.warmup = max(0, Int(value(a)) ?? { usage() }())
+        case "--only": o.only = (o.only ?? []) + value(a).split(separator: ",").map(String.init)
+        case "--json": o.json = value(a)
+        case "--child": o.child = value(a)
+        case "--in-process": o.inProcess = true
+        case "--list": o.list = true
+        case "--pool-cache-mb": o.poolCacheMiB = Int(value(a)) ?? { usage() }()
+        case "-h", "--help": usage()
+        default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); usage()
+        }
+    }
+    return o
+}
+
+// MARK: - Measuring
+
+/// Unbuffered output, so a pipe sees each line as soon as its case ends.
+func emit(_ s: String) { FileHandle.standardOutput.write((s + "\n").data(using: .utf8)!) }
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// VmHWM of this process in MiB (peak resident set).
+func peakRSSMiB() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
+    }
+    return 0
+}
+
+struct Result {
+    var name: String
+    var seconds: Double
+    var flops: Double
+    var peakRSS: Double
+    var all: [Double]
+    var gflops: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
+}
+
+/// Builds the case (outside the timing), then warm-up and timed calls.
+func measure(_ name: String, _ o: Options, _ make: () -> () -> Void) -> Result {
+    let fn = make()
+    var flops = 0.0
+    for i in 0..<max(1, o.warmup) {   // at least one call: it also counts the FLOPs
+        let before = ConvCounters.multiplyAdds
+        fn()
+        if i == 0 { flops = 2 * Double(ConvCounters.multiplyAdds - before) }
+    }
+    var times: [Double] = []
+    for _ in 0..<o.repeats {
+        let t0 = now()
+        fn()
+        times.append(now() - t0)
+    }
+    let sorted = times.sorted()
+    let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                                       : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return Result(name: name, seconds: median, flops: flops, peakRSS: peakRSSMiB(), all: times)
+}
+
+// MARK: - Cases
+
+nonisolated(unsafe) var rng = SplitMix64(seed: 0)
+
+func image(_ c: Int = 3, _ s: Int = 256) -> Tensor {
+    Tensor(randomUniform: [1, s, s, c], low: -1, high: 1, using: &rng)
+}
+
+func net(_ config: ModelConfig) -> any Layer {
+    do { return try makeLayer(config, using: &rng) } catch { fatalError("\(error)") }
+}
+
+/// One conv layer of the paper networks. Transposed: PyTorch ConvTranspose2d(cin, cout, k, s, p, op).
+struct LayerCase {
+    var cin, cout, k, s, p, size: Int
+    var transposed = false
+    var outputPadding = 1
+
+    enum Pass { case fwd, bwdin, bwdw, fwdbwd }
+
+    func make(_ pass: Pass) -> () -> Void {
+        var r = SplitMix64(seed: 1)
+        if !transposed {
+            let x = Tensor(randomNormal: [1, size, size, cin], using: &r)
+            let w = Tensor(randomNormal: [k, k, cin, cout], std: 0.05, using: &r)
+            let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: (s, s), padding: .symmetric(p))
+            let dy = Tensor(randomNormal: geo.outputShape, using: &r)
+            switch pass {
+            case .fwd: return { _ = convForward(x, w, nil, geo) }
+            case .bwdin: return { _ = convBackwardInput(dy, w, geo) }
+            case .bwdw: return { _ = convBackwardFilter(x, dy, geo) }
+            case .fwdbwd:
+                let xv = Variable(x, requiresGrad: true), wv = Variable(w, requiresGrad: true)
+                return {
+                    xv.zeroGrad(); wv.zeroGrad()
+                    sum(conv2d(xv, wv, strides: (s, s), padding: .symmetric(p))).backward()
+                }
+            }
+        }
+        // transposed: its forward is the conv's backward-input (u plays dy), its backward-input
+        // the conv's forward on dv, its backward-filter the conv's backward-filter(dv, u).
+        let u = Tensor(randomNormal: [1, size, size, cin], using: &r)
+        let w = Tensor(randomNormal: [k, k, cout, cin], std: 0.05, using: &r)
+        let geo = ConvGeometry(transposedInput: u.shape, filter: w.shape, strides: (s, s), padding: (p, p),
+                               outputPadding: (outputPadding, outputPadding))
+        let dv = Tensor(randomNormal: geo.inputShape, using: &r)
+        switch pass {
+        case .fwd: return { _ = convBackwardInput(u, w, geo) }
+        case .bwdin: return { _ = convForward(dv, w, nil, geo) }
+        case .bwdw: return { _ = convBackwardFilter(dv, u, geo) }
+        case .fwdbwd:
+            let uv = Variable(u, requiresGrad: true), wv = Variable(w, requiresGrad: true)
+            return {
+                uv.zeroGrad(); wv.zeroGrad()
+                sum(convTranspose2d(uv, wv, strides: (s, s), padding: (p, p),
+                                    outputPadding: (outputPadding, outputPadding))).backward()
+            }
+        }
+    }
+}
+
+/// name -> (layer, passes). Input images are pre-padded where the networks reflect-pad.
+let layerCases: [(String, LayerCase, [LayerCase.Pass])] = [
+    ("conv3x3_256_64x64", LayerCase(cin: 256, cout: 256, k: 3, s: 1, p: 0, size: 66), [.fwd, .bwdin, .bwdw, .fwdbwd]),
+    ("conv7x7_3to64_256", LayerCase(cin: 3, cout: 64, k: 7, s: 1, p: 0, size: 262), [.fwd, .bwdw]),
+    ("conv7x7_64to3_256", LayerCase(cin: 64, cout: 3, k: 7, s: 1, p: 0, size: 262), [.fwd, .bwdin, .bwdw]),
+    ("conv3x3s2_64to128_256", LayerCase(cin: 64, cout: 128, k: 3, s: 2, p: 1, size: 256), [.fwd, .bwdin, .bwdw]),
+    ("conv4x4s2_6to64_256", LayerCase(cin: 6, cout: 64, k: 4, s: 2, p: 1, size: 256), [.fwd, .bwdw]),
+    ("conv4x4s2_64to128_128", LayerCase(cin: 64, cout: 128, k: 4, s: 2, p: 1, size: 128), [.fwd, .bwdin, .bwdw]),
+    ("conv4x4s2_128to256_64", LayerCase(cin: 128, cout: 256, k: 4, s: 2, p: 1, size: 64), [.fwd, .bwdin, .bwdw]),
+    ("conv4x4s1_256to512_32", LayerCase(cin: 256, cout: 512, k: 4, s: 1, p: 1, size: 32), [.fwd, .bwdin, .bwdw]),
+    ("convT3x3s2_256to128_64", LayerCase(cin: 256, cout: 128, k: 3, s: 2, p: 1, size: 64, transposed: true),
+     [.fwd, .bwdin, .bwdw]),
+    ("convT4x4s2_512to128_32", LayerCase(cin: 512, cout: 128, k: 4, s: 2, p: 1, size: 32, transposed: true,
+                                         outputPadding: 0), [.fwd, .bwdin, .bwdw]),
+]
+
+func networkCases() -> [(String, () -> () -> Void)] {
+    [
+        ("resnet9_fwd", {
+            let g = net(.generator("resnet_9blocks", norm: .instance))
+            g.testMode()
+            let x = Variable(image())
+            return { _ = withNoGrad { g(x) } }
+        }),
+        ("unet256_fwd", {
+            // test.py without --eval: batch statistics; dropout off (torch's line keeps it on: a
+            // few element-wise multiplies at 1x1..8x8, immaterial to the time)
+            let g = net(.generator("unet_256", norm: .batch, useDropout: true))
+            g.testMode()
+            let x = Variable(image())
+            return { _ = withNoGrad { g(x) } }
+        }),
+        ("patchgan_fwd", {
+            let d = net(.discriminator("basic", inputNC: 6, norm: .batch))
+            d.train()
+            let x = Variable(image(6))
+            return { _ = withNoGrad { d(x) } }
+        }),
+        ("cyclegan_iter", {
+            var opts = CycleGANOptions()
+            opts.poolSize = 0                       // the pool only copies images: immaterial
+            let t = CycleGANTrainer(G_A: net(.generator("resnet_9blocks", norm: .instance)),
+                                    G_B: net(.generator("resnet_9blocks", norm: .instance)),
+                                    D_A: net(.discriminator("basic", inputNC: 3, norm: .instance)),
+                                    D_B: net(.discriminator("basic", inputNC: 3, norm: .instance)),
+                                    options: opts)
+            let batch = TrainingBatch.pair(image(), image())
+            return { t.optimizeParameters(batch) }
+        }),
+        ("pix2pix_iter", {
+            let t = Pix2PixTrainer(G: net(.generator("unet_256", norm: .batch, useDropout: true)),
+                                   D: net(.discriminator("basic", inputNC: 6, norm: .batch)))
+            let batch = TrainingBatch.pair(image(), image())
+            return { t.optimizeParameters(batch) }
+        }),
+    ]
+}
+
+func allCases() -> [(String, () -> () -> Void)] {
+    var cases = networkCases()
+    for (base, layer, passes) in layerCases {
+        for pass in passes { cases.append(("\(base)_\(pass)", { layer.make(pass) })) }
+    }
+    // The direct kernels of the 3x3 stride-1 conv (Winograd off): real FLOP/s, comparable with the peak.
+    let (_, c3, _) = layerCases[0]
+    for pass in [LayerCase.Pass.fwd, .bwdin, .bwdw] {
+        cases.append(("conv3x3_256_64x64_\(pass)_direct", {
+            let f = c3.make(pass)
+            return { i2i_set_winograd(0); f(); i2i_set_winograd(-1) }
+        }))
+    }
+    return cases
+}
+
+// MARK: - Running
+
+/// The issue's assumption: 2 cores x 3.6 GHz x 32 FLOP/cycle.
+let machinePeakGFLOPs = 2.0 * 3.6 * 32
+/// This CPU (AMD family 26, Zen 5) has two full 512-bit FMA pipes: 64 FLOP/cycle per core. An
+/// AVX-512 FMA loop with 12 independent accumulators measured 266 GFLOP/s of thread CPU time on
+/// one core (about 4.15 GHz), so 2 cores x 3.6 GHz x 64 FLOP/cycle is the more honest ceiling.
+let fullWidthPeakGFLOPs = 2.0 * 3.6 * 64
+
+func runCase(_ name: String, _ o: Options) -> Result? {
+    if name == "baseline" { return Result(name: name, seconds: 0, flops: 0, peakRSS: peakRSSMiB(), all: []) }
+    guard let c = allCases().first(where: { $0.0 == name }) else { return nil }
+    return measure(name, o, c.1)
+}
+
+/// Re-runs this executable for one case; its output line is `RESULT <json>`.
+func runChild(_ name: String, _ o: Options) -> Result? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    p.arguments = ["--child", name, "--threads", "\(o.threads)", "--repeats", "\(o.repeats)", "--warmup", "\(o.warmup)"]
+        + (o.poolCacheMiB.map { ["--pool-cache-mb", "\($0)"] } ?? [])
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    do { try p.run() } catch { emit("# \(name) FAILED to start: \(error)"); return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let out = String(decoding: data, as: UTF8.self)
+    guard p.terminationStatus == 0,
+          let line = out.split(separator: "\n").last(where: { $0.hasPrefix("RESULT ") }),
+          let obj = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any] else {
+        emit("# \(name) FAILED (status \(p.terminationStatus))")
+        return nil
+    }
+    return Result(name: name, seconds: obj["seconds"] as? Double ?? 0, flops: obj["flops"] as? Double ?? 0,
+                  peakRSS: obj["peak_rss_mb"] as? Double ?? 0, all: obj["all_seconds"] as? [Double] ?? [])
+}
+
+func jsonObject(_ r: Result) -> [String: Any] {
+    ["name": r.name, "seconds": r.seconds, "flops": r.flops, "gflops": r.gflops, "peak_rss_mb": r.peakRSS,
+     "all_seconds": r.all]
+}
+
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
+func cpuModel() -> String {
+    guard let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "?" }
+    return s.split(separator: "\n").first(where: { $0.hasPrefix("model name") })
+        .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "?"
+}
+
+let options = parseOptions()
+i2i_set_num_threads(Int32(options.threads))
+if let mb = options.poolCacheMiB { BufferPool.shared.maxCachedBytes = mb << 20 }
+
+if let name = options.child {
+    guard let r = runCase(name, options) else { emit("unknown case \(name)"); exit(1) }
+    let data = try! JSONSerialization.data(withJSONObject: jsonObject(r))
+    emit("RESULT " + String(decoding: data, as: UTF8.self))
+    exit(0)
+}
+
+let names = ["baseline"] + allCases().map(\.0)
+if options.list { names.forEach { emit($0) }; exit(0) }
+if let only = options.only {
+    for n in only where !names.contains(n) { emit("unknown case \(n); --list shows them"); exit(2) }
+}
+let selected = options.only.map { sel in names.filter { sel.contains($0) } } ?? names
+
+let loadStart = loadAverage()
+emit("# img2img-bench  kernels \(String(cString: i2i_kernel_isa()))  threads \(i2i_get_num_threads())  "
+      + "repeats \(options.repeats) (median)  warmup \(options.warmup)")
+emit("# cpu \(cpuModel()) x\(ProcessInfo.processInfo.activeProcessorCount)  loadavg \(loadStart)")
+emit("# peak_rss_mb: " + (options.inProcess ? "CUMULATIVE peak of this one process (--in-process)"
+                                              : "per case (child process VmHWM, baseline included)"))
+emit("# " + "name".padding(toLength: 28, withPad: " ", startingAt: 0)
+      + "    seconds   gflops  peak_rss_mb")
+var results: [Result] = []
+for name in selected {
+    let r = options.inProcess ? runCase(name, options) : runChild(name, options)
+    guard let r else { continue }
+    results.append(r)
+    emit(r.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+          + String(format: " %10.4f %8.2f %12.1f", r.seconds, r.gflops, r.peakRSS))
+}
+for name in ["conv3x3_256_64x64_fwd", "conv3x3_256_64x64_fwd_direct"] {
+    guard let r = results.first(where: { $0.name == name }) else { continue }
+    emit(String(format: "# %@: %.1f GFLOP/s = %.1f%% of the assumed machine peak %.1f GFLOP/s "
+                 + "(2 cores x 3.6 GHz x 32 FLOP/cycle), = %.1f%% of %.1f GFLOP/s (64 FLOP/cycle: Zen 5's two "
+                 + "512-bit FMA pipes, ~266 GFLOP/s measured per core), on %d threads%@", name, r.gflops,
+                 100 * r.gflops / machinePeakGFLOPs, machinePeakGFLOPs, 100 * r.gflops / fullWidthPeakGFLOPs,
+                 fullWidthPeakGFLOPs, options.threads,
+                 name.hasSuffix("direct") ? "" : " (nominal FLOPs: Winograd does fewer multiplies)"))
+}
+let loadEnd = loadAverage()
+emit("# loadavg at end \(loadEnd)")
+if let path = options.json {
+    let env: [String: Any] = ["engine": "img2img", "kernels": String(cString: i2i_kernel_isa()), "threads": options.threads,
+                              "repeats": options.repeats, "warmup": options.warmup, "cpu": cpuModel(),
+                              "loadavg_start": loadStart, "loadavg_end": loadEnd,
+                              "machine_peak_gflops": machinePeakGFLOPs, "full_width_peak_gflops": fullWidthPeakGFLOPs, "rss": options.inProcess ? "cumulative" : "per_case"]
+    let obj: [String: Any] = ["env": env, "results": results.map(jsonObject)]
+    let url = URL(fileURLWithPath: path)
+    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    do {
+        try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+        emit("# wrote \(path)")
+    } catch { emit("# could not write \(path): \(error)") }
+}
