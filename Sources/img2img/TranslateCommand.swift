@@ -69,8 +69,8 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Crop size for the paper code's preprocess modes.")
     var cropSize: Int = 256
 
-    @Option(help: "Images per inference batch.")
-    var batchSize: Int = 4
+    @Option(help: "Images of one size per inference batch (1 measured fastest at 256x256 on 2 cores).")
+    var batchSize: Int = 1
 
     @Option(help: "Translate only shard K of N (K = 0..N-1), e.g. --shard 2/8.")
     var shard: String?
