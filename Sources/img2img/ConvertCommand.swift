@@ -32,16 +32,8 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         var file = try CheckpointFile.read(path: model)
         if let net {
-            let prefix = net + "."
-            guard file.names.contains(where: { $0.hasPrefix(prefix) }) else {
-                throw RuntimeError("\(model) has no network '\(net)'")
-            }
-            let cfgJSON = file.metadata[ModelConfig.metadataKey + "." + net]
-            file = TensorFile(tensors: file.tensors.filter { $0.name.hasPrefix(prefix) }.map {
-                var t = $0
-                t.name = String(t.name.dropFirst(prefix.count))
-                return t
-            }, metadata: cfgJSON.map { [ModelConfig.metadataKey: $0] } ?? [:])
+            guard let sub = networkFile(file, net: net) else { throw RuntimeError("\(model) has no network '\(net)'") }
+            file = sub
         }
         let cfg = try config(of: file, path: model)
         var rng = SplitMix64(seed: 0)

@@ -56,14 +56,7 @@ struct GenerateCommand: ParsableCommand {
         var classes: [String]? = nil
         if let json = file.metadata[TrainingRun.runKey],
            let st = try? JSONDecoder().decode(RunState.self, from: Data(json.utf8)) { classes = st.classes }
-        if file.names.contains(where: { $0.hasPrefix("G.") }) {
-            let cfgJSON = file.metadata[ModelConfig.metadataKey + ".G"]
-            file = TensorFile(tensors: file.tensors.filter { $0.name.hasPrefix("G.") }.map {
-                var t = $0
-                t.name = String(t.name.dropFirst(2))
-                return t
-            }, metadata: cfgJSON.map { [ModelConfig.metadataKey: $0] } ?? [:])
-        }
+        if let g = networkFile(file, net: "G") { file = g }
         let cfg = try config(of: file, path: model)
         var rng = SplitMix64(seed: 0)
         let net = try makeNetwork(cfg, using: &rng)

@@ -12,20 +12,9 @@ import Datasets
 func loadTranslationGenerator(path: String, direction: Direction, override: (inout ModelConfig) -> Void,
                               overriding: Bool) throws -> (any Layer, ModelConfig) {
     let file = try CheckpointFile.read(path: path)
-    let prefix = direction == .aToB ? "G_A." : "G_B."
-    let isTraining = file.names.contains { $0.hasPrefix("G_A.") || $0.hasPrefix("G.") }
-    var sub = file
-    var configKey = ModelConfig.metadataKey
-    if isTraining {
-        let p = file.names.contains { $0.hasPrefix(prefix) } ? prefix : "G."
-        sub = TensorFile(tensors: file.tensors.filter { $0.name.hasPrefix(p) }.map {
-            var t = $0
-            t.name = String(t.name.dropFirst(p.count))
-            return t
-        }, metadata: [:])
-        configKey = ModelConfig.metadataKey + "." + String(p.dropLast())
-        if let json = file.metadata[configKey] { sub.metadata[ModelConfig.metadataKey] = json }
-    }
+    let preferred = direction == .aToB ? "G_A" : "G_B"
+    // A training checkpoint holds several networks under prefixes; a network file holds one.
+    let sub = networkFile(file, net: preferred) ?? networkFile(file, net: "G") ?? file
     var cfg = try config(of: sub, path: path)
     if overriding { override(&cfg) }
     var rng = SplitMix64(seed: 0)
@@ -33,6 +22,21 @@ func loadTranslationGenerator(path: String, direction: Direction, override: (ino
     try g.loadStateDict(stateDict(of: sub), source: path)
     g.testMode()
     return (g, cfg)
+}
+
+/// One network of a training checkpoint (tensors under `net.`) as a standalone network file,
+/// with that network's config from the checkpoint's metadata; nil if there is no such network.
+func networkFile(_ file: TensorFile, net: String) -> TensorFile? {
+    let prefix = net + "."
+    guard file.names.contains(where: { $0.hasPrefix(prefix) }) else { return nil }
+    var metadata: [String: String] = [:]
+    if let json = file.metadata[ModelConfig.metadataKey + "." + net] { metadata[ModelConfig.metadataKey] = json }
+    if let run = file.metadata[TrainingRun.runKey] { metadata[TrainingRun.runKey] = run }
+    return TensorFile(tensors: file.tensors.filter { $0.name.hasPrefix(prefix) }.map {
+        var t = $0
+        t.name = String(t.name.dropFirst(prefix.count))
+        return t
+    }, metadata: metadata)
 }
 
 /// The size multiple a generator needs: 4 for ResNets (two stride-2 downsamplings), 2^downs for U-Nets.

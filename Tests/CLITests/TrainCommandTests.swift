@@ -37,6 +37,14 @@ final class TrainCommandTests: CLITestCase {
                              "--output", path("out"), "--quiet"])
         XCTAssertEqual(t.status, 0, t.stderr)
         XCTAssertEqual(files(under: path("out")).count, 8)
+        // The training checkpoint itself works as --model too, and gives the same images.
+        let c2 = try img2img(["translate", "--model", dir + "/latest.safetensors",
+                              "--input", Self.repoRoot.appendingPathComponent("datasets/samples/earth-night").path,
+                              "--output", path("out2"), "--quiet"])
+        XCTAssertEqual(c2.status, 0, c2.stderr)
+        for f in files(under: path("out")) {
+            XCTAssertEqual(try readImage(at: path("out/" + f)), try readImage(at: path("out2/" + f)), f)
+        }
     }
 
     func testKilledAndResumedRunEqualsUninterruptedRun() throws {
