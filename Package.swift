@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "img2img", targets: ["img2img"]),
     ],
     dependencies: [
