@@ -32,8 +32,9 @@ extension ModelConfig {
             let (r, o) = total.addingReportingOverflow(x)
             if o { overflow = true } else { total = r }
         }
-        /// A k x k conv (or transposed conv) with bias and an affine norm after it.
-        func conv(_ k: Int, _ cin: Int, _ cout: Int) { add(mul(k, k, cin, cout)); add(mul(3, cout)) }
+        /// A k x k conv (or transposed conv) with bias and a batch norm after it (weight, bias,
+        /// running mean and variance, batch count).
+        func conv(_ k: Int, _ cin: Int, _ cout: Int) { add(mul(k, k, cin, cout)); add(mul(5, cout)); add(1) }
         func shifted(_ x: Int, _ s: Int) -> Int {
             guard s >= 0, s < 62, x <= (Int.max >> s) else { overflow = true; return 0 }
             return x << s
@@ -77,9 +78,11 @@ extension ModelConfig {
             let (widened, o) = base.addingReportingOverflow(cond ? max(embedDim, 1) : 0)
             if o { overflow = true }
             let inCh = o ? 1 : widened
-            conv(4, inCh, top)
-            for _ in 0..<k { conv(4, top, top) }
-            conv(4, top, isG ? outputNC : 1)
+            // the channel count halves layer by layer from the widest (G), or doubles up to it (D)
+            conv(4, inCh, isG ? top : ndf)
+            var ch = top
+            for _ in 1..<k { conv(4, ch, max(ch / 2, 1)); ch /= 2 }
+            conv(4, isG ? max(ch, 1) : top, isG ? outputNC : 1)
         }
         return overflow ? nil : total
     }
