@@ -74,16 +74,6 @@ if command -v python3 >/dev/null; then
     st '{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}' 16 "$seeds/safetensors/small-f32"
     st '{"__metadata__":{"k":"v"},"a":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"I64","shape":[],"data_offsets":[6,14]}}' 14 "$seeds/safetensors/mixed"
     st '{"a":{"dtype":"BF16","shape":[0],"data_offsets":[0,0]}}' 0 "$seeds/safetensors/empty-tensor"
-    # the training metadata of a real checkpoint (TrainingCheckpoint), as a config seed
-    for f in Tests/ModelTests/Fixtures/pix2pix_step.safetensors Tests/ModelTests/Fixtures/cyclegan_step.safetensors; do
-        [ -f "$f" ] && python3 - "$f" "$seeds/config/$(basename "$f" .safetensors)" <<'PY' || true
-import json, struct, sys
-b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]
-meta = json.loads(b[8:8 + n]).get("__metadata__", {})
-for i, (k, v) in enumerate(sorted(meta.items())):
-    open(f"{sys.argv[2]}-{i}", "w").write(v)
-PY
-    done
 fi
 cfgs=('{"kind":"generator","netG":"resnet_9blocks","input_nc":3,"output_nc":3,"ngf":64,"norm":"instance","use_dropout":false,"padding_type":"reflect"}'
       '{"kind":"generator","netG":"unet_32","ngf":2,"norm":"batch","use_dropout":true}'
@@ -94,6 +84,8 @@ cfgs=('{"kind":"generator","netG":"resnet_9blocks","input_nc":3,"output_nc":3,"n
       '{"batchInEpoch":3,"classes":["cat","dog"]}'
       '{"format":1,"model":"pix2pix","progress":{"epoch":1,"iteration":4},"rng":{"trainer":"1"},"optimizers":{},"losses":{}}')
 i=0; for c in "${cfgs[@]}"; do printf '%s' "$c" > "$seeds/config/generated-$i"; i=$((i + 1)); done
+# the metadata of a real training checkpoint, written by the target itself
+[ -x "$bin/FuzzConfig" ] && FUZZ_WRITE_SEEDS="$seeds/config" "$bin/FuzzConfig" >/dev/null 2>&1 || true
 
 # MARK: run
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}

@@ -86,6 +86,27 @@ final class ReliabilityTests: CLITestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [], "nothing written outside")
     }
 
+    // MARK: Hostile model files
+
+    func testHostileCheckpointsAreRefusedByEveryCommand() throws {
+        try put("a.png")
+        let fixtures = Self.repoRoot.appendingPathComponent("Tests/CheckpointTests/Fixtures").path
+        for (file, global) in [("evil_os_system_zip.pth", "os.system"), ("evil_subprocess_popen_legacy.pth", "subprocess.Popen"),
+                               ("evil_builtins_eval_zip.pth", "builtins.eval")] {
+            let model = fixtures + "/" + file
+            for args in [["translate", "--model", model, "--input", path("in"), "--output", path("out")],
+                         ["convert", "--model", model, "--output", path("converted.safetensors")]] {
+                let r = try img2img(args)
+                XCTAssertEqual(r.status, 1, "\(args[0]) \(file): \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains("refusing pickle global '\(global)'"), r.stderr)
+                XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/img2img_checkpoint_PWNED"), "nothing ran")
+        XCTAssertEqual(files(under: path("out")), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("converted.safetensors")))
+    }
+
     // MARK: Unwritable and full output
 
     func testReadOnlyOutputGivesOneErrorPerFileAndStatus3() throws {

@@ -26,6 +26,7 @@ nonisolated(unsafe) let trainer: Pix2PixTrainer = {
     return try! Pix2PixTrainer(generator: .generator("unet_32", inputNC: 1, outputNC: 1, ngf: 1),
                                discriminator: .discriminator("pixel", ndf: 1), options: o)
 }()
+let debug = ProcessInfo.processInfo.environment["FUZZ_DEBUG"] != nil
 let checkpoint: TensorFile = try! TrainingCheckpoint.encode(trainer)
 
 func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -52,10 +53,14 @@ func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // 2. training-checkpoint metadata
     var file = checkpoint
     file.metadata[TrainingCheckpoint.metadataKey] = text
-    if (try? TrainingCheckpoint.restore(file, into: trainer, file: "fuzz.safetensors")) != nil {
-        _ = trainer.currentEpochNumber
+    do {
+        try TrainingCheckpoint.restore(file, into: trainer, file: "fuzz.safetensors")
+        let epoch = trainer.currentEpochNumber
+        if debug { print("restored: epoch \(epoch), iteration \(trainer.progress.iteration)") }
         _ = trainer.schedule.lr
         _ = try? TrainingCheckpoint.encode(trainer)
+    } catch {
+        if debug { print("restore: \(error)") }
     }
 
     // 3. the CLI's run state
@@ -64,6 +69,18 @@ func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = st.classes?.joined(separator: ",")
     }
     return 0
+}
+
+// `FUZZ_WRITE_SEEDS=DIR FuzzConfig`: writes real metadata and configs to seed the corpus, and exits.
+if let dir = ProcessInfo.processInfo.environment["FUZZ_WRITE_SEEDS"] {
+    let seeds = [
+        "training-metadata": checkpoint.metadata[TrainingCheckpoint.metadataKey] ?? "",
+        "config-unet": ModelConfig.generator("unet_32", ngf: 2).json(),
+        "config-resnet": ModelConfig.generator("resnet_9blocks").json(),
+        "config-cgan": ModelConfig(kind: .cganGenerator, ngf: 2, nz: 4, imageSize: 8, numClasses: 3, embedDim: 2).json(),
+    ]
+    for (name, text) in seeds { _ = FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(text.utf8)) }
+    exit(0)
 }
 
 var argc = CommandLine.argc
