@@ -137,7 +137,8 @@ func temporaryFileOwner(_ name: String) -> pid_t? {
     guard i > 0 else { return nil }
     let parts = b[(i + marker.count)...].split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
         .map { String(decoding: $0, as: UTF8.self) }
-    guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, UInt32(parts[1], radix: 16) != nil else { return nil }
+    guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, (1...10).contains(parts[1].utf8.count),
+          UInt64(parts[1], radix: 16) != nil else { return nil }
     return pid
 }
 
