@@ -47,7 +47,11 @@ public enum AtomicFile {
         let dir = slash.map { String(path[..<$0]).isEmpty ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty else { throw CheckpointError(.io, file: path, "no file name") }
-        let tmp = "\(dir)/.\(base).tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        // within NAME_MAX (255 bytes) whatever the length of `base`
+        let suffix = ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        var kept = Substring(base)
+        while kept.utf8.count > 254 - suffix.utf8.count { kept = kept.dropLast() }
+        let tmp = "\(dir)/.\(kept)\(suffix)"
 
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointError(.io, file: path, "cannot create \(tmp): \(errnoText())") }

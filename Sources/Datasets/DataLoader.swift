@@ -110,7 +110,11 @@ public final class DataLoader: @unchecked Sendable {
         let n = positions.count
         let results = UnsafeMutableBufferPointer<Result<Sample, DatasetError>?>.allocate(capacity: n)
         results.initialize(repeating: nil)
-        defer { results.deallocate() }
+        defer {
+            // release the samples the slots hold (deallocate alone leaked every batch's images)
+            _ = results.deinitialize()
+            results.deallocate()
+        }
         let ds = dataset
         let seed = self.seed
         let base = positions.lowerBound

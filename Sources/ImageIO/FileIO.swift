@@ -58,7 +58,7 @@ enum FileIO {
         let dir = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !name.isEmpty else { throw ImageIOError(.io, message: "no file name", path: path) }
-        let tmp = "\(dir).\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = "\(dir)\(temporaryName(for: name, pid: getpid()))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw systemError("cannot create a temporary file in the folder", path) }
         var ok = false
@@ -85,6 +85,61 @@ enum FileIO {
         guard rename(tmp, path) == 0 else { throw systemError("cannot rename into place", path) }
         ok = true
     }
+}
+
+/// `.<name>.tmp-<pid>-<random>`, with `name` cut (at a character boundary) so the whole stays
+/// within NAME_MAX (255 bytes): a 250-byte file name must still get a temporary file.
+func temporaryName(for name: String, pid: Int32) -> String {
+    let suffix = ".tmp-\(pid)-\(UInt32.random(in: 0...UInt32.max))"
+    let room = 255 - 1 - suffix.utf8.count
+    var kept = Substring(name)
+    while kept.utf8.count > room { kept = kept.dropLast() }
+    return "." + kept + suffix
+}
+
+/// Removes the temporary files that a killed `writeImage` left under `root` (recursively, never
+/// through symbolic links): files named `.<name>.tmp-<pid>-<random>` whose process is gone.
+/// Files of a live process (another shard writing into the same folder) are left alone.
+/// Returns the paths removed.
+@discardableResult
+public func removeStaleTemporaryFiles(under root: String) -> [String] {
+    var removed: [String] = []
+    func walk(_ dir: String, depth: Int) {
+        guard depth < 64, let d = opendir(dir) else { return }
+        defer { closedir(d) }
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            let path = dir + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: walk(path, depth: depth + 1)
+            case S_IFREG:
+                guard name.hasPrefix("."), let pid = temporaryFileOwner(name) else { continue }
+                if kill(pid, 0) != 0 && errno == ESRCH, unlink(path) == 0 { removed.append(path) }
+            default: continue
+            }
+        }
+    }
+    walk(root, depth: 0)
+    return removed.sorted()
+}
+
+/// The writer's process id if `name` is one of the temporary names of `writeImage` or of
+/// Checkpoint's `AtomicFile` (`.tmp-<pid>-<decimal or hex random>` at the end).
+func temporaryFileOwner(_ name: String) -> pid_t? {
+    let b = Array(name.utf8), marker = Array(".tmp-".utf8)
+    var i = b.count - marker.count
+    while i >= 0, !b[i..<(i + marker.count)].elementsEqual(marker) { i -= 1 }
+    guard i > 0 else { return nil }
+    let parts = b[(i + marker.count)...].split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        .map { String(decoding: $0, as: UTF8.self) }
+    guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, (1...10).contains(parts[1].utf8.count),
+          UInt64(parts[1], radix: 16) != nil else { return nil }
+    return pid
 }
 
 // `read` is shadowed inside FileIO by its own static method.

@@ -43,6 +43,16 @@ func buildNetwork<G: RandomNumberGenerator>(_ c: ModelConfig, using rng: inout G
     }
     try check(c.inputNC > 0 && c.outputNC > 0 && c.ngf > 0 && c.ndf > 0,
               "channels must be positive (input_nc \(c.inputNC), output_nc \(c.outputNC), ngf \(c.ngf), ndf \(c.ndf))")
+    try check(c.nz > 0, "nz must be positive, got \(c.nz)")
+    if c.kind == .discriminator && c.netD == "n_layers" {
+        try check(c.nLayersD >= 1, "n_layers_D must be >= 1, got \(c.nLayersD)")
+    }
+    // A config read from a file is untrusted: refuse sizes that would allocate more than the cap
+    // before any weight is allocated (a hostile header must not make us allocate gigabytes).
+    let bound = c.parameterBound()
+    try check(bound.map { $0 <= ModelConfig.maxParameters } ?? false,
+              "network too large: about \(bound.map(String.init) ?? "more than 2^63") parameters, "
+              + "the limit is \(ModelConfig.maxParameters) (ModelConfig.maxParameters)")
     func checkImageSize() throws {
         let q = c.imageSize / 4
         try check(c.imageSize >= 8 && c.imageSize % 4 == 0 && q & (q - 1) == 0,

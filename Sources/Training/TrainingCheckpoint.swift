@@ -51,6 +51,8 @@ struct TrainingMetadata: Codable {
 
 public enum TrainingCheckpoint {
     public static let metadataKey = "img2img.training"
+    /// The largest epoch, iteration or schedule count a checkpoint may hold (2^40).
+    public static let maxCounter = 1 << 40
 
     /// Throws if a loss or a tensor of the trainer is not finite.
     public static func validate(_ trainer: some GANTrainer) throws {
@@ -136,6 +138,17 @@ public enum TrainingCheckpoint {
         let dec = JSONDecoder()
         dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let meta = try dec.decode(TrainingMetadata.self, from: Data(json.utf8))
+        // Counters come from a file: keep them where the arithmetic on them cannot overflow
+        // (epoch numbers, lr schedules) before anything is applied.
+        let counters = [("progress.epoch", meta.progress.epoch), ("progress.iteration", meta.progress.iteration),
+                        ("schedule.epochCount", meta.schedule.epochCount), ("schedule.nEpochs", meta.schedule.nEpochs),
+                        ("schedule.nEpochsDecay", meta.schedule.nEpochsDecay), ("schedule.lrDecayIters", meta.schedule.lrDecayIters),
+                        ("schedule.lastEpoch", meta.schedule.lastEpoch), ("schedule.numBadEpochs", meta.schedule.numBadEpochs),
+                        ("schedule.plateauPatience", meta.schedule.plateauPatience)]
+        for (n, v) in counters where !(0...maxCounter).contains(v) {
+            throw fail("\(n) is \(v), outside 0...\(maxCounter)")
+        }
+        guard meta.schedule.lr.isFinite, meta.schedule.baseLR.isFinite else { throw fail("the learning rate is not finite") }
         let modelName = trainer.modelName
         guard meta.model == modelName else { throw fail("checkpoint of model \(meta.model), trainer is \(modelName)") }
         var byName: [String: NamedTensor] = [:]

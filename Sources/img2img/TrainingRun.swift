@@ -149,6 +149,7 @@ final class TrainingRun {
 
     func start() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        removeStaleTemporaryFiles(under: dir)  // checkpoints half-written by a killed run
         var batchInEpoch = 0
         if cmd.continueTrain {
             let path = latestPath()

@@ -159,8 +159,14 @@ struct TranslateCommand: ParsableCommand {
         o.decoding = DecodingOptions(maxPixels: maxImagePixels)
         o.quantization = quantization
 
+        // A killed run may have left temporary files (outputs are written under a temporary name
+        // and renamed when complete): remove those whose writer is gone before planning.
+        let stale = removeStaleTemporaryFiles(under: output)
         let plan = try TranslationPlan.make(o)
         let progress = ProgressDisplay(label: "img", quiet: quiet)
+        if !stale.isEmpty && !quiet {
+            progress.message("removed \(stale.count) unfinished temporary file\(stale.count == 1 ? "" : "s") of an interrupted run")
+        }
         if !quiet {
             progress.message("\(cfg.netG) (\(cfg.inputNC)->\(cfg.outputNC) channels, ngf \(cfg.ngf), \(cfg.norm.rawValue) norm): "
                              + "\(plan.todo.count) to translate, \(plan.alreadyDone) already done"

@@ -30,6 +30,9 @@ class CLITestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        for m in mounts.reversed() { system("/bin/umount", ["-l", m]) }
+        mounts = []
+        _ = chmod(tmp.path + "/ro", 0o755)
         try? FileManager.default.removeItem(at: tmp)
     }
 
@@ -54,6 +57,67 @@ class CLITestCase: XCTestCase {
     }
 
     func path(_ rel: String) -> String { tmp.appendingPathComponent(rel).path }
+
+    // MARK: Unwritable and full folders
+
+    private var mounts: [String] = []
+
+    /// Runs a system tool (mount, umount); true when it exits 0.
+    @discardableResult
+    func system(_ tool: String, _ args: [String]) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    /// A tmpfs of `size` at `rel` (created), unmounted at tear-down. Root only: as root,
+    /// permissions do not stop writes, so a small or read-only file system is the only way to
+    /// make writes fail. Skips the test when it cannot mount (not root, no mount permission).
+    func mountTmpfs(_ rel: String, size: String, readOnly: Bool = false) throws -> String {
+        let dir = path(rel)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard geteuid() == 0, system("/bin/mount", ["-t", "tmpfs", "-o", (readOnly ? "ro," : "") + "size=\(size)", "tmpfs", dir]) else {
+            throw XCTSkip("cannot mount a tmpfs here (needs root): no full or read-only folder to test with")
+        }
+        mounts.append(dir)
+        return dir
+    }
+
+    /// Makes the tmpfs at `dir` read-only (or, not as root, takes the write permission away).
+    func makeReadOnly(_ dir: String) throws {
+        if mounts.contains(dir) {
+            XCTAssertTrue(system("/bin/mount", ["-o", "remount,ro", dir]), "remount read-only")
+        } else if geteuid() != 0 {
+            XCTAssertEqual(chmod(dir, 0o555), 0)
+        } else {
+            throw XCTSkip("running as root without a tmpfs: permissions do not stop writes")
+        }
+    }
+
+    /// A folder no file can be written into: a read-only tmpfs as root, a 0555 folder otherwise.
+    func unwritableDirectory(_ rel: String) throws -> String {
+        if geteuid() != 0 {
+            let dir = path(rel)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            XCTAssertEqual(chmod(dir, 0o555), 0)
+            return dir
+        }
+        return try mountTmpfs(rel, size: "64k", readOnly: true)
+    }
+
+    /// Fills the file system of `dir` (a tmpfs) up to `leaving` bytes of free space.
+    func fill(_ dir: String, leaving: Int) {
+        var st = statvfs()
+        guard statvfs(dir, &st) == 0 else { return XCTFail("statvfs \(dir)") }
+        let free = Int(st.f_bavail) * Int(st.f_frsize)
+        let n = max(0, free - leaving)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/filler", contents: Data(count: n)))
+    }
 
     func files(under dir: String) -> [String] {
         guard let e = FileManager.default.enumerator(atPath: dir) else { return [] }
