@@ -37,6 +37,15 @@ final class TrainCommandTests: CLITestCase {
                              "--output", path("out"), "--quiet"])
         XCTAssertEqual(t.status, 0, t.stderr)
         XCTAssertEqual(files(under: path("out")).count, 8)
+        // The paper code's test.py: results page and metrics against the ground truth.
+        let tt = try img2img(["test", "pix2pix", "--dataroot", Self.earth, "--name", "run", "--checkpoints-dir", path("runs"),
+                              "--results-dir", path("results"), "--num-test", "3"])
+        XCTAssertEqual(tt.status, 0, tt.stderr)
+        XCTAssertTrue(tt.stdout.contains("PSNR") && tt.stdout.contains("SSIM"), tt.stdout)
+        let page = try String(contentsOfFile: path("results/run/test_latest/index.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("fake_B") && page.contains("real_B"))
+        let metrics = try String(contentsOfFile: path("results/run/test_latest/metrics.json"), encoding: .utf8)
+        XCTAssertTrue(metrics.contains("\"pairs\": 3"), metrics)
         // The training checkpoint itself works as --model too, and gives the same images.
         let c2 = try img2img(["translate", "--model", dir + "/latest.safetensors",
                               "--input", Self.repoRoot.appendingPathComponent("datasets/samples/earth-night").path,
