@@ -64,6 +64,18 @@ void i2i_conv2d_backward_filter_ref(const i2i_conv_shape *s, const float *x, con
 int i2i_conv_transpose_shape(i2i_conv_shape *s, int N, int Hi, int Wi, int Cin, int Cout, int KH, int KW,
                              int strideH, int strideW, int padH, int padW, int outPadH, int outPadW);
 
+// MARK: - Optimizer
+
+/// One Adam update of n elements, element-wise, in parallel (torch.optim.Adam's single-tensor float32
+/// path; the caller computes the per-step scalars):
+///   m = w < 0.5 ? fma(w, g - m, m) : fma(w - 1, g - m, g)
+///   v = v * beta2 + (oneMinusBeta2 * g) * g
+///   x = x + (negStep * m) / (sqrt(v) / bc2Sqrt + eps)
+/// Every ISA variant performs the same IEEE operations (no other contraction), so results do not
+/// depend on the CPU or the thread count.
+void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
+                     float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
+
 // MARK: - Kernel selection
 
 /// The instruction set the fast kernels use: "avx512", "avx2" or "portable".
