@@ -11,7 +11,8 @@
 //
 // No im2col: kernels read the input in place through per-tile pointer lists ("taps", as in XNNPACK's
 // indirection buffers), a tap pointing at a zero row where it falls into padding. Weights are packed
-// once per call into [OC/NR][KH][KW][C][NR] so that a tile's weight rows are contiguous, and a tap
+// once per call into [OC/NR][KH][KW][C][NR] so that a tile's weight rows are contiguous (forward
+// reads them in place, row stride OC, when OC is a multiple of NR), and a tap
 // whose whole kernel row lies inside the image covers KW*C contiguous floats at once (this is what
 // makes C = 3 first layers fast).
 //
