@@ -829,7 +829,7 @@ typedef struct {
     int64_t totalTiles, blocks, bandTiles;
 } SFX(bwdi_ctx);
 
-static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
+static TGT void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdi_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t taps = (int64_t)s->KH * s->KW;
@@ -837,6 +837,21 @@ static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end
         int64_t cb = i / taps, tap = i % taps;
         float *dst = c->wp + i * s->OC * NR;
         int nvalid = s->C - (int)cb * NR < NR ? s->C - (int)cb * NR : NR;
+        if (nvalid == NR && s->OC % VW == 0) {
+            // VW x VW transposes through registers: NR rows of OC floats read in VW-column strips.
+            const float *src0 = c->w + (tap * s->C + cb * NR) * s->OC;
+            for (int oc0 = 0; oc0 < s->OC; oc0 += VW)
+                for (int r0 = 0; r0 < NR; r0 += VW) {
+                    float blk[VW][VW];
+                    for (int r = 0; r < VW; r++) VSTORE(blk[r], VLOAD(src0 + (int64_t)(r0 + r) * s->OC + oc0));
+                    for (int o = 0; o < VW; o++) {
+                        float col[VW];
+                        for (int r = 0; r < VW; r++) col[r] = blk[r][o];
+                        VSTORE(dst + (int64_t)(oc0 + o) * NR + r0, VLOAD(col));
+                    }
+                }
+            continue;
+        }
         for (int r = 0; r < NR; r++) {
             if (r < nvalid) {
                 const float *src = c->w + (tap * s->C + cb * NR + r) * s->OC;
