@@ -76,6 +76,13 @@ int i2i_conv_transpose_shape(i2i_conv_shape *s, int N, int Hi, int Wi, int Cin, 
 void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
                      float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
 
+// MARK: - Activations
+
+/// y[i] = x[i] > 0 ? x[i] : x[i] * slope (ReLU: slope 0), in parallel. y may not overlap x.
+void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope);
+/// dx[i] = x[i] > 0 ? g[i] : g[i] * slope, in parallel. dx may not overlap g or x.
+void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, float slope);
+
 // MARK: - Kernel selection
 
 /// The instruction set the fast kernels use: "avx512", "avx2" or "portable".
