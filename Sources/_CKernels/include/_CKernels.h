@@ -83,6 +83,14 @@ void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope);
 /// dx[i] = x[i] > 0 ? g[i] : g[i] * slope, in parallel. dx may not overlap g or x.
 void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, float slope);
 
+// MARK: - Normalization
+
+/// Per group g < G and channel c < C of x, dy: [G][M][C]: sdy[g*C+c] = sum over m of (double)dy,
+/// sdyx[g*C+c] = sum over m of (double)dy * (double)((x - mean[g*C+c]) * rstd[g*C+c]) (the product
+/// in float), each in m order with separate roundings; parallel over (group, 16-channel block).
+void i2i_norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
+                            const float *rstd, double *sdy, double *sdyx);
+
 // MARK: - Kernel selection
 
 /// The instruction set the fast kernels use: "avx512", "avx2" or "portable".
