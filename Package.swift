@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Checkpoint"),
 
         // MARK: - Training
-        .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint"]),
+        .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels"]),
 
         // MARK: - CLI
         .executableTarget(

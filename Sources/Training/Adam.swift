@@ -8,6 +8,7 @@
 // A parameter whose `.grad` is nil is skipped (its step does not advance), as torch does with
 // `zero_grad(set_to_none=True)`. Float constants are rounded to Float as ATen does with Python
 // scalars in float32 kernels.
+import _CKernels
 import Autograd
 import Foundation
 import TensorCore
@@ -70,37 +71,9 @@ public final class Adam {
                     p.update { value in
                         value.withUnsafeMutableBufferPointer { xb in
                             let m = mb.baseAddress!, v = vb.baseAddress!, x = xb.baseAddress!
-                            parallelFor(n, grain: 1 << 16) { lo, hi in
-                                if w < 0.5 {
-                                    for j in lo..<hi { m[j] = (pg[j] - m[j]).addingProductFMA(w, m[j]) }
-                                } else {
-                                    let wm1 = w - 1
-                                    for j in lo..<hi { m[j] = (pg[j] - m[j]).addingProductFMA(wm1, pg[j]) }
-                                }
-                                // The same IEEE operations in the same order, 8 lanes at a time (SIMD
-                                // +, *, / and sqrt need no target CPU; only fma does), so the bits match
-                                // the scalar loop and torch.
-                                typealias V = SIMD8<Float>
-                                let b2v = V(repeating: b2), omb2 = V(repeating: oneMinusB2)
-                                let bc2v = V(repeating: bc2Sqrt), epsv = V(repeating: epsF), negv = V(repeating: negStep)
-                                var j = lo
-                                while j + 8 <= hi {
-                                    let gj = UnsafeRawPointer(pg + j).loadUnaligned(as: V.self)
-                                    let vj = UnsafeRawPointer(v + j).loadUnaligned(as: V.self) * b2v + omb2 * gj * gj
-                                    UnsafeMutableRawPointer(v + j).storeBytes(of: vj, as: V.self)
-                                    let denom = vj.squareRoot() / bc2v + epsv
-                                    let mj = UnsafeRawPointer(m + j).loadUnaligned(as: V.self)
-                                    let xj = UnsafeRawPointer(x + j).loadUnaligned(as: V.self) + negv * mj / denom
-                                    UnsafeMutableRawPointer(x + j).storeBytes(of: xj, as: V.self)
-                                    j += 8
-                                }
-                                while j < hi {
-                                    v[j] = v[j] * b2 + oneMinusB2 * pg[j] * pg[j]
-                                    let denom = v[j].squareRoot() / bc2Sqrt + epsF
-                                    x[j] = x[j] + negStep * m[j] / denom
-                                    j += 1
-                                }
-                            }
+                            // The SIMD kernel in _CKernels: the same IEEE operations in the same order
+                            // as the scalar formula above (and torch), whatever the ISA or thread count.
+                            i2i_adam_update(Int64(n), x, m, v, pg, w, b2, oneMinusB2, bc2Sqrt, epsF, negStep)
                         }
                     }
                 }

@@ -11,7 +11,8 @@
 //
 // No im2col: kernels read the input in place through per-tile pointer lists ("taps", as in XNNPACK's
 // indirection buffers), a tap pointing at a zero row where it falls into padding. Weights are packed
-// once per call into [OC/NR][KH][KW][C][NR] so that a tile's weight rows are contiguous, and a tap
+// once per call into [OC/NR][KH][KW][C][NR] so that a tile's weight rows are contiguous (forward
+// reads them in place, row stride OC, when OC is a multiple of NR), and a tap
 // whose whole kernel row lies inside the image covers KW*C contiguous floats at once (this is what
 // makes C = 3 first layers fast).
 //
@@ -207,10 +208,11 @@ static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int6
 
 /// out[p][0:nvalid] = bias + sum over taps t, k < K_t of ptr[t][p][k] * wb[tapW[t] + k*NR + (0:NR)].
 /// MR pixels x NR output channels in NV*MR accumulators. out[p] == NULL: pixel not stored.
+/// wks: floats between the weight rows of consecutive k (NR packed; OC for weights read in place).
 /// addOut (a constant at every call): start from out[p] (partial sums of earlier kernel rows)
 /// instead of the bias.
-static inline ALWAYS TGT void SFX(conv_tile_kernel_x)(int addOut, int ntaps, const int *tapK, const int64_t *tapW,
-                                                      const float *const *ptr, const float *wb,
+static inline ALWAYS TGT void SFX(conv_tile_kernel_x)(int addOut, int64_t wks, int ntaps, const int *tapK,
+                                                      const int64_t *tapW, const float *const *ptr, const float *wb,
                                                       const float *bias, float *const *out, int nvalid) {
     VT acc[MR][NV];
     if (addOut) {
@@ -230,7 +232,7 @@ static inline ALWAYS TGT void SFX(conv_tile_kernel_x)(int addOut, int ntaps, con
         UNROLL for (int p = 0; p < MR; p++) a[p] = ptr[t * MR + p];
         const float *wk = wb + tapW[t];
         const int K = tapK[t];
-        for (int k = 0; k < K; k++, wk += NR) {
+        for (int k = 0; k < K; k++, wk += wks) {
             VT wv[NV];
             UNROLL for (int v = 0; v < NV; v++) wv[v] = VLOAD(wk + v * VW);
             UNROLL for (int p = 0; p < MR; p++) {
@@ -252,7 +254,7 @@ static inline ALWAYS TGT void SFX(conv_tile_kernel_x)(int addOut, int ntaps, con
     }
 }
 
-#define conv_tile_kernel_(...) SFX(conv_tile_kernel_x)(0, __VA_ARGS__)
+#define conv_tile_kernel_(...) SFX(conv_tile_kernel_x)(0, NR, __VA_ARGS__)
 
 /// out[p][o] = bias[o] + sum over taps, k < K_t of ptr[t][p][k] * wb[o*ostride + tapW[t] + k],
 /// for o < NO (a compile-time constant after inlining), MRD pixels; reduction in vectors.
@@ -651,6 +653,8 @@ typedef struct {
     float *y;
     float *wp;          // packed weights (tile: [OC/NR][KH][KW][C][NR]; dot: [OC][KH][KW][C])
     float *bp;          // bias padded to whole blocks (tile) or NULL
+    const float *wt;    // tile: the weights the kernel reads (wp, or w itself when OC % NR == 0)
+    int64_t wks, wblk;  // tile: floats between k rows (NR, or OC in place) and between blocks
     const float *zero;  // a zero row of KW*C (or OC) floats
     int64_t tiles, blocks, P, bandTiles;
     int khPer;          // kernel rows per pass over a block's weights (KH: one pass)
@@ -681,7 +685,6 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
     const float **ptr = malloc(sizeof(*ptr) * (size_t)maxTaps * MR);
     int *tapK = malloc(sizeof(int) * (size_t)maxTaps);
     int64_t *tapW = malloc(sizeof(int64_t) * (size_t)maxTaps);
-    const int64_t blockFloats = (int64_t)maxTaps * s->C * NR;
     if (c->khPer < s->KH) {
         // A block's weights exceed L2: blocks outer (bandTiles == tiles), and within the run of
         // tasks of one block, kernel rows in groups of khPer, the later groups adding to y. The
@@ -694,15 +697,16 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
                 int kh1 = kh0 + c->khPer < s->KH ? kh0 + c->khPer : s->KH;
                 for (int64_t i = i0; i < i1; i++) {
                     int64_t first = (i % c->tiles) * MR;
-                    int nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, kh0, kh1, ptr, tapK, tapW);
+                    int nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, c->wks, kh0, kh1, ptr, tapK, tapW);
                     float *out[MR];
                     for (int p = 0; p < MR; p++)
                         out[p] = first + p < c->P ? c->y + (first + p) * s->OC + ob * NR : NULL;
                     if (kh0 == 0)
-                        SFX(conv_tile_kernel_x)(0, nt, tapK, tapW, ptr, c->wp + ob * blockFloats,
+                        SFX(conv_tile_kernel_x)(0, c->wks, nt, tapK, tapW, ptr, c->wt + ob * c->wblk,
                                                 c->bp ? c->bp + ob * NR : NULL, out, nvalid);
                     else
-                        SFX(conv_tile_kernel_x)(1, nt, tapK, tapW, ptr, c->wp + ob * blockFloats, NULL, out, nvalid);
+                        SFX(conv_tile_kernel_x)(1, c->wks, nt, tapK, tapW, ptr, c->wt + ob * c->wblk, NULL, out,
+                                                nvalid);
                 }
             }
             i0 = i1;
@@ -717,15 +721,15 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
         SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, &ob, &tile);
         int64_t first = tile * MR;
         if (tile != builtTile) {
-            nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, NR, 0, s->KH, ptr, tapK, tapW);
+            nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, c->wks, 0, s->KH, ptr, tapK, tapW);
             builtTile = tile;
         }
         float *out[MR];
         for (int p = 0; p < MR; p++)
             out[p] = first + p < c->P ? c->y + (first + p) * s->OC + ob * NR : NULL;
         int nvalid = s->OC - (int)ob * NR < NR ? s->OC - (int)ob * NR : NR;
-        conv_tile_kernel_(nt, tapK, tapW, ptr, c->wp + ob * blockFloats, c->bp ? c->bp + ob * NR : NULL,
-                          out, nvalid);
+        SFX(conv_tile_kernel_x)(0, c->wks, nt, tapK, tapW, ptr, c->wt + ob * c->wblk,
+                                c->bp ? c->bp + ob * NR : NULL, out, nvalid);
     }
     free(ptr); free(tapK); free(tapW);
 }
@@ -784,8 +788,17 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
     } else {
         c.blocks = SFX(cdiv)(s->OC, NR);
         c.tiles = SFX(cdiv)(c.P, MR);
-        c.wp = SFX(alloc_floats)(c.blocks * taps * s->C * NR);
-        i2i_parallel_for(c.blocks * taps, 1, SFX(pack_forward_task), &c);
+        if (s->OC % NR == 0) {
+            // Whole blocks: block ob's weights for (tap, ci) are NR contiguous floats of w's row, so
+            // the kernel reads w in place with a row stride of OC (same values, same order: the same
+            // bits as packed). Saves a copy of every weight per call, which dominates the layers with
+            // many channels and few pixels.
+            c.wt = w; c.wks = s->OC; c.wblk = NR;
+        } else {
+            c.wp = SFX(alloc_floats)(c.blocks * taps * s->C * NR);
+            i2i_parallel_for(c.blocks * taps, 1, SFX(pack_forward_task), &c);
+            c.wt = c.wp; c.wks = NR; c.wblk = taps * s->C * NR;
+        }
         if (b) {
             c.bp = SFX(alloc_floats)(c.blocks * NR);
             for (int64_t o = 0; o < c.blocks * NR; o++) c.bp[o] = o < s->OC ? b[o] : 0.0f;
@@ -816,7 +829,7 @@ typedef struct {
     int64_t totalTiles, blocks, bandTiles;
 } SFX(bwdi_ctx);
 
-static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
+static TGT void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdi_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t taps = (int64_t)s->KH * s->KW;
@@ -824,6 +837,21 @@ static void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end
         int64_t cb = i / taps, tap = i % taps;
         float *dst = c->wp + i * s->OC * NR;
         int nvalid = s->C - (int)cb * NR < NR ? s->C - (int)cb * NR : NR;
+        if (nvalid == NR && s->OC % VW == 0) {
+            // VW x VW transposes through registers: NR rows of OC floats read in VW-column strips.
+            const float *src0 = c->w + (tap * s->C + cb * NR) * s->OC;
+            for (int oc0 = 0; oc0 < s->OC; oc0 += VW)
+                for (int r0 = 0; r0 < NR; r0 += VW) {
+                    float blk[VW][VW];
+                    for (int r = 0; r < VW; r++) VSTORE(blk[r], VLOAD(src0 + (int64_t)(r0 + r) * s->OC + oc0));
+                    for (int o = 0; o < VW; o++) {
+                        float col[VW];
+                        for (int r = 0; r < VW; r++) col[r] = blk[r][o];
+                        VSTORE(dst + (int64_t)(oc0 + o) * NR + r0, VLOAD(col));
+                    }
+                }
+            continue;
+        }
         for (int r = 0; r < NR; r++) {
             if (r < nvalid) {
                 const float *src = c->w + (tap * s->C + cb * NR + r) * s->OC;

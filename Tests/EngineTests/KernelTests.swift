@@ -147,6 +147,9 @@ final class KernelTests: XCTestCase {
             (1, 10, 6, 33, 17, 3, 3, 1, 1, (0, 2, 1, 0)),
             (1, 14, 15, 24, 40, 3, 3, 1, 1, (1, 1, 1, 1)), // more than one block of Winograd tiles
             (1, 3, 4, 512, 33, 4, 4, 1, 1, (1, 1, 1, 1)),   // weights past L2: passes over kernel rows
+            (1, 8, 6, 64, 96, 4, 4, 2, 2, (1, 1, 1, 1)),    // U-Net down conv: whole blocks (in-place /
+            (1, 4, 4, 96, 64, 4, 4, 2, 2, (1, 1, 1, 1)),    // transposed-in-registers weights)
+            (1, 2, 2, 512, 512, 4, 4, 2, 2, (1, 1, 1, 1)),  // innermost U-Net layer: 1x1 output
         ]
         for (i, t) in cases.enumerated() {
             guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.kh, kw: t.kw,

@@ -33,6 +33,36 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// The SIMD kernel gives the bits of the scalar Float formula (torch's single-tensor path: lerp as
+    /// fma, then separately rounded products and sums), for both lerp branches, for sizes with and
+    /// without vector tails and across the parallel split.
+    func testAdamKernelBitIdenticalToScalarFormula() {
+        var rng = SystemRandomNumberGenerator()
+        for (beta1, n) in [(0.5, 70_001), (0.9, 37), (0.3, 16), (0.5, 5)] {
+            let x0 = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
+            let w = Variable(Tensor(shape: [n], scalars: x0), requiresGrad: true)
+            let adam = Adam([("w", w)], lr: 2e-4, beta1: beta1, beta2: 0.999)
+            var x = x0, m = [Float](repeating: 0, count: n), v = m
+            for t in 1...3 {
+                let g = (0..<n).map { _ in Float.random(in: -2...2, using: &rng) * (t == 2 ? 1e-3 : 1) }
+                w.grad = Tensor(shape: [n], scalars: g)
+                adam.step()
+                let wt = Float(1 - beta1), b2 = Float(0.999), omb2 = Float(1 - 0.999), eps = Float(1e-8)
+                let bc1 = 1 - pow(beta1, Double(t)), bc2 = 1 - pow(0.999, Double(t))
+                let negStep = Float(-(2e-4 / bc1)), bc2Sqrt = Float(bc2.squareRoot())
+                for j in 0..<n {
+                    m[j] = wt < 0.5 ? m[j].addingProduct(wt, g[j] - m[j]) : g[j].addingProduct(wt - 1, g[j] - m[j])
+                    v[j] = v[j] * b2 + omb2 * g[j] * g[j]
+                    let denom = v[j].squareRoot() / bc2Sqrt + eps
+                    x[j] = x[j] + negStep * m[j] / denom
+                }
+                XCTAssertEqual(w.value.scalars.map(\.bitPattern), x.map(\.bitPattern), "beta1 \(beta1) n \(n) step \(t)")
+                XCTAssertEqual(adam.state[0]!.expAvg.scalars.map(\.bitPattern), m.map(\.bitPattern))
+                XCTAssertEqual(adam.state[0]!.expAvgSq.scalars.map(\.bitPattern), v.map(\.bitPattern))
+            }
+        }
+    }
+
     /// First step of Adam moves every coordinate by lr * sign(g) (bias correction), and a
     /// parameter without a gradient is skipped (no state), as torch with zero_grad(set_to_none).
     func testAdamFirstStepAndSkippedParameters() {

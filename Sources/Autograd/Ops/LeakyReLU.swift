@@ -4,9 +4,17 @@
 // leakyReLUGrad is linear in g with a piecewise-constant mask in x, so its own backward
 // is itself (and nothing flows to x): second derivatives are exact.
 import TensorCore
+import _CKernels
+
+/// x > 0 ? x : x * slope, by the SIMD kernel in _CKernels (the same select and product per element).
+private func leakyReLUValue(_ x: Tensor, slope: Float) -> Tensor {
+    let y = Tensor(uninitializedShape: x.shape)
+    i2i_leaky_relu(Int64(x.count), x.pointer, y.uncheckedMutablePointer, slope)
+    return y
+}
 
 public func leakyReLU(_ x: Variable, slope: Float = 0.2) -> Variable {
-    let y = x.value.map { $0 > 0 ? $0 : $0 * slope }
+    let y = leakyReLUValue(x.value, slope: slope)
     return record("leakyReLU", y, [x]) { g, _ in [leakyReLUGrad(g, x.value, slope: slope)] }
 }
 
@@ -17,6 +25,8 @@ public func relu(_ x: Variable) -> Variable {
 
 /// g * (x > 0 ? 1 : slope), with x a constant.
 public func leakyReLUGrad(_ g: Variable, _ x: Tensor, slope: Float) -> Variable {
-    let dx = g.value.zip(x) { gi, xi in xi > 0 ? gi : gi * slope }
+    precondition(g.value.shape == x.shape, "leakyReLUGrad of \(g.value.shape) and \(x.shape)")
+    let dx = Tensor(uninitializedShape: x.shape)
+    i2i_leaky_relu_grad(Int64(x.count), g.value.pointer, x.pointer, dx.uncheckedMutablePointer, slope)
     return record("leakyReLUGrad", dx, [g]) { gg, _ in [leakyReLUGrad(gg, x, slope: slope)] }
 }

@@ -8,6 +8,7 @@
 // Statistics accumulate in Double, two passes, in a fixed order; parallel over G and
 // over channel blocks, so results do not depend on the thread count.
 import TensorCore
+import _CKernels
 
 struct NormStats { var mean: [Float]; var rstd: [Float]; var variance: [Double] }
 
@@ -72,27 +73,14 @@ func normApply(_ x: Tensor, G: Int, M: Int, C: Int, _ st: NormStats, gamma: Tens
 func normBackward(_ dy: Tensor, _ x: Tensor, G: Int, M: Int, C: Int, _ st: NormStats,
                   gamma: Tensor?) -> (Tensor, Tensor?, Tensor?) {
     let px = x.pointer, pdy = dy.pointer
-    let nb = channelBlocks(C)
     // per (g, c): sum dy, sum dy * xhat
     var sdy = [Double](repeating: 0, count: G * C), sdyx = sdy
+    // The C kernel: the same double sums, in m order per (g, c), channels in vectors.
     sdy.withUnsafeMutableBufferPointer { p1 in sdyx.withUnsafeMutableBufferPointer { p2 in
-        let p1 = p1.baseAddress!, p2 = p2.baseAddress!
-        parallelFor(G * nb, grain: 1) { lo, hi in
-            for task in lo..<hi {
-                let g = task / nb, c0 = (task % nb) * 16, cw = min(16, C - c0)
-                var a1 = [Double](repeating: 0, count: 16), a2 = a1
-                var mu = [Float](repeating: 0, count: 16), rs = mu
-                for j in 0..<cw { mu[j] = st.mean[g * C + c0 + j]; rs[j] = st.rstd[g * C + c0 + j] }
-                for m in 0..<M {
-                    let off = (g * M + m) * C + c0
-                    for j in 0..<cw {
-                        let d = Double(pdy[off + j])
-                        a1[j] += d; a2[j] += d * Double((px[off + j] - mu[j]) * rs[j])
-                    }
-                }
-                for j in 0..<cw { p1[g * C + c0 + j] = a1[j]; p2[g * C + c0 + j] = a2[j] }
-            }
-        }
+        st.mean.withUnsafeBufferPointer { qm in st.rstd.withUnsafeBufferPointer { qr in
+            i2i_norm_backward_sums(Int64(G), Int64(M), Int64(C), px, pdy, qm.baseAddress!, qr.baseAddress!,
+                                   p1.baseAddress!, p2.baseAddress!)
+        }}
     }}
     // dx = rstd * gamma * (dy - sdy/M - xhat * sdyx/M)
     var k1 = [Float](repeating: 0, count: G * C), k2 = k1, k3 = k1

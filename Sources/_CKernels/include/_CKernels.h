@@ -64,6 +64,33 @@ void i2i_conv2d_backward_filter_ref(const i2i_conv_shape *s, const float *x, con
 int i2i_conv_transpose_shape(i2i_conv_shape *s, int N, int Hi, int Wi, int Cin, int Cout, int KH, int KW,
                              int strideH, int strideW, int padH, int padW, int outPadH, int outPadW);
 
+// MARK: - Optimizer
+
+/// One Adam update of n elements, element-wise, in parallel (torch.optim.Adam's single-tensor float32
+/// path; the caller computes the per-step scalars):
+///   m = w < 0.5 ? fma(w, g - m, m) : fma(w - 1, g - m, g)
+///   v = v * beta2 + (oneMinusBeta2 * g) * g
+///   x = x + (negStep * m) / (sqrt(v) / bc2Sqrt + eps)
+/// Every ISA variant performs the same IEEE operations (no other contraction), so results do not
+/// depend on the CPU or the thread count.
+void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
+                     float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
+
+// MARK: - Activations
+
+/// y[i] = x[i] > 0 ? x[i] : x[i] * slope (ReLU: slope 0), in parallel. y may not overlap x.
+void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope);
+/// dx[i] = x[i] > 0 ? g[i] : g[i] * slope, in parallel. dx may not overlap g or x.
+void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, float slope);
+
+// MARK: - Normalization
+
+/// Per group g < G and channel c < C of x, dy: [G][M][C]: sdy[g*C+c] = sum over m of (double)dy,
+/// sdyx[g*C+c] = sum over m of (double)dy * (double)((x - mean[g*C+c]) * rstd[g*C+c]) (the product
+/// in float), each in m order with separate roundings; parallel over (group, 16-channel block).
+void i2i_norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
+                            const float *rstd, double *sdy, double *sdyx);
+
 // MARK: - Kernel selection
 
 /// The instruction set the fast kernels use: "avx512", "avx2" or "portable".
