@@ -314,7 +314,9 @@ if let mb = options.poolCacheMiB { BufferPool.shared.maxCachedBytes = mb << 20 }
 
 if let name = options.child {
     guard let r = runCase(name, options) else { emit("unknown case \(name)"); exit(1) }
-    let data = try! JSONSerialization.data(withJSONObject: jsonObject(r))
+    guard let data = try? JSONSerialization.data(withJSONObject: jsonObject(r)) else {
+        emit("case \(name): result is not JSON-serializable"); exit(1)
+    }
     emit("RESULT " + String(decoding: data, as: UTF8.self))
     exit(0)
 }
