@@ -95,14 +95,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "pix2pix: AtoB or BtoA.")
     var direction: Direction = .aToB
-    @Option(help: "resize_and_crop | resize | crop | scale_width | scale_width_and_crop | none")
-    var preprocess: Preprocess = .resizeAndCrop
-    @Option(help: "Scale images to this size.")
-    var loadSize: Int = 286
-    @Option(help: "Then crop to this size.")
-    var cropSize: Int = 256
-    @Flag(help: "Do not flip images.")
-    var noFlip = false
+    @OptionGroup var preprocessing: PreprocessOptions
     @Flag(help: "CycleGAN: take B images in order instead of at random.")
     var serialBatches = false
     @Option(help: "At most this many images per epoch.")
@@ -149,9 +142,6 @@ struct TrainCommand: ParsableCommand {
         guard dSteps >= 1 else { throw ValidationError("--d-steps must be at least 1") }
         guard [1, 3].contains(inputNc), [1, 3].contains(outputNc) else {
             throw ValidationError("--input-nc and --output-nc must be 1 or 3")
-        }
-        if preprocess == .resizeAndCrop || preprocess == .scaleWidthAndCrop, loadSize < cropSize {
-            throw ValidationError("--load-size (\(loadSize)) must be at least --crop-size (\(cropSize))")
         }
         if let netG, ModelConfig.parseNetG(netG) == nil {
             throw ValidationError("unknown --netG '\(netG)'")

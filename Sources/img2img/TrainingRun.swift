@@ -39,7 +39,7 @@ final class TrainingRun {
         progress = ProgressDisplay(label: "it", quiet: c.quiet)
         let skipReporter: @Sendable (DatasetError) -> Void = { [progress] e in progress.message("img2img: \(e)") }
 
-        var aug = AugmentOptions(preprocess: c.preprocess, loadSize: c.loadSize, cropSize: c.cropSize, flip: !c.noFlip)
+        var aug = c.preprocessing.augmentOptions
         var t = TrainingOptions()
         t.lr = c.lr; t.beta1 = c.beta1; t.lrPolicy = c.lrPolicy; t.nEpochs = c.nEpochs; t.nEpochsDecay = c.nEpochsDecay
         t.lrDecayIters = c.lrDecayIters; t.dSteps = c.dSteps; t.clipValue = c.clipValue; t.lambdaGP = c.lambdaGP
@@ -49,8 +49,8 @@ final class TrainingRun {
             // A PatchGAN shrinks its input 2^n_layers times and then by 3; too small an image
             // would leave it nothing to judge.
             let layers = c.netD == "basic" ? 3 : c.nLayersD
-            let trainSize: Int? = [.resizeAndCrop, .crop, .scaleWidthAndCrop].contains(c.preprocess) ? c.cropSize
-                : (c.preprocess == .resize ? c.loadSize : nil)
+            let trainSize: Int? = [.resizeAndCrop, .crop, .scaleWidthAndCrop].contains(c.preprocessing.preprocess) ? c.preprocessing.cropSize
+                : (c.preprocessing.preprocess == .resize ? c.preprocessing.loadSize : nil)
             if let s = trainSize, NLayerDiscriminator.outputSize(inputSize: s, nLayers: layers) < 1 {
                 let need = (16...4096).first { NLayerDiscriminator.outputSize(inputSize: $0, nLayers: layers) >= 1 } ?? 0
                 throw RuntimeError("a \(layers)-layer PatchGAN needs training images of at least \(need) pixels, "
@@ -96,7 +96,7 @@ final class TrainingRun {
                                          channelsA: c.inputNc, channelsB: c.outputNc)
         case .cgan, .dcgan:
             t.ganMode = c.ganMode ?? .vanilla
-            aug = AugmentOptions(preprocess: .resize, loadSize: c.imageSize, cropSize: c.imageSize, flip: !c.noFlip)
+            aug = AugmentOptions(preprocess: .resize, loadSize: c.imageSize, cropSize: c.imageSize, flip: !c.preprocessing.noFlip)
             let labeled = try LabeledDataset(root: c.dataroot, options: aug, channels: c.outputNc)
             dataset = labeled
             if c.model == .cgan {
