@@ -95,3 +95,11 @@ public final class TensorStorage: @unchecked Sendable {
 
     deinit { BufferPool.shared.release(pointer, capacity: capacity) }
 }
+
+/// Runs `body` with `count` doubles of pooled scratch memory (contents undefined): reductions use
+/// it for their accumulators, so they make no malloc in steady state either.
+public func withScratchDoubles<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) throws -> R) rethrows -> R {
+    let (p, cap) = BufferPool.shared.acquire(count: 2 * Swift.max(count, 1))
+    defer { BufferPool.shared.release(p, capacity: cap) }
+    return try p.withMemoryRebound(to: Double.self, capacity: Swift.max(count, 1), body)
+}

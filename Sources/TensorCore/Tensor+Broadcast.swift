@@ -2,8 +2,58 @@
 //   a: [..., d_i, ...]  b: [..., 1 or d_i, ...]  (shapes aligned on the right)
 // Dimensions are coalesced first, so the common cases run as flat loops:
 //   same shape -> [n];  [N,H,W,C] op [C] -> [NHW, C];  [N,H,W,C] op [N,1,1,C] -> [N, HW, C].
+// The loops are the SIMD kernels of _CKernels (i2i_binary, i2i_unary, i2i_sum_*): the same bits on
+// every ISA and thread count.
+import _CKernels
 
-public enum BinaryOperator: Sendable { case add, sub, mul, div, max, min }
+public enum BinaryOperator: Sendable {
+    case add, sub, mul, div
+    /// Swift.max / Swift.min semantics.
+    case max, min
+    /// a * (1 - b * b): the tanh backward with a = dy, b = tanh(x).
+    case tanhGrad
+    /// a * b * (1 - b): the sigmoid backward with a = dy, b = sigmoid(x).
+    case sigmoidGrad
+
+    var code: Int32 {
+        switch self {
+        case .add: return Int32(I2I_BINARY_ADD)
+        case .sub: return Int32(I2I_BINARY_SUB)
+        case .mul: return Int32(I2I_BINARY_MUL)
+        case .div: return Int32(I2I_BINARY_DIV)
+        case .max: return Int32(I2I_BINARY_MAX)
+        case .min: return Int32(I2I_BINARY_MIN)
+        case .tanhGrad: return Int32(I2I_BINARY_TANH_GRAD)
+        case .sigmoidGrad: return Int32(I2I_BINARY_SIGMOID_GRAD)
+        }
+    }
+}
+
+/// Element-wise functions of one tensor (and a scalar `s` where named), run by i2i_unary.
+public enum UnaryOperator: Sendable {
+    case scale, addScalar, scalarSub, divScalar, neg, square, sqrt, rsqrt, abs, sign, relu, leakyReLU, tanh, sigmoid
+
+    var code: Int32 {
+        let c: Int32
+        switch self {
+        case .scale: c = Int32(I2I_UNARY_SCALE)
+        case .addScalar: c = Int32(I2I_UNARY_ADD_SCALAR)
+        case .scalarSub: c = Int32(I2I_UNARY_SCALAR_SUB)
+        case .divScalar: c = Int32(I2I_UNARY_DIV_SCALAR)
+        case .neg: c = Int32(I2I_UNARY_NEG)
+        case .square: c = Int32(I2I_UNARY_SQUARE)
+        case .sqrt: c = Int32(I2I_UNARY_SQRT)
+        case .rsqrt: c = Int32(I2I_UNARY_RSQRT)
+        case .abs: c = Int32(I2I_UNARY_ABS)
+        case .sign: c = Int32(I2I_UNARY_SIGN)
+        case .relu: c = Int32(I2I_UNARY_RELU)
+        case .leakyReLU: c = Int32(I2I_UNARY_LEAKY_RELU)
+        case .tanh: c = Int32(I2I_UNARY_TANH)
+        case .sigmoid: c = Int32(I2I_UNARY_SIGMOID)
+        }
+        return c
+    }
+}
 
 /// One coalesced dimension of a broadcast: its size and the stride of each operand (0 = broadcast).
 struct BroadcastDim { var size: Int; var sa: Int; var sb: Int }
@@ -45,49 +95,45 @@ extension Tensor {
         return dims
     }
 
-    public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOperator) -> Tensor {
-        switch op {
-        case .add: return binaryKernel(a, b) { $0 + $1 }
-        case .sub: return binaryKernel(a, b) { $0 - $1 }
-        case .mul: return binaryKernel(a, b) { $0 * $1 }
-        case .div: return binaryKernel(a, b) { $0 / $1 }
-        case .max: return binaryKernel(a, b) { Swift.max($0, $1) }
-        case .min: return binaryKernel(a, b) { Swift.min($0, $1) }
-        }
-    }
-
-    @inline(__always)
-    static func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOperator, scalar: Float = 0) -> Tensor {
         let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape)
         let out = Tensor(uninitializedShape: shape)
         let pa = a.pointer, pb = b.pointer, po = out.uncheckedMutablePointer
-        let n = out.count
+        let n = out.count, code = op.code
         if a.count == n && b.count == n {
-            parallelFor(n) { lo, hi in for i in lo..<hi { po[i] = f(pa[i], pb[i]) } }
+            i2i_binary(code, Int64(n), pa, pb, po, scalar)
             return out
         }
         let dims = coalesce(out: shape, a: a.shape, b: b.shape)
         let inner = dims[dims.count - 1]
         let outer = n / inner.size
-        let m = inner.size, ia = inner.sa, ib = inner.sb
+        let m = inner.size, ia = Int64(inner.sa), ib = Int64(inner.sb)
         parallelFor(outer, grain: Swift.max(1, 16384 / Swift.max(m, 1))) { lo, hi in
             for o in lo..<hi {
-                // offsets of row `o` (row-major over the outer coalesced dims)
-                var rem = o, offA = 0, offB = 0
-                var k = dims.count - 2
-                while k >= 0 {
-                    let d = dims[k]
-                    let idx = rem % d.size; rem /= d.size
-                    offA += idx * d.sa; offB += idx * d.sb
-                    k -= 1
-                }
-                let y = po + o * m, x1 = pa + offA, x2 = pb + offB
-                if ia == 1 && ib == 1 { for j in 0..<m { y[j] = f(x1[j], x2[j]) } }
-                else if ia == 1 { let s = x2[0]; for j in 0..<m { y[j] = f(x1[j], s) } }
-                else if ib == 1 { let s = x1[0]; for j in 0..<m { y[j] = f(s, x2[j]) } }
-                else { let v = f(x1[0], x2[0]); for j in 0..<m { y[j] = v } }
+                let (offA, offB) = rowOffsets(o, dims)
+                i2i_binary_row(code, Int64(m), pa + offA, ia, pb + offB, ib, po + o * m, scalar)
             }
         }
+        return out
+    }
+
+    /// Offsets into a and b of row `o` (row-major over the outer coalesced dims).
+    @inline(__always) static func rowOffsets(_ o: Int, _ dims: [BroadcastDim]) -> (Int, Int) {
+        var rem = o, offA = 0, offB = 0
+        var k = dims.count - 2
+        while k >= 0 {
+            let d = dims[k]
+            let idx = rem % d.size; rem /= d.size
+            offA += idx * d.sa; offB += idx * d.sb
+            k -= 1
+        }
+        return (offA, offB)
+    }
+
+    /// y = op(x) (with the scalar `s` of the ops that take one), by i2i_unary.
+    public func applying(_ op: UnaryOperator, _ s: Float = 0) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        i2i_unary(op.code, Int64(count), pointer, out.uncheckedMutablePointer, s)
         return out
     }
 
@@ -99,42 +145,61 @@ extension Tensor {
         precondition(target.count <= r, "cannot sum \(shape) to \(target)")
         let pt = Array(repeating: 1, count: r - target.count) + target
         for i in 0..<r { precondition(pt[i] == shape[i] || pt[i] == 1, "cannot sum \(shape) to \(target)") }
+        let outCount = Tensor.count(of: target)
+        let out = Tensor(uninitializedShape: target)
+        let po = out.uncheckedMutablePointer
+        if outCount == 1 {
+            po[0] = Float(sumDouble())
+            return out
+        }
         // Treat the output as operand `b` of a broadcast; a is contiguous.
         let dims = Tensor.coalesce(out: shape, a: shape, b: pt)
-        let outCount = Tensor.count(of: target)
-        var acc = [Double](repeating: 0, count: outCount)
-        let px = pointer
         let inner = dims[dims.count - 1]
         let outer = count / inner.size
         let m = inner.size
-        acc.withUnsafeMutableBufferPointer { accb in
-            let pa = accb.baseAddress!
-            var idx = [Int](repeating: 0, count: dims.count)
-            var offB = 0
-            for o in 0..<outer {
-                let x = px + o * m, y = pa + offB
-                if inner.sb == 1 { for j in 0..<m { y[j] += Double(x[j]) } }
-                else { var s = 0.0; for j in 0..<m { s += Double(x[j]) }; y[0] += s }
-                // advance the outer multi-index
-                var k = dims.count - 2
-                while k >= 0 {
-                    idx[k] += 1; offB += dims[k].sb
-                    if idx[k] < dims[k].size { break }
-                    offB -= dims[k].sb * dims[k].size; idx[k] = 0
-                    k -= 1
+        withScratchDoubles(outCount) { acc in
+            if dims.count == 2 && dims[0].sb == 0 && inner.sb == 1 {
+                // [rows, C] -> [C] (bias gradients, batch statistics): columns in parallel, rows in order.
+                i2i_sum_rows_f64(Int64(outer), Int64(m), pointer, acc)
+            } else {
+                acc.update(repeating: 0, count: outCount)
+                let px = pointer
+                var idx = [Int](repeating: 0, count: dims.count)
+                var offB = 0
+                for o in 0..<outer {
+                    let x = px + o * m, y = acc + offB
+                    if inner.sb == 1 { for j in 0..<m { y[j] += Double(x[j]) } }
+                    else { var s = 0.0; for j in 0..<m { s += Double(x[j]) }; y[0] += s }
+                    // advance the outer multi-index
+                    var k = dims.count - 2
+                    while k >= 0 {
+                        idx[k] += 1; offB += dims[k].sb
+                        if idx[k] < dims[k].size { break }
+                        offB -= dims[k].sb * dims[k].size; idx[k] = 0
+                        k -= 1
+                    }
                 }
             }
+            for i in 0..<outCount { po[i] = Float(acc[i]) }
         }
-        let out = Tensor(uninitializedShape: target)
-        let po = out.uncheckedMutablePointer
-        for i in 0..<outCount { po[i] = Float(acc[i]) }
         return out
     }
 
     /// Broadcasts `self` to `target` (copying).
     public func broadcast(to target: [Int]) -> Tensor {
         if target == shape { return self }
-        return Tensor.binaryKernel(Tensor(zeros: target), self) { _, b in b }
+        let out = Tensor(uninitializedShape: target)
+        let dims = Tensor.coalesce(out: target, a: target, b: shape)
+        let inner = dims[dims.count - 1]
+        let m = inner.size, pb = pointer, po = out.uncheckedMutablePointer
+        parallelFor(out.count / m, grain: Swift.max(1, 16384 / Swift.max(m, 1))) { lo, hi in
+            for o in lo..<hi {
+                let offB = Tensor.rowOffsets(o, dims).1
+                if inner.sb == 1 { (po + o * m).update(from: pb + offB, count: m) }
+                else { (po + o * m).update(repeating: pb[offB], count: m) }
+            }
+        }
+        return out
     }
 }
 
@@ -145,14 +210,14 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) -> Tensor { binary(a, b, .sub) }
     public static func * (a: Tensor, b: Tensor) -> Tensor { binary(a, b, .mul) }
     public static func / (a: Tensor, b: Tensor) -> Tensor { binary(a, b, .div) }
-    public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
-    public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.map { $0 / s } }
-    public static func + (s: Float, a: Tensor) -> Tensor { a.map { s + $0 } }
-    public static func - (s: Float, a: Tensor) -> Tensor { a.map { s - $0 } }
-    public static func * (s: Float, a: Tensor) -> Tensor { a.map { s * $0 } }
-    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+    public static func + (a: Tensor, s: Float) -> Tensor { a.applying(.addScalar, s) }
+    public static func - (a: Tensor, s: Float) -> Tensor { a.applying(.addScalar, -s) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.applying(.scale, s) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a.applying(.divScalar, s) }
+    public static func + (s: Float, a: Tensor) -> Tensor { a.applying(.addScalar, s) }
+    public static func - (s: Float, a: Tensor) -> Tensor { a.applying(.scalarSub, s) }
+    public static func * (s: Float, a: Tensor) -> Tensor { a.applying(.scale, s) }
+    public static prefix func - (a: Tensor) -> Tensor { a.applying(.neg) }
 
     /// Element-wise map, parallel over chunks.
     @inline(__always)
@@ -167,6 +232,9 @@ extension Tensor {
     @inline(__always)
     public func zip(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "zip of \(shape) and \(other.shape)")
-        return Tensor.binaryKernel(self, other, f)
+        let out = Tensor(uninitializedShape: shape)
+        let pa = pointer, pb = other.pointer, po = out.uncheckedMutablePointer
+        parallelFor(count) { lo, hi in for i in lo..<hi { po[i] = f(pa[i], pb[i]) } }
+        return out
     }
 }

@@ -1,6 +1,8 @@
 // Reductions. All accumulate in Double in a fixed order (deterministic, thread-count independent).
 //   x: [d0, ..., dk]   sum(alongAxes: A) -> same rank with 1 at A (keepingDims) or A removed
 
+import _CKernels
+
 extension Tensor {
     /// Normalizes negative axes and sorts.
     public func normalizedAxes(_ axes: [Int]) -> [Int] {
@@ -31,25 +33,8 @@ extension Tensor {
     public func sum() -> Tensor { Tensor(Float(sumDouble())) }
     public func mean() -> Tensor { Tensor(Float(sumDouble() / Double(Swift.max(count, 1)))) }
 
-    /// Sum of all elements in Double: fixed-size blocks summed in parallel, then in order.
-    public func sumDouble() -> Double {
-        let block = 4096
-        let nb = (count + block - 1) / block
-        if nb == 0 { return 0 }
-        var partial = [Double](repeating: 0, count: nb)
-        let px = pointer, n = count
-        partial.withUnsafeMutableBufferPointer { pb in
-            let pp = pb.baseAddress!
-            parallelFor(nb, grain: 16) { lo, hi in
-                for b in lo..<hi {
-                    var s = 0.0
-                    for i in (b * block)..<Swift.min(n, (b + 1) * block) { s += Double(px[i]) }
-                    pp[b] = s
-                }
-            }
-        }
-        return partial.reduce(0, +)
-    }
+    /// Sum of all elements in Double, in the fixed order of i2i_sum_f64 (blocks of 16 lanes).
+    public func sumDouble() -> Double { i2i_sum_f64(Int64(count), pointer) }
 
     public func max() -> Float { scalars.max() ?? -.infinity }
     public func min() -> Float { scalars.min() ?? .infinity }

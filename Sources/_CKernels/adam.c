@@ -4,19 +4,22 @@
 // No contraction: a*b + c must stay two roundings where the formula says so.
 #pragma clang fp contract(off)
 #include "_CKernels.h"
+#include "isa.h"
 #include <math.h>
 #include <stddef.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-typedef struct {
+typedef struct adam_ctx adam_ctx;
+typedef void (*adam_range_fn)(const adam_ctx *c, int64_t lo, int64_t hi);
+
+struct adam_ctx {
     float *x, *m, *v;
     const float *g;
     float w, b2, omb2, bc2Sqrt, eps, negStep;
-} adam_ctx;
-
-typedef void (*adam_range_fn)(const adam_ctx *c, int64_t lo, int64_t hi);
+    adam_range_fn fn;
+};
 
 static inline void adam_scalar(const adam_ctx *c, int64_t j) {
     const float g = c->g[j];
@@ -35,7 +38,7 @@ static void adam_range_portable(const adam_ctx *c, int64_t lo, int64_t hi) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+I2I_TARGET_AVX512
 static void adam_range_avx512(const adam_ctx *c, int64_t lo, int64_t hi) {
     const int low = c->w < 0.5f;
     const __m512 wv = _mm512_set1_ps(low ? c->w : c->w - 1.0f), b2 = _mm512_set1_ps(c->b2),
@@ -58,7 +61,7 @@ static void adam_range_avx512(const adam_ctx *c, int64_t lo, int64_t hi) {
     for (; j < hi; j++) adam_scalar(c, j);
 }
 
-__attribute__((target("avx2,fma")))
+I2I_TARGET_AVX2
 static void adam_range_avx2(const adam_ctx *c, int64_t lo, int64_t hi) {
     const int low = c->w < 0.5f;
     const __m256 wv = _mm256_set1_ps(low ? c->w : c->w - 1.0f), b2 = _mm256_set1_ps(c->b2),
@@ -82,28 +85,14 @@ static void adam_range_avx2(const adam_ctx *c, int64_t lo, int64_t hi) {
 }
 #endif
 
-static adam_range_fn adam_select(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
-        return adam_range_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return adam_range_avx2;
-#endif
-    return adam_range_portable;
-}
-
-static adam_range_fn _Atomic adam_fn;
-
 static void adam_task(void *vctx, int64_t begin, int64_t end) {
     const adam_ctx *c = vctx;
-    adam_fn(c, begin, end);
+    c->fn(c, begin, end);
 }
 
 void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
                      float oneMinusBeta2, float bc2Sqrt, float eps, float negStep) {
     if (n <= 0) return;
-    if (!adam_fn) adam_fn = adam_select();
-    adam_ctx c = {x, m, v, g, w, beta2, oneMinusBeta2, bc2Sqrt, eps, negStep};
+    adam_ctx c = {x, m, v, g, w, beta2, oneMinusBeta2, bc2Sqrt, eps, negStep, I2I_PICK(adam_range)};
     i2i_parallel_for(n, 1 << 14, adam_task, &c);
 }

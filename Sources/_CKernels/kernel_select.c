@@ -1,6 +1,8 @@
-// The one place that binds convolution entry points to an instruction set, chosen once at run time.
+// The one place that binds the kernels to an instruction set, chosen once at run time: the conv
+// tables here, and through i2i_isa_level (isa.h) the element-wise, normalization and Adam kernels.
 #include "_CKernels.h"
 #include "conv_internal.h"
+#include "isa.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,16 @@ static const i2i_conv_kernels *current(void) {
 }
 
 const char *i2i_kernel_isa(void) { return current()->name; }
+
+int i2i_isa_level(void) {
+    const i2i_conv_kernels *k = current();
+#if defined(__x86_64__)
+    if (k == &i2i_conv_kernels_avx512) return I2I_ISA_AVX512;
+    if (k == &i2i_conv_kernels_avx2) return I2I_ISA_AVX2;
+#endif
+    (void)k;
+    return I2I_ISA_PORTABLE;
+}
 
 static _Atomic int winograd_mode = -1;
 

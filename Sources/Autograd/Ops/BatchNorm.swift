@@ -23,23 +23,22 @@ public func batchNorm(_ x: Variable, gamma: Variable? = nil, beta: Variable? = n
     let (N, H, W, C) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     precondition(statistics.runningMean.shape == [C], "batchNorm: running stats must be [\(C)]")
     if !training {
-        let invStd = statistics.runningVar.map { 1 / ($0 + eps).squareRoot() }
+        let invStd = (statistics.runningVar + eps).applying(.rsqrt)
         var y = (x - Variable(statistics.runningMean)) * Variable(invStd)
         if let gamma { y = y * gamma }
         if let beta { y = y + beta }
         return y
     }
     let M = N * H * W
-    let st = normStatistics(x.value, G: 1, M: M, C: C, eps: eps)
+    let unbiased = Tensor(uninitializedShape: [C])
+    let st = normStatistics(x.value, G: 1, M: M, C: C, eps: eps, unbiased: unbiased)
     let mom = statistics.momentum
+    let pm = st.mean.pointer, pu = unbiased.pointer
     statistics.runningMean.withUnsafeMutableBufferPointer { rm in
-        for c in 0..<C { rm[c] = (1 - mom) * rm[c] + mom * st.mean[c] }
+        for c in 0..<C { rm[c] = (1 - mom) * rm[c] + mom * pm[c] }
     }
     statistics.runningVar.withUnsafeMutableBufferPointer { rv in
-        for c in 0..<C {
-            let unbiased = M > 1 ? st.variance[c] * Double(M) / Double(M - 1) : st.variance[c]
-            rv[c] = (1 - mom) * rv[c] + mom * Float(unbiased)
-        }
+        for c in 0..<C { rv[c] = (1 - mom) * rv[c] + mom * pu[c] }
     }
     let y = normApply(x.value, G: 1, M: M, C: C, st, gamma: gamma?.value, beta: beta?.value)
     var inputs = [x]

@@ -2,11 +2,13 @@
 //   xs: [..., d_i, ...]  y: [..., sum d_i, ...]   dx_i = slice(g, axis, offset_i ..< offset_i + d_i)
 //   slice: y = x[..., r, ...]   adjoint: zeros with g placed at r. Linear, closes.
 import TensorCore
+import _CKernels
 
 /// Copies `count` rows: each of x's outer rows (length inX) into y's rows (length inY) at column offset.
+/// In parallel, by i2i_copy_rows.
 @inline(__always) func copyBlocks(outer: Int, from: UnsafePointer<Float>, fromRow: Int, fromOffset: Int,
                                   to: UnsafeMutablePointer<Float>, toRow: Int, toOffset: Int, length: Int) {
-    for o in 0..<outer { (to + o * toRow + toOffset).update(from: from + o * fromRow + fromOffset, count: length) }
+    i2i_copy_rows(Int64(outer), Int64(length), from + fromOffset, Int64(fromRow), to + toOffset, Int64(toRow))
 }
 
 func sliceForward(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {

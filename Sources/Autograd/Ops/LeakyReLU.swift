@@ -19,7 +19,7 @@ public func leakyReLU(_ x: Variable, slope: Float = 0.2) -> Variable {
 }
 
 public func relu(_ x: Variable) -> Variable {
-    let y = x.value.map { $0 > 0 ? $0 : 0 }
+    let y = x.value.applying(.relu)
     return record("relu", y, [x]) { g, _ in [leakyReLUGrad(g, x.value, slope: 0)] }
 }
 

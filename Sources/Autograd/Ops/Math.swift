@@ -10,15 +10,15 @@ import Foundation
 import TensorCore
 
 public func square(_ x: Variable) -> Variable {
-    record("square", x.value.map { $0 * $0 }, [x]) { g, _ in [mul(g, scale(x, 2))] }
+    record("square", x.value.applying(.square), [x]) { g, _ in [mul(g, scale(x, 2))] }
 }
 
 public func pow(_ x: Variable, _ p: Float) -> Variable {
     let y: Tensor
     switch p {
-    case 0.5: y = x.value.map { $0.squareRoot() }
-    case -0.5: y = x.value.map { 1 / $0.squareRoot() }
-    case 2: y = x.value.map { $0 * $0 }
+    case 0.5: y = x.value.applying(.sqrt)
+    case -0.5: y = x.value.applying(.rsqrt)
+    case 2: y = x.value.applying(.square)
     default: y = x.value.map { Foundation.pow($0, p) }
     }
     return record("pow", y, [x]) { g, _ in [mul(g, scale(pow(x, p - 1), p))] }
@@ -36,11 +36,12 @@ public func log(_ x: Variable) -> Variable {
 }
 
 public func abs(_ x: Variable) -> Variable {
-    let sign = x.value.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
-    return record("abs", x.value.map { Swift.abs($0) }, [x]) { g, _ in [multiplyByConstant(g, sign)] }
+    let sign = x.value.applying(.sign)
+    return record("abs", x.value.applying(.abs), [x]) { g, _ in [multiplyByConstant(g, sign)] }
 }
 
 /// y = x * m with m a constant tensor of x's shape (masks, dropout). Linear in x.
 public func multiplyByConstant(_ x: Variable, _ m: Tensor) -> Variable {
-    record("multiplyByConstant", x.value.zip(m, *), [x]) { g, _ in [multiplyByConstant(g, m)] }
+    precondition(x.shape == m.shape, "multiplyByConstant: \(x.shape) and mask \(m.shape)")
+    return record("multiplyByConstant", Tensor.binary(x.value, m, .mul), [x]) { g, _ in [multiplyByConstant(g, m)] }
 }

@@ -76,27 +76,122 @@ int i2i_conv_transpose_shape(i2i_conv_shape *s, int N, int Hi, int Wi, int Cin, 
 void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
                      float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
 
-// MARK: - Activations
+// MARK: - Element-wise (eltwise.c)
+// One loop per op compiled for AVX-512, AVX2 and plain C, chosen by the CPU (or i2i_set_kernel_isa);
+// each element is computed alone with the same IEEE operations in every copy, so the result does not
+// depend on the ISA or the thread count. y may equal x (in place) but may not partly overlap it.
 
-/// y[i] = x[i] > 0 ? x[i] : x[i] * slope (ReLU: slope 0), in parallel. y may not overlap x.
+enum {
+    I2I_UNARY_SCALE,        // x * s
+    I2I_UNARY_ADD_SCALAR,   // x + s
+    I2I_UNARY_SCALAR_SUB,   // s - x
+    I2I_UNARY_DIV_SCALAR,   // x / s
+    I2I_UNARY_NEG,          // -x
+    I2I_UNARY_SQUARE,       // x * x
+    I2I_UNARY_SQRT,         // sqrt(x)
+    I2I_UNARY_RSQRT,        // 1 / sqrt(x)
+    I2I_UNARY_ABS,          // |x|
+    I2I_UNARY_SIGN,         // 1, -1, or 0 at 0 (and NaN)
+    I2I_UNARY_RELU,         // x > 0 ? x : 0
+    I2I_UNARY_LEAKY_RELU,   // x > 0 ? x : x * s
+    I2I_UNARY_TANH,         // tanh(x), from exp in double: correctly rounded but for rare ties
+    I2I_UNARY_SIGMOID,      // 1 / (1 + exp(-x)), likewise
+};
+/// y[i] = op(x[i]) for i < n, in parallel.
+void i2i_unary(int op, int64_t n, const float *x, float *y, float s);
+
+enum {
+    I2I_BINARY_ADD,             // a + b
+    I2I_BINARY_SUB,             // a - b
+    I2I_BINARY_MUL,             // a * b
+    I2I_BINARY_DIV,             // a / b
+    I2I_BINARY_MAX,             // b >= a ? b : a   (Swift.max)
+    I2I_BINARY_MIN,             // b < a ? b : a    (Swift.min)
+    I2I_BINARY_TANH_GRAD,       // a * (1 - b * b)         a = dy, b = tanh(x)
+    I2I_BINARY_SIGMOID_GRAD,    // a * b * (1 - b)         a = dy, b = sigmoid(x)
+    I2I_BINARY_LEAKY_RELU_GRAD, // b > 0 ? a : a * s       a = dy, b = x
+};
+/// y[i] = a[i] op b[i] for i < n, in parallel.
+void i2i_binary(int op, int64_t n, const float *a, const float *b, float *y, float s);
+/// y[i] = a[i * sa] op b[i * sb] for i < n with sa, sb in {0, 1} (0 repeats the first element), on the
+/// calling thread: the inner row of a broadcast, whose caller runs rows in parallel.
+void i2i_binary_row(int op, int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y, float s);
+
+/// y[i] = x[i] > 0 ? x[i] : x[i] * slope (I2I_UNARY_LEAKY_RELU), in parallel.
 void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope);
-/// dx[i] = x[i] > 0 ? g[i] : g[i] * slope, in parallel. dx may not overlap g or x.
+/// dx[i] = x[i] > 0 ? g[i] : g[i] * slope (I2I_BINARY_LEAKY_RELU_GRAD), in parallel.
 void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, float slope);
 
-// MARK: - Normalization
+/// Sum of x[0..<n] in double, in a fixed order: blocks of 4096 elements, in each block 16 lanes
+/// (lane j adds the elements i = j mod 16 in order) added lane 0 to 15, then the blocks in order.
+double i2i_sum_f64(int64_t n, const float *x);
+/// out[c] = sum over r of (double)x[r*cols + c], each column in row order; parallel over 16-column blocks.
+void i2i_sum_rows_f64(int64_t rows, int64_t cols, const float *x, double *out);
 
-/// Per group g < G and channel c < C of x, dy: [G][M][C]: sdy[g*C+c] = sum over m of (double)dy,
-/// sdyx[g*C+c] = sum over m of (double)dy * (double)((x - mean[g*C+c]) * rstd[g*C+c]) (the product
-/// in float), each in m order with separate roundings; parallel over (group, 16-channel block).
+// MARK: - Normalization (norm.c)
+// x, y, dx, dy: [G][M][C]. Instance norm of [N,H,W,C]: G = N, M = H*W; batch norm: G = 1, M = N*H*W.
+// Statistics per (g, c) in double, two passes in m order; vectors span channels only, so every ISA and
+// thread count gives the same bits. Parallel over (group, 16-channel block) or over row chunks.
+
+/// mean, rstd: [G*C] (rstd = 1/sqrt(biased var + eps)); unbiased: [G*C] or NULL, the variance times
+/// M/(M-1) (M > 1), for running statistics.
+void i2i_norm_stats(int64_t G, int64_t M, int64_t C, const float *x, float eps, float *mean, float *rstd,
+                    float *unbiased);
+/// y = x * a + b per (g, c) with a = rstd * gamma, b = beta - mean * a (gamma 1 and beta 0 when NULL).
+void i2i_norm_apply(int64_t G, int64_t M, int64_t C, const float *x, const float *mean, const float *rstd,
+                    const float *gamma, const float *beta, float *y);
+/// Per (g, c): sdy = sum over m of (double)dy, sdyx = sum over m of (double)dy * (double)xhat with
+/// xhat = (x - mean) * rstd in float; each in m order with separate roundings.
 void i2i_norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
                             const float *rstd, double *sdy, double *sdyx);
+/// dx = k1 * ((dy - k2) - xhat * k3) with k1 = rstd * gamma, k2 = sdy / M, k3 = sdyx / M (as float);
+/// dgamma[c] = sum over g of sdyx, dbeta[c] = sum over g of sdy (when not NULL; need gamma).
+/// scratch: 2*G*C doubles.
+void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
+                       const float *rstd, const float *gamma, float *dx, float *dgamma, float *dbeta,
+                       double *scratch);
+
+// MARK: - Layout (layout.c)
+
+enum { I2I_PAD_ZERO, I2I_PAD_REFLECT, I2I_PAD_REPLICATE };
+/// y: [N, H+top+bottom, W+left+right, C] from x: [N,H,W,C], zero, reflection (PyTorch ReflectionPad2d,
+/// pads < size) or replication padding. Parallel over output rows.
+void i2i_pad_nhwc(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left, int64_t bottom,
+                  int64_t right, int mode, const float *x, float *y);
+/// The adjoint: dx[source pixel] = sum of g over the output pixels copied from it, added in output
+/// (row, column) order. Overwrites dx. Parallel over input rows.
+void i2i_pad_nhwc_adjoint(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left, int64_t bottom,
+                          int64_t right, int mode, const float *g, float *dx);
+/// dst[o*dstStride + j] = src[o*srcStride + j] for o < outer, j < length (concat, slice). Parallel.
+void i2i_copy_rows(int64_t outer, int64_t length, const float *src, int64_t srcStride, float *dst,
+                   int64_t dstStride);
+
+// Naive reference twins of the element-wise, normalization and layout kernels (eltwise_ref.c): the test
+// oracle. Same contracts, except that i2i_binary_ref takes the strides of i2i_binary_row, i2i_sum_f64_ref
+// adds in plain index order, tanh / sigmoid / sqrt come from libm in double, and the backward reference
+// returns no scratch.
+void i2i_unary_ref(int op, int64_t n, const float *x, float *y, float s);
+void i2i_binary_ref(int op, int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y, float s);
+double i2i_sum_f64_ref(int64_t n, const float *x);
+void i2i_sum_rows_f64_ref(int64_t rows, int64_t cols, const float *x, double *out);
+void i2i_norm_stats_ref(int64_t G, int64_t M, int64_t C, const float *x, float eps, float *mean, float *rstd,
+                        float *unbiased);
+void i2i_norm_apply_ref(int64_t G, int64_t M, int64_t C, const float *x, const float *mean, const float *rstd,
+                        const float *gamma, const float *beta, float *y);
+void i2i_norm_backward_ref(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
+                           const float *rstd, const float *gamma, float *dx, float *dgamma, float *dbeta);
+void i2i_pad_nhwc_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left, int64_t bottom,
+                      int64_t right, int mode, const float *x, float *y);
+void i2i_pad_nhwc_adjoint_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left,
+                              int64_t bottom, int64_t right, int mode, const float *g, float *dx);
 
 // MARK: - Kernel selection
 
 /// The instruction set the fast kernels use: "avx512", "avx2" or "portable".
 const char *i2i_kernel_isa(void);
-/// Forces an instruction set (for tests and benchmarks): "avx512", "avx2", "portable", or NULL / ""
-/// for the CPU's best. Returns 0, or -1 if this CPU or build cannot run it (the choice is unchanged).
+/// Forces an instruction set on every kernel (for tests and benchmarks): "avx512", "avx2", "portable",
+/// "reference" (the naive conv loops; the other kernels run their portable copy), or NULL / "" for the
+/// CPU's best. Returns 0, or -1 if this CPU or build cannot run it (the choice is unchanged).
 int i2i_set_kernel_isa(const char *isa);
 
 /// 3x3 stride-1 convs with C, OC >= 16 use Winograd. Forward (and backward-input, which runs
