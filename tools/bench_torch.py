@@ -167,7 +167,38 @@ def _cases():
             layer_cases[f"{base}_{ps}"] = conv(cin, cout, k, s_, p, size, transposed=tr, output_padding=op, only=only)
     layer_cases["conv3x3_256_64x64_fwdbwd"] = conv(256, 256, 3, 1, 0, 66, backward=True)
 
+    def elt(shapes, backward, f):
+        """The other ops at their sizes in the networks (NCHW here, NHWC in ours): forward under no_grad,
+        or forward and backward from a fixed random gradient."""
+        def make():
+            xs = [torch.randn(*s, requires_grad=backward) for s in shapes]
+            if not backward:
+                return no_grad(lambda: f(*xs))
+            gy = torch.randn_like(f(*xs))
+
+            def fb():
+                for x in xs:
+                    x.grad = None
+                f(*xs).backward(gy)
+            return fb
+        return make
+
+    big, res = (1, 64, 256, 256), (1, 256, 64, 64)
+    inorm, bnorm, rpad = nn.InstanceNorm2d(64), nn.BatchNorm2d(64).train(), nn.ReflectionPad2d(1)
+    elt_cases = {
+        "instnorm_64_256_fwd": elt([big], False, inorm),
+        "instnorm_64_256_fwdbwd": elt([big], True, inorm),
+        "batchnorm_64_256_fwdbwd": elt([big], True, bnorm),
+        "reflpad1_256_64_fwdbwd": elt([res], True, rpad),
+        "relu_64_256_fwdbwd": elt([big], True, torch.relu),
+        "leakyrelu_64_256_fwdbwd": elt([big], True, lambda x: torch.nn.functional.leaky_relu(x, 0.2)),
+        "tanh_3_256_fwdbwd": elt([(1, 3, 256, 256)], True, torch.tanh),
+        "add_256_64_fwdbwd": elt([res, res], True, lambda a, b: a + b),
+        "concat_64_128_fwdbwd": elt([(1, 64, 128, 128), (1, 64, 128, 128)], True, lambda a, b: torch.cat([a, b], 1)),
+    }
+
     return {
+        **elt_cases,
         "resnet9_fwd": resnet9_fwd,
         "unet256_fwd": unet256_fwd,
         "patchgan_fwd": patchgan_fwd,
@@ -183,7 +214,11 @@ _LAYER_NAMES = [f"{b}_{p}" for b, ps in [
     ("conv4x4s2_6to64_256", "fwd bwdw"), ("conv4x4s2_64to128_128", "fwd bwdin bwdw"),
     ("conv4x4s2_128to256_64", "fwd bwdin bwdw"), ("conv4x4s1_256to512_32", "fwd bwdin bwdw"),
     ("convT3x3s2_256to128_64", "fwd bwdin bwdw"), ("convT4x4s2_512to128_32", "fwd bwdin bwdw")] for p in ps.split()]
-CASE_NAMES = ["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter"] + _LAYER_NAMES
+_ELT_NAMES = ["instnorm_64_256_fwd", "instnorm_64_256_fwdbwd", "batchnorm_64_256_fwdbwd", "reflpad1_256_64_fwdbwd",
+              "relu_64_256_fwdbwd", "leakyrelu_64_256_fwdbwd", "tanh_3_256_fwdbwd", "add_256_64_fwdbwd",
+              "concat_64_128_fwdbwd"]
+CASE_NAMES = (["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter"] + _ELT_NAMES
+              + _LAYER_NAMES)
 
 
 def run_child(name, threads, repeats, warmup):

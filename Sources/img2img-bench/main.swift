@@ -97,6 +97,11 @@ struct Result {
     var flops: Double
     var peakRSS: Double
     var all: [Double]
+    /// Per timed call: fresh BufferPool buffers (0 in steady state), and malloc calls and bytes of the
+    /// whole process when run under tools/malloc_count.so (tools/alloc_count.sh), else nil.
+    var poolFresh: Double = 0
+    var mallocCalls: Double? = nil
+    var mallocBytes: Double? = nil
     var gflops: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
 }
 
@@ -110,15 +115,35 @@ func measure(_ name: String, _ o: Options, _ make: () -> () -> Void) -> Result {
         if i == 0 { flops = 2 * Double(ConvCounters.multiplyAdds - before) }
     }
     var times: [Double] = []
+    let pool0 = BufferPool.shared.statistics.allocations, malloc0 = MallocCounter.read()
     for _ in 0..<o.repeats {
         let t0 = now()
         fn()
         times.append(now() - t0)
     }
+    let pool1 = BufferPool.shared.statistics.allocations, malloc1 = MallocCounter.read()
     let sorted = times.sorted()
     let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
                                        : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    return Result(name: name, seconds: median, flops: flops, peakRSS: peakRSSMiB(), all: times)
+    var r = Result(name: name, seconds: median, flops: flops, peakRSS: peakRSSMiB(), all: times)
+    let k = Double(o.repeats)
+    r.poolFresh = Double(pool1 - pool0) / k
+    if let a = malloc0, let b = malloc1 {
+        r.mallocCalls = Double(b.calls - a.calls) / k
+        r.mallocBytes = Double(b.bytes - a.bytes) / k
+    }
+    return r
+}
+
+/// The counters of tools/malloc_count.c when it is preloaded (LD_PRELOAD), found by name at run time.
+enum MallocCounter {
+    typealias Counter = @convention(c) () -> Int
+    static let functions: (Counter, Counter)? = {
+        let handle = dlopen(nil, RTLD_NOW)
+        guard let c = dlsym(handle, "i2i_malloc_calls"), let b = dlsym(handle, "i2i_malloc_bytes") else { return nil }
+        return (unsafeBitCast(c, to: Counter.self), unsafeBitCast(b, to: Counter.self))
+    }()
+    static func read() -> (calls: Int, bytes: Int)? { functions.map { ($0.0(), $0.1()) } }
 }
 
 // MARK: - Cases
@@ -240,8 +265,41 @@ func networkCases() -> [(String, () -> () -> Void)] {
     ]
 }
 
+/// The other ops of the networks at their sizes there, each forward (inference) or forward and
+/// backward from a random seed gradient: norms, padding, activations, the residual add, the U-Net
+/// skip concat. No FLOPs are counted (memory-bound loops); compare seconds with torch's.
+func elementwiseCases() -> [(String, () -> () -> Void)] {
+    func make(_ shapes: [[Int]], backward: Bool, _ f: @escaping ([Variable]) -> Variable) -> () -> () -> Void {
+        {
+            var r = SplitMix64(seed: 2)
+            let xs = shapes.map { Variable(Tensor(randomNormal: $0, using: &r), requiresGrad: backward) }
+            if !backward { return { _ = withNoGrad { f(xs) } } }
+            let gy = Tensor(randomNormal: f(xs).shape, using: &r)
+            return {
+                xs.forEach { $0.zeroGrad() }
+                f(xs).backward(seed: gy)
+            }
+        }
+    }
+    let big = [1, 256, 256, 64], res = [1, 64, 64, 256]
+    let gamma = Variable(Tensor(ones: [64]), requiresGrad: true), beta = Variable(Tensor(zeros: [64]), requiresGrad: true)
+    var stats = BatchNormStatistics(channels: 64)
+    return [
+        ("instnorm_64_256_fwd", make([big], backward: false) { instanceNorm($0[0]) }),
+        ("instnorm_64_256_fwdbwd", make([big], backward: true) { instanceNorm($0[0]) }),
+        ("batchnorm_64_256_fwdbwd", make([big], backward: true) {
+            batchNorm($0[0], gamma: gamma, beta: beta, statistics: &stats, training: true) }),
+        ("reflpad1_256_64_fwdbwd", make([res], backward: true) { pad($0[0], .symmetric(1), mode: .reflect) }),
+        ("relu_64_256_fwdbwd", make([big], backward: true) { relu($0[0]) }),
+        ("leakyrelu_64_256_fwdbwd", make([big], backward: true) { leakyReLU($0[0], slope: 0.2) }),
+        ("tanh_3_256_fwdbwd", make([[1, 256, 256, 3]], backward: true) { tanh($0[0]) }),
+        ("add_256_64_fwdbwd", make([res, res], backward: true) { $0[0] + $0[1] }),
+        ("concat_64_128_fwdbwd", make([[1, 128, 128, 64], [1, 128, 128, 64]], backward: true) { concat($0, axis: -1) }),
+    ]
+}
+
 func allCases() -> [(String, () -> () -> Void)] {
-    var cases = networkCases()
+    var cases = networkCases() + elementwiseCases()
     for (base, layer, passes) in layerCases {
         for pass in passes { cases.append(("\(base)_\(pass)", { layer.make(pass) })) }
     }
@@ -289,13 +347,19 @@ func runChild(_ name: String, _ o: Options) -> Result? {
         emit("# \(name) FAILED (status \(p.terminationStatus))")
         return nil
     }
-    return Result(name: name, seconds: obj["seconds"] as? Double ?? 0, flops: obj["flops"] as? Double ?? 0,
-                  peakRSS: obj["peak_rss_mb"] as? Double ?? 0, all: obj["all_seconds"] as? [Double] ?? [])
+    var r = Result(name: name, seconds: obj["seconds"] as? Double ?? 0, flops: obj["flops"] as? Double ?? 0,
+                   peakRSS: obj["peak_rss_mb"] as? Double ?? 0, all: obj["all_seconds"] as? [Double] ?? [])
+    r.poolFresh = obj["pool_fresh_per_call"] as? Double ?? 0
+    r.mallocCalls = obj["malloc_calls_per_call"] as? Double
+    r.mallocBytes = obj["malloc_bytes_per_call"] as? Double
+    return r
 }
 
 func jsonObject(_ r: Result) -> [String: Any] {
-    ["name": r.name, "seconds": r.seconds, "flops": r.flops, "gflops": r.gflops, "peak_rss_mb": r.peakRSS,
-     "all_seconds": r.all]
+    var o: [String: Any] = ["name": r.name, "seconds": r.seconds, "flops": r.flops, "gflops": r.gflops,
+                            "peak_rss_mb": r.peakRSS, "all_seconds": r.all, "pool_fresh_per_call": r.poolFresh]
+    if let c = r.mallocCalls, let b = r.mallocBytes { o["malloc_calls_per_call"] = c; o["malloc_bytes_per_call"] = b }
+    return o
 }
 
 func loadAverage() -> String {
@@ -352,6 +416,13 @@ for name in ["conv3x3_256_64x64_fwd", "conv3x3_256_64x64_fwd_direct"] {
                  100 * r.gflops / machinePeakGFLOPs, machinePeakGFLOPs, 100 * r.gflops / fullWidthPeakGFLOPs,
                  fullWidthPeakGFLOPs, options.threads,
                  name.hasSuffix("direct") ? "" : " (nominal FLOPs: Winograd does fewer multiplies)"))
+}
+for r in results where r.name != "baseline" && (r.poolFresh > 0 || r.mallocCalls != nil) {
+    var line = "# steady state per call of \(r.name): \(r.poolFresh) fresh tensor buffers"
+    if let c = r.mallocCalls, let b = r.mallocBytes {
+        line += String(format: ", %.0f malloc calls, %.1f KiB", c, b / 1024)
+    }
+    emit(line)
 }
 let loadEnd = loadAverage()
 emit("# loadavg at end \(loadEnd)")

@@ -2,6 +2,7 @@
 // createGraph, determinism and the buffer pool's steady state.
 import XCTest
 import TensorCore
+import _CKernels
 @testable import Autograd
 
 final class TapeTests: XCTestCase {
@@ -110,6 +111,39 @@ final class TapeTests: XCTestCase {
         let a = BufferPool.shared.statistics.allocations
         for _ in 0..<3 { step() }
         XCTAssertEqual(BufferPool.shared.statistics.allocations, a, "no new buffers in steady state")
+    }
+
+    /// A small generator-shaped graph with every kind of layer the paper networks use (reflection
+    /// pad, Winograd and strided convs, transposed conv, instance and batch norm, skip concat,
+    /// tanh), its backward and an update: after two warm-up steps, neither tensor buffers nor conv
+    /// workspaces come from the system allocator.
+    func testTrainingStepSteadyStateAllocatesNothing() {
+        var rng = SplitMix64(seed: 4)
+        let w1 = Variable(Tensor(randomNormal: [3, 3, 3, 16], std: 0.2, using: &rng), requiresGrad: true)
+        let w2 = Variable(Tensor(randomNormal: [3, 3, 16, 16], std: 0.1, using: &rng), requiresGrad: true)
+        let w3 = Variable(Tensor(randomNormal: [4, 4, 16, 32], std: 0.1, using: &rng), requiresGrad: true)
+        let wt = Variable(Tensor(randomNormal: [4, 4, 16, 32], std: 0.1, using: &rng), requiresGrad: true)
+        let w4 = Variable(Tensor(randomNormal: [3, 3, 32, 3], std: 0.1, using: &rng), requiresGrad: true)
+        let gamma = Variable(Tensor(ones: [32]), requiresGrad: true), beta = Variable(Tensor(zeros: [32]), requiresGrad: true)
+        var stats = BatchNormStatistics(channels: 32)
+        let params = [w1, w2, w3, wt, w4, gamma, beta]
+        let x = Variable(Tensor(randomUniform: [1, 16, 16, 3], low: -1, high: 1, using: &rng))
+        func step() {
+            let a = relu(instanceNorm(conv2d(pad(x, .symmetric(1), mode: .reflect), w1)))
+            let b = relu(instanceNorm(conv2d(pad(a, .symmetric(1), mode: .reflect), w2)))
+            let d = leakyReLU(batchNorm(conv2d(b, w3, strides: (2, 2), padding: .symmetric(1)), gamma: gamma, beta: beta,
+                                        statistics: &stats, training: true))
+            let u = relu(convTranspose2d(d, wt, strides: (2, 2), padding: (1, 1), outputPadding: (0, 0)))
+            let y = tanh(conv2d(concat([u, b], axis: -1), w4, padding: .symmetric(1)))
+            mseLoss(y, x).backward()
+            for p in params { p.update { v in v = v - p.grad! * 0.01 } }
+            params.zeroGrad()
+        }
+        step(); step()
+        let tensors = BufferPool.shared.statistics.allocations, workspaces = i2i_workspace_allocations()
+        for _ in 0..<3 { step() }
+        XCTAssertEqual(BufferPool.shared.statistics.allocations, tensors, "no new tensor buffers in steady state")
+        XCTAssertEqual(i2i_workspace_allocations(), workspaces, "no new conv workspaces in steady state")
     }
 
     /// WGAN-GP's penalty differentiated w.r.t. the critic's weights, against central differences

@@ -185,6 +185,10 @@ void i2i_pad_nhwc_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, i
 void i2i_pad_nhwc_adjoint_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left,
                               int64_t bottom, int64_t right, int mode, const float *g, float *dx);
 
+/// Workspace blocks (packed weights, Winograd transforms, padded copies) the conv kernels have taken
+/// from the system allocator so far; the rest came from the workspace cache. Constant in steady state.
+int64_t i2i_workspace_allocations(void);
+
 // MARK: - Kernel selection
 
 /// The instruction set the fast kernels use: "avx512", "avx2" or "portable".
