@@ -1,4 +1,4 @@
-// Naive reference twins of the element-wise, normalization and layout kernels: the test oracle
+// Naive reference twins of the element-wise, normalization, layout and Adam kernels: the test oracle
 // (as conv_ref.c is for the convolutions). One thread, one element at a time, written from the
 // formulas in _CKernels.h and nothing else; tanh, sigmoid and sqrt come from libm in double.
 #pragma clang fp contract(off)
@@ -155,4 +155,14 @@ void i2i_pad_nhwc_adjoint_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_
                 for (int64_t c = 0; c < C; c++)
                     dx[((n * H + sh) * W + sw) * C + c] += g[((n * OH + oh) * OW + ow) * C + c];
             }
+}
+
+void i2i_adam_update_ref(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
+                         float oneMinusBeta2, float bc2Sqrt, float eps, float negStep) {
+    for (int64_t j = 0; j < n; j++) {
+        const float gj = g[j];
+        m[j] = w < 0.5f ? fmaf(w, gj - m[j], m[j]) : fmaf(w - 1.0f, gj - m[j], gj);
+        v[j] = v[j] * beta2 + (oneMinusBeta2 * gj) * gj;
+        x[j] = x[j] + (negStep * m[j]) / (sqrtf(v[j]) / bc2Sqrt + eps);
+    }
 }

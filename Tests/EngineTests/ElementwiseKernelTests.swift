@@ -152,6 +152,25 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// Adam (both branches of the first-moment update: beta1 0.5 and 0.9) against its reference.
+    func testAdamMatchesReference() {
+        for n in sizes {
+            let g = values(n, seed: 20, scale: 0.1)
+            let x0 = values(n, seed: 21), m0 = values(n, seed: 22, scale: 0.01), v0 = values(n, seed: 23, scale: 0.01).map { $0 * $0 }
+            for w: Float in [0.5, 0.1] {   // w = 1 - beta1
+                var x = x0, m = m0, v = v0
+                i2i_adam_update_ref(Int64(n), &x, &m, &v, g, w, 0.999, 0.001, 0.0447, 1e-8, -2e-4)
+                forEachVariant { variant in
+                    var x2 = x0, m2 = m0, v2 = v0
+                    i2i_adam_update(Int64(n), &x2, &m2, &v2, g, w, 0.999, 0.001, 0.0447, 1e-8, -2e-4)
+                    assertSameBits(x2, x, "adam x n \(n) w \(w) \(variant)")
+                    assertSameBits(m2, m, "adam m n \(n) w \(w) \(variant)")
+                    assertSameBits(v2, v, "adam v n \(n) w \(w) \(variant)")
+                }
+            }
+        }
+    }
+
     // MARK: - Normalization
 
     func testNormKernelsMatchReference() {

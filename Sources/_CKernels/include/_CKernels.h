@@ -166,7 +166,7 @@ void i2i_pad_nhwc_adjoint(int64_t N, int64_t H, int64_t W, int64_t C, int64_t to
 void i2i_copy_rows(int64_t outer, int64_t length, const float *src, int64_t srcStride, float *dst,
                    int64_t dstStride);
 
-// Naive reference twins of the element-wise, normalization and layout kernels (eltwise_ref.c): the test
+// Naive reference twins of the element-wise, normalization, layout and Adam kernels (eltwise_ref.c): the test
 // oracle. Same contracts, except that i2i_binary_ref takes the strides of i2i_binary_row, i2i_sum_f64_ref
 // adds in plain index order, tanh / sigmoid / sqrt come from libm in double, and the backward reference
 // returns no scratch.
@@ -184,6 +184,8 @@ void i2i_pad_nhwc_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, i
                       int64_t right, int mode, const float *x, float *y);
 void i2i_pad_nhwc_adjoint_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left,
                               int64_t bottom, int64_t right, int mode, const float *g, float *dx);
+void i2i_adam_update_ref(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
+                         float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
 
 /// Workspace blocks (packed weights, Winograd transforms, padded copies) the conv kernels have taken
 /// from the system allocator so far; the rest came from the workspace cache. Constant in steady state.
