@@ -96,6 +96,8 @@ extension Tensor {
     }
 
     public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOperator, scalar: Float = 0) -> Tensor {
+        precondition(a.shape == b.shape || (op != .tanhGrad && op != .sigmoidGrad),
+                     "\(op) of \(a.shape) and \(b.shape): the fused gradients need equal shapes")
         let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape)
         let out = Tensor(uninitializedShape: shape)
         let pa = a.pointer, pb = b.pointer, po = out.uncheckedMutablePointer
@@ -188,6 +190,8 @@ extension Tensor {
     /// Broadcasts `self` to `target` (copying).
     public func broadcast(to target: [Int]) -> Tensor {
         if target == shape { return self }
+        precondition(target.count >= shape.count && Tensor.broadcastShape(shape, target) == target,
+                     "cannot broadcast \(shape) to \(target)")
         let out = Tensor(uninitializedShape: target)
         let dims = Tensor.coalesce(out: target, a: target, b: shape)
         let inner = dims[dims.count - 1]

@@ -45,6 +45,7 @@ void i2i_binary_ref(int op, int64_t n, const float *a, int64_t sa, const float *
         case I2I_BINARY_TANH_GRAD: r = u * (1.0f - w * w); break;
         case I2I_BINARY_SIGMOID_GRAD: r = u * w * (1.0f - w); break;
         case I2I_BINARY_LEAKY_RELU_GRAD: r = w > 0 ? u : u * s; break;
+        case I2I_BINARY_RELU_GRAD: r = w > 0 ? u : 0.0f; break;
         default: r = NAN;
         }
         y[i] = r;

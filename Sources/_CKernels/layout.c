@@ -52,7 +52,7 @@ static void pad_task(void *vctx, int64_t lo, int64_t hi) {
 void i2i_pad_nhwc(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left, int64_t bottom,
                   int64_t right, int mode, const float *x, float *y) {
     pad_ctx c = {N, H, W, C, top, left, bottom, right, H + top + bottom, W + left + right, mode, x, y, NULL};
-    if (N <= 0 || c.OH <= 0 || c.OW <= 0 || C <= 0) return;
+    if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || top < 0 || left < 0 || bottom < 0 || right < 0) return;
     const int64_t rowFloats = c.OW * C;
     i2i_parallel_for(N * c.OH, rowFloats >= (1 << 14) ? 1 : (1 << 14) / rowFloats, pad_task, &c);
 }
@@ -85,7 +85,7 @@ void i2i_pad_nhwc_adjoint(int64_t N, int64_t H, int64_t W, int64_t C, int64_t to
                           int64_t right, int mode, const float *g, float *dx) {
     pad_ctx c = {N, H, W, C, top, left, bottom, right, H + top + bottom, W + left + right, mode, g, dx,
                  I2I_PICK(add_into)};
-    if (N <= 0 || H <= 0 || W <= 0 || C <= 0) return;
+    if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || top < 0 || left < 0 || bottom < 0 || right < 0) return;
     const int64_t rowFloats = c.OW * C;
     i2i_parallel_for(N * H, rowFloats >= (1 << 14) ? 1 : (1 << 14) / rowFloats, pad_adjoint_task, &c);
 }

@@ -79,6 +79,9 @@ final class ElementwiseKernelTests: XCTestCase {
                     i2i_unary(op, Int64(xs.count), xs, &y, 0)
                     let worst = zip(y, want).map { ulpDistance($0, $1) }.max() ?? 0
                     XCTAssertLessThanOrEqual(worst, 1, "\(name) n \(xs.count) \(v): \(worst) ulp from libm")
+                    for i in xs.indices where want[i] == 0 && y[i].sign != want[i].sign {
+                        XCTFail("\(name)(\(xs[i])) is \(y[i]), libm gives \(want[i])"); break
+                    }
                     if let first { assertSameBits(y, first, "\(name) \(v) vs the first variant") } else { first = y }
                 }
             }
@@ -90,7 +93,7 @@ final class ElementwiseKernelTests: XCTestCase {
             ("add", Int32(I2I_BINARY_ADD)), ("sub", Int32(I2I_BINARY_SUB)), ("mul", Int32(I2I_BINARY_MUL)),
             ("div", Int32(I2I_BINARY_DIV)), ("max", Int32(I2I_BINARY_MAX)), ("min", Int32(I2I_BINARY_MIN)),
             ("tanhGrad", Int32(I2I_BINARY_TANH_GRAD)), ("sigmoidGrad", Int32(I2I_BINARY_SIGMOID_GRAD)),
-            ("leakyReLUGrad", Int32(I2I_BINARY_LEAKY_RELU_GRAD)),
+            ("leakyReLUGrad", Int32(I2I_BINARY_LEAKY_RELU_GRAD)), ("reluGrad", Int32(I2I_BINARY_RELU_GRAD)),
         ]
         for n in sizes {
             let a = values(n, seed: 3) + (n > 0 ? [0, -0.0, .infinity] : []), b = values(a.count, seed: 4)

@@ -180,6 +180,17 @@ final class OpTests: XCTestCase {
 
     // MARK: Activations and math
 
+    /// An infinite gradient where ReLU is off gives 0 (PyTorch's threshold_backward), not inf * 0;
+    /// LeakyReLU scales it.
+    func testReLUGradientIsASelect() {
+        let x = Variable(Tensor(shape: [4], scalars: [-1, 0, 2, -0.5]), requiresGrad: true)
+        relu(x).backward(seed: Tensor(shape: [4], scalars: [.infinity, -.infinity, 3, .nan]))
+        XCTAssertEqual(x.grad!.scalars.map(\.bitPattern), [Float(0), 0, 3, 0].map(\.bitPattern))
+        let z = Variable(Tensor(shape: [2], scalars: [-1, 1]), requiresGrad: true)
+        leakyReLU(z, slope: 0.2).backward(seed: Tensor(shape: [2], scalars: [.infinity, 1]))
+        XCTAssertEqual(z.grad!.scalars, [.infinity, 1])
+    }
+
     func testActivations() {
         let shape = [2, 3, 3, 5]
         OpTestCase("relu", shapes: [shape], op: { relu($0[0]) }, reference: { Reference.leaky($0[0], 0) }).run()

@@ -33,12 +33,14 @@ public func batchNorm(_ x: Variable, gamma: Variable? = nil, beta: Variable? = n
     let unbiased = Tensor(uninitializedShape: [C])
     let st = normStatistics(x.value, G: 1, M: M, C: C, eps: eps, unbiased: unbiased)
     let mom = statistics.momentum
-    let pm = st.mean.pointer, pu = unbiased.pointer
-    statistics.runningMean.withUnsafeMutableBufferPointer { rm in
-        for c in 0..<C { rm[c] = (1 - mom) * rm[c] + mom * pm[c] }
-    }
-    statistics.runningVar.withUnsafeMutableBufferPointer { rv in
-        for c in 0..<C { rv[c] = (1 - mom) * rv[c] + mom * pu[c] }
+    withExtendedLifetime((st, unbiased)) {
+        let pm = st.mean.pointer, pu = unbiased.pointer
+        statistics.runningMean.withUnsafeMutableBufferPointer { rm in
+            for c in 0..<C { rm[c] = (1 - mom) * rm[c] + mom * pm[c] }
+        }
+        statistics.runningVar.withUnsafeMutableBufferPointer { rv in
+            for c in 0..<C { rv[c] = (1 - mom) * rv[c] + mom * pu[c] }
+        }
     }
     let y = normApply(x.value, G: 1, M: M, C: C, st, gamma: gamma?.value, beta: beta?.value)
     var inputs = [x]

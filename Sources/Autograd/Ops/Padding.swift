@@ -39,6 +39,8 @@ func padAdjoint(_ g: Tensor, inputShape: [Int], _ p: ConvPadding, _ mode: Paddin
 
 public func pad(_ x: Variable, _ p: ConvPadding, mode: PaddingMode = .zero) -> Variable {
     precondition(x.shape.count == 4, "pad: x must be [N,H,W,C], got \(x.shape)")
+    precondition(p.top >= 0 && p.left >= 0 && p.bottom >= 0 && p.right >= 0, "pad: negative padding \(p)")
+    precondition(x.shape.allSatisfy { $0 > 0 } || mode == .zero, "pad: \(mode) padding of an empty tensor \(x.shape)")
     let inShape = x.shape
     return linearMap("pad", x, forward: { padForward($0, p, mode) },
                      adjoint: { padAdjoint($0, inputShape: inShape, p, mode) })

@@ -79,7 +79,7 @@ void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, fl
 // MARK: - Element-wise (eltwise.c)
 // One loop per op compiled for AVX-512, AVX2 and plain C, chosen by the CPU (or i2i_set_kernel_isa);
 // each element is computed alone with the same IEEE operations in every copy, so the result does not
-// depend on the ISA or the thread count. y may equal x (in place) but may not partly overlap it.
+// depend on the ISA or the thread count. Outputs may not overlap inputs (the loops are `restrict`).
 
 enum {
     I2I_UNARY_SCALE,        // x * s
@@ -110,6 +110,7 @@ enum {
     I2I_BINARY_TANH_GRAD,       // a * (1 - b * b)         a = dy, b = tanh(x)
     I2I_BINARY_SIGMOID_GRAD,    // a * b * (1 - b)         a = dy, b = sigmoid(x)
     I2I_BINARY_LEAKY_RELU_GRAD, // b > 0 ? a : a * s       a = dy, b = x
+    I2I_BINARY_RELU_GRAD,       // b > 0 ? a : 0           (PyTorch's threshold_backward: 0, not NaN, for a = inf)
 };
 /// y[i] = a[i] op b[i] for i < n, in parallel.
 void i2i_binary(int op, int64_t n, const float *a, const float *b, float *y, float s);
@@ -154,8 +155,9 @@ void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const fl
 // MARK: - Layout (layout.c)
 
 enum { I2I_PAD_ZERO, I2I_PAD_REFLECT, I2I_PAD_REPLICATE };
-/// y: [N, H+top+bottom, W+left+right, C] from x: [N,H,W,C], zero, reflection (PyTorch ReflectionPad2d,
-/// pads < size) or replication padding. Parallel over output rows.
+/// y: [N, H+top+bottom, W+left+right, C] from x: [N,H,W,C] (every size >= 1), zero, reflection (PyTorch
+/// ReflectionPad2d, pads < size) or replication padding; pads >= 0 (a negative pad writes nothing).
+/// Parallel over output rows.
 void i2i_pad_nhwc(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left, int64_t bottom,
                   int64_t right, int mode, const float *x, float *y);
 /// The adjoint: dx[source pixel] = sum of g over the output pixels copied from it, added in output
