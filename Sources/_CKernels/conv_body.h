@@ -1001,6 +1001,8 @@ typedef struct {
     int64_t rows, chunkRows;  // output rows N*OH, rows per cache chunk
     int64_t jt, ob;           // tiles along L and along OC
     int byOC;                 // 1: vectors over OC (tile MR x NR); 0: vectors over L (dot-like)
+    int64_t r0, r1;           // byOC: the current chunk of output rows
+    float *B;                 // byOC: dy of the chunk packed into [OC/NR][pixels][NR] panels
 } SFX(bwdw_ctx);
 
 static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
@@ -1122,60 +1124,62 @@ static TGT void SFX(bwdw_l_kernel_any)(int no, int OC, const SFX(bwdw_ctx) *c, i
     }
 }
 
-/// Vectors over OC: per chunk of output rows, dy is packed into [OC/NR][pixels][NR] panels and, per
-/// (kh, j tile), x into a [pixels][MR] panel; tasks (kh, j tile, OC block) in that order.
+/// Vectors over OC, one chunk of output rows [r0, r1): dy is packed into [OC/NR][pixels][NR] panels
+/// by all threads together (pack_dy_task), then each task (kh, j tile, OC block), in that order,
+/// packs x into a [pixels][MR] panel per (kh, j tile) and runs the GEMM. Chunks run one after the
+/// other, so every dw element still adds its chunks in order. (Each thread used to pack all of dy
+/// itself: a quarter of the 7x7 3->64 stem's backward-filter.)
+static TGT void SFX(pack_dy_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdw_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t maxPix = c->chunkRows * s->OW, npix = (c->r1 - c->r0) * s->OW;
+    const float *dyc = c->dy + c->r0 * s->OW * s->OC;
+    for (int64_t i = begin; i < end; i++) { // i = ob * npix + q
+        const int64_t ob = i / npix, q = i % npix, o0 = ob * NR;
+        const int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
+        const float *src = dyc + q * s->OC + o0;
+        float *dst = c->B + ob * maxPix * NR + q * NR;
+        if (nvalid == NR) { UNROLL for (int v = 0; v < NV; v++) VSTORE(dst + v * VW, VLOAD(src + v * VW)); }
+        else { for (int r = 0; r < NR; r++) dst[r] = r < nvalid ? src[r] : 0.0f; }
+    }
+}
+
 static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdw_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t maxPix = c->chunkRows * s->OW;
-    float *B = SFX(alloc_floats)(c->ob * maxPix * NR);
     float *A = SFX(alloc_floats)(maxPix * MR);
     const int64_t xstep = (int64_t)s->strideW * s->C;
-    for (int64_t r0 = 0; r0 < c->rows; r0 += c->chunkRows) {
-        int64_t r1 = r0 + c->chunkRows < c->rows ? r0 + c->chunkRows : c->rows;
-        int64_t npix = (r1 - r0) * s->OW;
-        const float *dyc = c->dy + r0 * s->OW * s->OC;
-        for (int64_t ob = 0; ob < c->ob; ob++) {
-            int64_t o0 = ob * NR;
-            int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
-            float *Bo = B + ob * maxPix * NR;
-            for (int64_t q = 0; q < npix; q++) {
-                const float *src = dyc + q * s->OC + o0;
-                float *dst = Bo + q * NR;
-                if (nvalid == NR) { UNROLL for (int v = 0; v < NV; v++) VSTORE(dst + v * VW, VLOAD(src + v * VW)); }
-                else { for (int r = 0; r < NR; r++) dst[r] = r < nvalid ? src[r] : 0.0f; }
-            }
-        }
-        int64_t packed = -1;
-        for (int64_t i = begin; i < end; i++) { // i = (kh * jt + jtile) * ob + oblock
-            int64_t ob = i % c->ob, kj = i / c->ob, jtile = kj % c->jt;
-            int kh = (int)(kj / c->jt);
-            int64_t j0 = jtile * MR;
-            int mvalid = c->L - j0 < MR ? (int)(c->L - j0) : MR;
-            if (kj != packed) {
-                float *dst = A;
-                for (int64_t row = r0; row < r1; row++) {
-                    int64_t n = row / s->OH, oh = row % s->OH;
-                    const float *xr = c->xp + ((n * c->Hp + oh * s->strideH + kh) * c->Wp) * s->C + j0;
-                    if (mvalid == MR) {
-                        for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR) memcpy(dst, xr, sizeof(float) * MR);
-                    } else {
-                        for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR)
-                            for (int p = 0; p < MR; p++) dst[p] = p < mvalid ? xr[p] : 0.0f;
-                    }
+    const int64_t r0 = c->r0, r1 = c->r1, npix = (r1 - r0) * s->OW;
+    int64_t packed = -1;
+    for (int64_t i = begin; i < end; i++) { // i = (kh * jt + jtile) * ob + oblock
+        int64_t ob = i % c->ob, kj = i / c->ob, jtile = kj % c->jt;
+        int kh = (int)(kj / c->jt);
+        int64_t j0 = jtile * MR;
+        int mvalid = c->L - j0 < MR ? (int)(c->L - j0) : MR;
+        if (kj != packed) {
+            float *dst = A;
+            for (int64_t row = r0; row < r1; row++) {
+                int64_t n = row / s->OH, oh = row % s->OH;
+                const float *xr = c->xp + ((n * c->Hp + oh * s->strideH + kh) * c->Wp) * s->C + j0;
+                if (mvalid == MR) {
+                    for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR) memcpy(dst, xr, sizeof(float) * MR);
+                } else {
+                    for (int ow = 0; ow < s->OW; ow++, xr += xstep, dst += MR)
+                        for (int p = 0; p < MR; p++) dst[p] = p < mvalid ? xr[p] : 0.0f;
                 }
-                packed = kj;
             }
-            int64_t o0 = ob * NR;
-            int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
-            float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
-            if (mvalid == MR && nvalid == NR) // constants: no tail code in the hot instance
-                SFX(bwdw_oc_kernel)(npix, A, B + ob * maxPix * NR, dwt, s->OC, MR, NR);
-            else
-                SFX(bwdw_oc_kernel)(npix, A, B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
+            packed = kj;
         }
+        int64_t o0 = ob * NR;
+        int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
+        float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
+        if (mvalid == MR && nvalid == NR) // constants: no tail code in the hot instance
+            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, MR, NR);
+        else
+            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
     }
-    i2i_ws_free(A); i2i_ws_free(B);
+    i2i_ws_free(A);
 }
 
 /// Vectors over KW*C (few output channels): reads x and dy in place.
@@ -1395,8 +1399,18 @@ static TGT void SFX(conv_nhwc_bwd_filter)(const i2i_conv_shape *s, const float *
         c.jt = SFX(cdiv)(c.L, (int64_t)SFX(bwdw_l_vectors)(s->OC) * VW);
         c.ob = (s->OC + 3) / 4;
     }
-    i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1,
-                     c.byOC ? SFX(backward_filter_oc_task) : SFX(backward_filter_l_task), &c);
+    if (c.byOC) {
+        c.B = SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR);
+        for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
+            c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
+            const int64_t npix = (c.r1 - c.r0) * s->OW;
+            i2i_parallel_for(c.ob * npix, 256, SFX(pack_dy_task), &c);
+            i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1, SFX(backward_filter_oc_task), &c);
+        }
+        i2i_ws_free(c.B);
+    } else {
+        i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1, SFX(backward_filter_l_task), &c);
+    }
     i2i_ws_free(c.xp);
 }
 
