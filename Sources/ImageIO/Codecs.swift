@@ -97,6 +97,7 @@ public enum ImageDecoder {
     static func cOptions(_ o: DecodingOptions) -> i2i_decode_opts {
         var c = i2i_decode_opts()
         c.max_pixels = o.maxPixels >= Int.max ? 0 : UInt64(max(o.maxPixels, 0))
+        c.max_bytes = o.maxDecodedBytes >= Int.max ? 0 : UInt64(max(o.maxDecodedBytes, 1))
         c.strict_truncation = o.strictTruncation ? 1 : 0
         c.max_jpeg_scans = 0
         return c

@@ -10,6 +10,13 @@ public struct DecodingOptions: Sendable, Equatable {
     /// `Int.max` turns the guard off.
     public var maxPixels: Int
 
+    /// Refuse images whose decoded pixels (width x height x channels x bytes
+    /// per sample, as the decoder returns them) would take more bytes than
+    /// this, with `.tooLarge`, before the buffer is allocated. The pixel cap
+    /// alone lets a 16-bit RGBA image reach 1.4 GB; a worker with little memory
+    /// sets this lower. `Int.max` (the default) turns the guard off.
+    public var maxDecodedBytes: Int
+
     /// What a truncated JPEG gives. libjpeg decodes one with the warning
     /// "Premature end of JPEG file" and fills the missing part with gray.
     /// - `true` (the default, like Pillow without `LOAD_TRUNCATED_IMAGES`):
@@ -24,9 +31,11 @@ public struct DecodingOptions: Sendable, Equatable {
     public var applyExifOrientation: Bool
 
     public init(maxPixels: Int = DecodingOptions.defaultMaxPixels,
+                maxDecodedBytes: Int = .max,
                 strictTruncation: Bool = true,
                 applyExifOrientation: Bool = true) {
         self.maxPixels = maxPixels
+        self.maxDecodedBytes = maxDecodedBytes
         self.strictTruncation = strictTruncation
         self.applyExifOrientation = applyExifOrientation
     }

@@ -53,6 +53,20 @@ static int i2i_check_pixels(uint64_t w, uint64_t h, uint64_t max_pixels, char *e
     return I2I_OK;
 }
 
+/// The decoded buffer: w * h * bytes per pixel (w, h < 2^32, bytes per pixel <= 8: no overflow).
+static int i2i_check_bytes(uint64_t w, uint64_t h, uint64_t bytes_per_pixel, uint64_t max_bytes, char *errbuf,
+                           size_t errlen) {
+    const uint64_t n = w * h * bytes_per_pixel;
+    if (max_bytes != 0 && n > max_bytes) {
+        i2i_set_msg(errbuf, errlen,
+                    "image is %llux%llu at %llu bytes per pixel = %llu MB decoded, above the limit of %llu MB",
+                    (unsigned long long)w, (unsigned long long)h, (unsigned long long)bytes_per_pixel,
+                    (unsigned long long)((n + 999999) / 1000000), (unsigned long long)(max_bytes / 1000000));
+        return I2I_TOO_LARGE;
+    }
+    return I2I_OK;
+}
+
 void i2i_image_free(i2i_image_out *img) {
     if (img == NULL) return;
     free(img->pixels);
@@ -199,6 +213,13 @@ int i2i_png_decode(const uint8_t *data, size_t len, const i2i_decode_opts *opts,
         i2i_set_msg(errbuf, errlen, "unexpected PNG layout after transforms: %d channels, %d bits", channels, out_depth);
         c->status = I2I_CORRUPT;
         png_longjmp(png, 1);
+    }
+    {
+        int st = i2i_check_bytes(w, h, (uint64_t)channels * (uint64_t)(out_depth / 8), opts->max_bytes, errbuf, errlen);
+        if (st != I2I_OK) {
+            c->status = st;
+            png_longjmp(png, 1);
+        }
     }
     size_t rowbytes = png_get_rowbytes(png, info);
     size_t want = (size_t)w * (size_t)channels * (size_t)(out_depth / 8);
@@ -506,6 +527,15 @@ int i2i_jpeg_decode(const uint8_t *data, size_t len, const i2i_decode_opts *opts
         longjmp(c->jb, 1);
     }
 
+    jpeg_calc_output_dimensions(cinfo);
+    {   // before jpeg_start_decompress, which allocates libjpeg's own image-sized buffers
+        const uint64_t bpp = cinfo->output_components == 4 ? 3 : (uint64_t)cinfo->output_components;
+        int st = i2i_check_bytes(cinfo->output_width, cinfo->output_height, bpp, opts->max_bytes, errbuf, errlen);
+        if (st != I2I_OK) {
+            c->status = st;
+            longjmp(c->jb, 1);
+        }
+    }
     jpeg_start_decompress(cinfo);
     uint32_t w = cinfo->output_width, h = cinfo->output_height;
     int comps = cinfo->output_components;

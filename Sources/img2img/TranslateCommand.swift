@@ -99,6 +99,9 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this (decompression-bomb guard).")
     var maxImagePixels: Int = DecodingOptions.defaultMaxPixels
 
+    @Option(help: "Refuse images whose decoded pixels would take more than this many MB (default: no limit).")
+    var maxImageMb: Int?
+
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
@@ -156,7 +159,8 @@ struct TranslateCommand: ParsableCommand {
         o.batchSize = (cfg.norm == .batch && !eval) ? 1 : batchSize
         o.shard = shard.flatMap(Shard.init(parsing:)) ?? .all
         o.overwrite = overwrite
-        o.decoding = DecodingOptions(maxPixels: maxImagePixels)
+        o.decoding = DecodingOptions(maxPixels: maxImagePixels,
+                                     maxDecodedBytes: maxImageMb.map { $0 > Int.max / 1_000_000 ? .max : max($0, 1) * 1_000_000 } ?? .max)
         o.quantization = quantization
 
         // A killed run may have left temporary files (outputs are written under a temporary name

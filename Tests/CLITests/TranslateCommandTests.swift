@@ -61,6 +61,19 @@ final class TranslateCommandTests: CLITestCase {
         XCTAssertTrue(partial.stdout.contains("translated 1 images"), partial.stdout)
     }
 
+    /// --max-image-mb refuses the image whose decoded pixels exceed it (named, status 3) and
+    /// translates the rest.
+    func testMaxImageMbRefusesOnlyTheBigImage() throws {
+        let model = try makeModel()
+        try put(pattern(700, 600, channels: 3), "big.png")     // 1.26 MB decoded
+        try put(pattern(30, 20, channels: 3), "small.png")
+        let r = try img2img(["translate", "--model", model, "--input", path("in"), "--output", path("out"), "--quiet",
+                             "--max-image-mb", "1"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("big.png") && r.stderr.contains("above the limit of 1 MB"), r.stderr)
+        XCTAssertEqual(files(under: path("out")), ["small.png"])
+    }
+
     func testShardsPartitionTheFolderExactly() throws {
         let model = try makeModel()
         for i in 0..<9 { try put(pattern(8, 8, channels: 3), "d\(i % 2)/f\(i).png") }

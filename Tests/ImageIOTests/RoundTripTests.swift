@@ -151,6 +151,25 @@ final class RoundTripTests: XCTestCase {
         }
     }
 
+    /// The decoded-size cap: counts channels and bytes per sample (a 16-bit RGBA PNG takes 8 bytes
+    /// a pixel), for PNG and JPEG, and says the sizes in its message.
+    func testDecodedByteCap() throws {
+        let rgba16 = try encodePNG(pattern16(width: 100, height: 50, channels: 4))   // 40,000 bytes decoded
+        XCTAssertNoThrow(try decodeImage(data: rgba16, options: DecodingOptions(maxDecodedBytes: 40_000)))
+        XCTAssertThrowsError(try decodeImage(data: rgba16, options: DecodingOptions(maxDecodedBytes: 39_999))) { e in
+            let err = e as! ImageIOError
+            XCTAssertEqual(err.kind, .tooLarge)
+            XCTAssertTrue(err.message.contains("100x50 at 8 bytes per pixel"), err.message)
+        }
+        let gray8 = try encodePNG(pattern8(width: 100, height: 50, channels: 1))      // 5,000 bytes
+        XCTAssertNoThrow(try decodeImage(data: gray8, options: DecodingOptions(maxDecodedBytes: 5_000)))
+        let jpeg = try encodeJPEG(pattern8(width: 64, height: 32, channels: 3), quality: 90)  // 6,144 bytes
+        XCTAssertNoThrow(try decodeImage(data: jpeg, options: DecodingOptions(maxDecodedBytes: 6_144)))
+        XCTAssertThrowsError(try decodeImage(data: jpeg, options: DecodingOptions(maxDecodedBytes: 6_143))) { e in
+            XCTAssertEqual((e as! ImageIOError).kind, .tooLarge, "\(e)")
+        }
+    }
+
     func testTruncatedJPEGStrictByDefaultLenientOnRequest() throws {
         let image = pattern8(width: 64, height: 64, channels: 3)
         let jpeg = try encodeJPEG(image, quality: 90)

@@ -22,7 +22,7 @@ typedef enum i2i_status {
     I2I_CORRUPT = 1,      ///< malformed data (libpng / libjpeg message in errbuf)
     I2I_TRUNCATED = 2,    ///< the data ended before the image did
     I2I_UNSUPPORTED = 3,  ///< valid but not supported here (12-bit, lossless JPEG, ...)
-    I2I_TOO_LARGE = 4,    ///< width * height above the caller's max_pixels
+    I2I_TOO_LARGE = 4,    ///< width * height above the caller's max_pixels, or the pixels above max_bytes
     I2I_NOMEM = 5,        ///< an allocation failed
     I2I_INVALID = 6       ///< bad arguments from the caller
 } i2i_status;
@@ -46,6 +46,7 @@ typedef struct i2i_image_out {
 /// Decoding limits and policies.
 typedef struct i2i_decode_opts {
     uint64_t max_pixels;       ///< refuse width * height above this, before allocating (0 = no limit)
+    uint64_t max_bytes;        ///< refuse a decoded pixel buffer above this many bytes, before allocating it (0 = no limit)
     int strict_truncation;     ///< JPEG: 1 = "Premature end of JPEG file" is an error (I2I_TRUNCATED)
     uint32_t max_jpeg_scans;   ///< JPEG: refuse files with more scans than this (0 = default 1000)
 } i2i_decode_opts;
