@@ -23,13 +23,27 @@ typedef struct {
 
 // MARK: - Loop bodies
 
+/// Reduction task -> group g and channel block [c0, c0 + cw).
+I2I_INLINE void channel_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *c0, int64_t *cw) {
+    *g = task / c->nb;
+    *c0 = (task % c->nb) * CB;
+    *cw = c->C - *c0 < CB ? c->C - *c0 : CB;
+}
+
+/// Row task -> group g and rows [r0, r1) of it.
+I2I_INLINE void row_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *r0, int64_t *r1) {
+    *g = task / c->tasks_per_group;
+    *r0 = (task % c->tasks_per_group) * c->rows_per_task;
+    *r1 = *r0 + c->rows_per_task < c->M ? *r0 + c->rows_per_task : c->M;
+}
+
 #define NORM_BODIES(SFX, TGT)                                                                      \
     /* mean and variance of one 16-channel block of one group */                                   \
     TGT static void stats_##SFX(const void *vc, int64_t lo, int64_t hi) {                         \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
-            const int64_t g = task / c->nb, c0 = (task % c->nb) * CB;                              \
-            const int64_t cw = c->C - c0 < CB ? c->C - c0 : CB;                                    \
+            int64_t g, c0, cw;                                                                     \
+            channel_block(c, task, &g, &c0, &cw);                                                  \
             const float *base = c->x + g * c->M * c->C + c0;                                       \
             double acc[CB] = {0}, mu[CB] = {0};                                                    \
             if (cw == CB) {                                                                        \
@@ -67,8 +81,8 @@ typedef struct {
     TGT static void apply_##SFX(const void *vc, int64_t lo, int64_t hi) {                         \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
-            const int64_t g = task / c->tasks_per_group, r0 = (task % c->tasks_per_group) * c->rows_per_task; \
-            const int64_t r1 = r0 + c->rows_per_task < c->M ? r0 + c->rows_per_task : c->M;         \
+            int64_t g, r0, r1;                                                                     \
+            row_block(c, task, &g, &r0, &r1);                                                      \
             for (int64_t c0 = 0; c0 < c->C; c0 += AB) {                                            \
                 const int64_t cw = c->C - c0 < AB ? c->C - c0 : AB;                                \
                 float a[AB], b[AB];                                                                \
@@ -91,8 +105,8 @@ typedef struct {
     TGT static void bsums_##SFX(const void *vc, int64_t lo, int64_t hi) {                         \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
-            const int64_t g = task / c->nb, c0 = (task % c->nb) * CB;                              \
-            const int64_t cw = c->C - c0 < CB ? c->C - c0 : CB;                                    \
+            int64_t g, c0, cw;                                                                     \
+            channel_block(c, task, &g, &c0, &cw);                                                  \
             double a1[CB] = {0}, a2[CB] = {0};                                                     \
             float mu[CB] = {0}, rs[CB] = {0};                                                      \
             for (int64_t j = 0; j < cw; j++) { mu[j] = c->mean[g * c->C + c0 + j]; rs[j] = c->rstd[g * c->C + c0 + j]; } \
@@ -126,8 +140,8 @@ typedef struct {
     TGT static void bdx_##SFX(const void *vc, int64_t lo, int64_t hi) {                           \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
-            const int64_t g = task / c->tasks_per_group, r0 = (task % c->tasks_per_group) * c->rows_per_task; \
-            const int64_t r1 = r0 + c->rows_per_task < c->M ? r0 + c->rows_per_task : c->M;         \
+            int64_t g, r0, r1;                                                                     \
+            row_block(c, task, &g, &r0, &r1);                                                      \
             for (int64_t c0 = 0; c0 < c->C; c0 += AB) {                                            \
                 const int64_t cw = c->C - c0 < AB ? c->C - c0 : AB;                                \
                 float k1[AB], k2[AB], k3[AB], mu[AB], rs[AB];                                      \
