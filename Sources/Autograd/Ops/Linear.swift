@@ -7,20 +7,22 @@
 //     (T,T): da = b^T g^T       db = g^T a^T
 //   linear: x [N,in]  weight [out,in] (PyTorch layout)  bias [out]  y = x weight^T + bias  [N,out]
 import TensorCore
+import _CKernels
 
+/// A [M,K] x B [K,N] is a 1x1 convolution of M one-pixel images with K channels: the conv
+/// engine's SIMD kernels (threads, fixed reduction order) do it, as for every other layer.
 func matmulKernel(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
     let A = transposeA ? a.permuted([1, 0]) : a
     let B = transposeB ? b.permuted([1, 0]) : b
     let (M, K, N) = (A.shape[0], A.shape[1], B.shape[1])
     precondition(B.shape[0] == K, "matmul: inner dimensions \(A.shape) x \(B.shape)")
-    let c = Tensor(zeros: [M, N])
-    let pa = A.pointer, pb = B.pointer, pc = c.uncheckedMutablePointer
-    parallelFor(M, grain: max(1, 4096 / max(N * K, 1))) { lo, hi in
-        for i in lo..<hi {
-            let row = pc + i * N
-            for k in 0..<K { let s = pa[i * K + k]; let bk = pb + k * N; for j in 0..<N { row[j] += s * bk[j] } }
-        }
-    }
+    if M == 0 || N == 0 || K == 0 { return Tensor(zeros: [M, N]) }
+    var s = i2i_conv_shape()
+    s.N = Int32(M); s.H = 1; s.W = 1; s.C = Int32(K); s.OC = Int32(N); s.KH = 1; s.KW = 1
+    s.strideH = 1; s.strideW = 1
+    precondition(i2i_conv_shape_finalize(&s) == 0, "matmul: shape \(A.shape) x \(B.shape)")
+    let c = Tensor(uninitializedShape: [M, N])
+    i2i_conv2d_forward(&s, A.pointer, B.pointer, nil, c.uncheckedMutablePointer)
     return c
 }
 
