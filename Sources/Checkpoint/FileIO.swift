@@ -43,6 +43,13 @@ func readWholeFile(_ path: String) throws -> [UInt8] {
 /// file or the new one, never a half-written one. On failure the temporary file is removed.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path) { sink in try bytes.withUnsafeBytes { try sink($0) } }
+    }
+
+    /// The same, with the contents produced by `body`, which hands each piece to the sink in
+    /// order: a large file is written without first being assembled in memory.
+    public static func write(to path: String,
+                             _ body: (_ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]).isEmpty ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -59,7 +66,7 @@ public enum AtomicFile {
         defer { if !ok { unlink(tmp) } }
         do {
             defer { close(fd) }
-            try bytes.withUnsafeBytes { raw in
+            try body { raw in
                 var done = 0
                 while done < raw.count {
                     let n = Glibc_write(fd, raw.baseAddress! + done, raw.count - done)

@@ -131,9 +131,8 @@ public enum SafeTensors {
         return TensorFile(tensors: tensors, metadata: metadata)
     }
 
-    /// Serializes `file`: tensors in the given order, `__metadata__` first.
-    /// Float tensors use `encoding`; tensors with `integers` are written as I64.
-    public static func encode(_ file: TensorFile, encoding: FloatEncoding = .f32, name: String = "<memory>") throws -> [UInt8] {
+    /// The 8-byte length, the JSON header (padded to 8 bytes) and the payload size of `file`.
+    static func header(_ file: TensorFile, encoding: FloatEncoding, name: String) throws -> (bytes: [UInt8], payload: Int) {
         var header = "{"
         var first = true
         if !file.metadata.isEmpty {
@@ -146,7 +145,6 @@ public enum SafeTensors {
         }
         var seen = Set<String>()
         var offset = 0
-        var sizes: [Int] = []
         for t in file.tensors {
             guard t.name != "__metadata__", seen.insert(t.name).inserted else {
                 throw CheckpointError(.duplicateName, file: name, tensor: t.name, "name used twice (or reserved)")
@@ -163,31 +161,70 @@ public enum SafeTensors {
             first = false
             header += "\(JSONWriter.quoted(t.name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + nbytes)]}"
             offset += nbytes
-            sizes.append(nbytes)
         }
         header += "}"
         var headerBytes = Array(header.utf8)
         while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }  // align the buffer, as the Python library does
-
         var out: [UInt8] = []
-        out.reserveCapacity(8 + headerBytes.count + offset)
+        out.reserveCapacity(8 + headerBytes.count)
         var n = UInt64(headerBytes.count)
         for _ in 0..<8 { out.append(UInt8(n & 0xff)); n >>= 8 }
-        out += headerBytes
+        return (out + headerBytes, offset)
+    }
+
+    /// Hands the little-endian bytes of each tensor to `sink`, in order (float tensors straight from
+    /// their storage on a little-endian host; others through a small buffer).
+    static func payload(_ file: TensorFile, encoding: FloatEncoding,
+                        _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var buf: [UInt8] = []
+        buf.reserveCapacity(1 << 16)
+        func flush() throws { if !buf.isEmpty { try buf.withUnsafeBytes { try sink($0) }; buf.removeAll(keepingCapacity: true) } }
         for t in file.tensors {
             if let ints = t.integers {
-                for v in ints { var u = UInt64(bitPattern: v); for _ in 0..<8 { out.append(UInt8(u & 0xff)); u >>= 8 } }
+                for v in ints {
+                    var u = UInt64(bitPattern: v)
+                    for _ in 0..<8 { buf.append(UInt8(u & 0xff)); u >>= 8 }
+                    if buf.count >= 1 << 16 { try flush() }
+                }
             } else if encoding == .f16 {
-                for v in t.values { let h = floatToHalf(v); out.append(UInt8(h & 0xff)); out.append(UInt8(h >> 8)) }
+                for v in t.values {
+                    let h = floatToHalf(v)
+                    buf.append(UInt8(h & 0xff)); buf.append(UInt8(h >> 8))
+                    if buf.count >= 1 << 16 { try flush() }
+                }
             } else {
-                for v in t.values { var u = v.bitPattern; for _ in 0..<4 { out.append(UInt8(u & 0xff)); u >>= 8 } }
+                #if _endian(little)
+                try flush()
+                try t.values.withUnsafeBytes { try sink($0) }   // already the file's byte order
+                #else
+                for v in t.values {
+                    var u = v.bitPattern
+                    for _ in 0..<4 { buf.append(UInt8(u & 0xff)); u >>= 8 }
+                    if buf.count >= 1 << 16 { try flush() }
+                }
+                #endif
             }
         }
+        try flush()
+    }
+
+    /// Serializes `file`: tensors in the given order, `__metadata__` first.
+    /// Float tensors use `encoding`; tensors with `integers` are written as I64.
+    public static func encode(_ file: TensorFile, encoding: FloatEncoding = .f32, name: String = "<memory>") throws -> [UInt8] {
+        let (head, size) = try header(file, encoding: encoding, name: name)
+        var out = head
+        out.reserveCapacity(head.count + size)
+        try payload(file, encoding: encoding) { out.append(contentsOf: $0) }
         return out
     }
 
-    /// Writes `file` atomically (temporary file, fsync, rename, fsync of the folder).
+    /// Writes `file` atomically (temporary file, fsync, rename, fsync of the folder), streaming the
+    /// tensors to the file instead of assembling the whole file in memory first.
     public static func write(_ file: TensorFile, to path: String, encoding: FloatEncoding = .f32) throws {
-        try AtomicFile.write(try encode(file, encoding: encoding, name: path), to: path)
+        let (head, _) = try header(file, encoding: encoding, name: path)
+        try AtomicFile.write(to: path) { sink in
+            try head.withUnsafeBytes { try sink($0) }
+            try payload(file, encoding: encoding, sink)
+        }
     }
 }

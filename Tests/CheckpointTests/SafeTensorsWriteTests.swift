@@ -47,6 +47,19 @@ final class SafeTensorsWriteTests: XCTestCase {
         XCTAssertEqual(back["model.1.weight"]?.sourceDType, .f32)
     }
 
+    /// The streamed file is byte for byte the in-memory encoding, f32 and f16, including an
+    /// integer tensor long enough to cross the 64 KiB staging buffer.
+    func testStreamedWriteEqualsEncode() throws {
+        var file = sample()
+        file.tensors.append(NamedTensor(name: "ints", shape: [10_000], integers: (0..<10_000).map { Int64($0) * -3 }))
+        for encoding in [SafeTensors.FloatEncoding.f32, .f16] {
+            let path = dir + "/stream-\(encoding).safetensors"
+            try SafeTensors.write(file, to: path, encoding: encoding)
+            let written = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            XCTAssertEqual(written, try SafeTensors.encode(file, encoding: encoding), "\(encoding)")
+        }
+    }
+
     func testF16RoundTripRoundsToNearestHalf() throws {
         let file = sample()
         let path = dir + "/net16.safetensors"
