@@ -218,14 +218,16 @@ final class TrainingRun {
             trainer.progress.epoch += 1
             batchInEpoch = 0
             let finishedEpoch = trainer.progress.epoch
-            try save(label: "latest", batchInEpoch: 0)
+            let saveLatest = finishedEpoch == totalEpochs
+                || (cmd.saveLatestEpochs > 0 && finishedEpoch % cmd.saveLatestEpochs == 0)
+            if saveLatest { try save(label: "latest", batchInEpoch: 0) }
             if cmd.saveEpochFreq > 0 && finishedEpoch % cmd.saveEpochFreq == 0 {
                 try save(label: "epoch_\(finishedEpoch)", batchInEpoch: 0)
             }
             try report.addEpoch(finishedEpoch, grid: sampleGrid())
             if !cmd.quiet {
                 print("epoch \(finishedEpoch)/\(totalEpochs) done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, "
-                      + "saved \(latestPath()), report \(report.indexPath)")
+                      + (saveLatest ? "saved \(latestPath()), " : "") + "report \(report.indexPath)")
             }
         }
         print("finished \(totalEpochs) epochs: \(dir)/latest_net_*.safetensors, report \(report.indexPath)")

@@ -56,6 +56,20 @@ final class TrainCommandTests: CLITestCase {
         }
     }
 
+    /// --save-latest-epochs 2 over 3 epochs: latest after epoch 2 and after the last one only; a
+    /// negative value is a usage error.
+    func testSaveLatestEveryKEpochs() throws {
+        var args = tiny("k", epochs: 3, extra: ["--save-latest-epochs", "2"])
+        args.removeAll { $0 == "--quiet" }
+        let r = try img2img(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") && $0.contains("done in") }
+        XCTAssertEqual(lines.count, 3, r.stdout)
+        XCTAssertEqual(lines.map { $0.contains("saved") }, [false, true, true], r.stdout)
+        let bad = try img2img(tiny("k2", epochs: 1, extra: ["--save-latest-epochs", "-1"]))
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
+
     func testKilledAndResumedRunEqualsUninterruptedRun() throws {
         let opts = ["--save-latest-freq", "2", "--no-dropout"]
         XCTAssertEqual(try img2img(tiny("straight", epochs: 3, extra: opts)).status, 0)
