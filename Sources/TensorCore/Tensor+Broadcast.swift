@@ -95,7 +95,7 @@ extension Tensor {
         return dims
     }
 
-    public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOperator, scalar: Float = 0) -> Tensor {
+    public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOperator) -> Tensor {
         precondition(a.shape == b.shape || (op != .tanhGrad && op != .sigmoidGrad),
                      "\(op) of \(a.shape) and \(b.shape): the fused gradients need equal shapes")
         let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape)
@@ -103,7 +103,7 @@ extension Tensor {
         let pa = a.pointer, pb = b.pointer, po = out.uncheckedMutablePointer
         let n = out.count, code = op.code
         if a.count == n && b.count == n {
-            i2i_binary(code, Int64(n), pa, pb, po, scalar)
+            i2i_binary(code, Int64(n), pa, pb, po, 0)
             return out
         }
         let dims = coalesce(out: shape, a: a.shape, b: b.shape)
@@ -113,7 +113,7 @@ extension Tensor {
         parallelFor(outer, grain: Swift.max(1, 16384 / Swift.max(m, 1))) { lo, hi in
             for o in lo..<hi {
                 let (offA, offB) = rowOffsets(o, dims)
-                i2i_binary_row(code, Int64(m), pa + offA, ia, pb + offB, ib, po + o * m, scalar)
+                i2i_binary_row(code, Int64(m), pa + offA, ia, pb + offB, ib, po + o * m, 0)
             }
         }
         return out
