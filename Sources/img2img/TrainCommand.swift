@@ -125,7 +125,7 @@ struct TrainCommand: ParsableCommand {
     var continueTrain = false
     @Option(help: "Keep a numbered checkpoint every this many epochs.")
     var saveEpochFreq: Int = 5
-    @Option(help: "Also save the latest checkpoint every this many iterations (0: epoch ends only).")
+    @Option(help: "Also save the latest checkpoint every this many iterations (0: never by iteration count).")
     var saveLatestFreq: Int = 5000
     @Option(help: ArgumentHelp("Save the latest checkpoint at the end of every this many epochs (0: only at the end, "
                                + "on Ctrl-C and every --save-latest-freq iterations).",
