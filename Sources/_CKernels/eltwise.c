@@ -81,7 +81,8 @@ typedef struct {
     break;
 
 #define UNARY_BODY(SFX, TGT)                                                                       \
-    TGT static void unary_##SFX(const un_ctx *c, int64_t lo, int64_t hi) {                        \
+    TGT static void unary_##SFX(void *vc, int64_t lo, int64_t hi) {                               \
+        const un_ctx *c = vc;                                                                      \
         const float *restrict x = c->x;                                                            \
         float *restrict y = c->y;                                                                  \
         const float s = c->s;                                                                      \
@@ -105,22 +106,12 @@ typedef struct {
     }
 I2I_FOR_EACH_ISA(UNARY_BODY)
 
-typedef void (*un_fn)(const un_ctx *, int64_t, int64_t);
-typedef struct {
-    un_ctx c;
-    un_fn fn;
-} un_task_ctx;
-static void unary_task(void *p, int64_t lo, int64_t hi) {
-    const un_task_ctx *t = p;
-    t->fn(&t->c, lo, hi);
-}
-
 void i2i_unary(int op, int64_t n, const float *x, float *y, float s) {
     if (n <= 0) return;
-    un_task_ctx t = {{op, x, y, s}, I2I_PICK(unary)};
+    un_ctx c = {op, x, y, s};
     // tanh and sigmoid cost ~20x a copy per element: smaller chunks still pay for a region.
     const int64_t grain = (op == I2I_UNARY_TANH || op == I2I_UNARY_SIGMOID) ? 1 << 12 : 1 << 15;
-    i2i_parallel_for(n, grain, unary_task, &t);
+    i2i_parallel_for(n, grain, I2I_PICK(unary), &c);
 }
 
 void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope) {
@@ -161,7 +152,8 @@ typedef struct {
     break;
 
 #define BINARY_BODY(SFX, TGT)                                                                      \
-    TGT static void binary_##SFX(const bin_ctx *c, int64_t lo, int64_t hi) {                      \
+    TGT static void binary_##SFX(void *vc, int64_t lo, int64_t hi) {                              \
+        const bin_ctx *c = vc;                                                                     \
         const float *restrict a = c->a, *restrict b = c->b;                                        \
         float *restrict y = c->y;                                                                  \
         const float s = c->s;                                                                      \
@@ -173,25 +165,15 @@ typedef struct {
     }
 I2I_FOR_EACH_ISA(BINARY_BODY)
 
-typedef void (*bin_fn)(const bin_ctx *, int64_t, int64_t);
-typedef struct {
-    bin_ctx c;
-    bin_fn fn;
-} bin_task_ctx;
-static void binary_task(void *p, int64_t lo, int64_t hi) {
-    const bin_task_ctx *t = p;
-    t->fn(&t->c, lo, hi);
-}
-
 void i2i_binary(int op, int64_t n, const float *a, const float *b, float *y, float s) {
     if (n <= 0) return;
-    bin_task_ctx t = {{op, a, b, 1, 1, y, s}, I2I_PICK(binary)};
-    i2i_parallel_for(n, 1 << 15, binary_task, &t);
+    bin_ctx c = {op, a, b, 1, 1, y, s};
+    i2i_parallel_for(n, 1 << 15, I2I_PICK(binary), &c);
 }
 
 void i2i_binary_row(int op, int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y, float s) {
     if (n <= 0) return;
-    const bin_ctx c = {op, a, b, sa != 0, sb != 0, y, s};
+    bin_ctx c = {op, a, b, sa != 0, sb != 0, y, s};
     I2I_PICK(binary)(&c, 0, n);
 }
 
@@ -203,47 +185,49 @@ void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, f
 
 enum { SUM_BLOCK = 4096, SUM_LANES = 16 };
 
-// One block: lane j sums the elements i = j mod 16 in order, then the lanes are added 0..15.
-#define SUM_BODY(SFX, TGT)                                                                         \
-    TGT static double sum_block_##SFX(const float *restrict x, int64_t n) {                        \
-        double acc[SUM_LANES] = {0};                                                               \
-        int64_t i = 0;                                                                             \
-        for (; i + SUM_LANES <= n; i += SUM_LANES)                                                 \
-            for (int j = 0; j < SUM_LANES; j++) acc[j] = acc[j] + (double)x[i + j];                \
-        for (int j = 0; i + j < n; j++) acc[j] = acc[j] + (double)x[i + j];                        \
-        double s = 0;                                                                              \
-        for (int j = 0; j < SUM_LANES; j++) s = s + acc[j];                                        \
-        return s;                                                                                  \
-    }                                                                                              \
-    TGT static void colsum_##SFX(const float *restrict x, int64_t rows, int64_t cols, int64_t c0,  \
-                                 int64_t cw, double *restrict out) {                               \
-        double acc[16] = {0};                                                                      \
-        if (cw == 16) {                                                                            \
-            for (int64_t r = 0; r < rows; r++)                                                     \
-                for (int j = 0; j < 16; j++) acc[j] = acc[j] + (double)x[r * cols + c0 + j];       \
-        } else {                                                                                   \
-            for (int64_t r = 0; r < rows; r++)                                                     \
-                for (int64_t j = 0; j < cw; j++) acc[j] = acc[j] + (double)x[r * cols + c0 + j];   \
-        }                                                                                          \
-        for (int64_t j = 0; j < cw; j++) out[c0 + j] = acc[j];                                     \
-    }
-I2I_FOR_EACH_ISA(SUM_BODY)
-
 typedef struct {
     const float *x;
     int64_t n, rows, cols;
     double *out;
-    double (*block)(const float *, int64_t);
-    void (*col)(const float *, int64_t, int64_t, int64_t, int64_t, double *);
 } sum_ctx;
 
-static void sum_task(void *p, int64_t lo, int64_t hi) {
-    const sum_ctx *c = p;
-    for (int64_t b = lo; b < hi; b++) {
-        const int64_t start = b * SUM_BLOCK, len = c->n - start < SUM_BLOCK ? c->n - start : SUM_BLOCK;
-        c->out[b] = c->block(c->x + start, len);
+// sum_blocks: block b of x[0..<n] into out[b]; in each block lane j sums the elements i = j mod 16
+// in order, then the lanes are added 0..15. colsum_blocks: 16-column block t into out[16t ..].
+#define SUM_BODY(SFX, TGT)                                                                         \
+    TGT static void sum_blocks_##SFX(void *vc, int64_t lo, int64_t hi) {                          \
+        const sum_ctx *c = vc;                                                                     \
+        for (int64_t b = lo; b < hi; b++) {                                                        \
+            const int64_t start = b * SUM_BLOCK;                                                   \
+            const int64_t n = c->n - start < SUM_BLOCK ? c->n - start : SUM_BLOCK;                 \
+            const float *restrict x = c->x + start;                                                \
+            double acc[SUM_LANES] = {0};                                                           \
+            int64_t i = 0;                                                                         \
+            for (; i + SUM_LANES <= n; i += SUM_LANES)                                             \
+                for (int j = 0; j < SUM_LANES; j++) acc[j] = acc[j] + (double)x[i + j];            \
+            for (int j = 0; i + j < n; j++) acc[j] = acc[j] + (double)x[i + j];                    \
+            double sum = 0;                                                                        \
+            for (int j = 0; j < SUM_LANES; j++) sum = sum + acc[j];                                \
+            c->out[b] = sum;                                                                       \
+        }                                                                                          \
+    }                                                                                              \
+    TGT static void colsum_blocks_##SFX(void *vc, int64_t lo, int64_t hi) {                       \
+        const sum_ctx *c = vc;                                                                     \
+        const float *restrict x = c->x;                                                            \
+        const int64_t rows = c->rows, cols = c->cols;                                              \
+        for (int64_t t = lo; t < hi; t++) {                                                        \
+            const int64_t c0 = t * 16, cw = cols - c0 < 16 ? cols - c0 : 16;                       \
+            double acc[16] = {0};                                                                  \
+            if (cw == 16) {                                                                        \
+                for (int64_t r = 0; r < rows; r++)                                                 \
+                    for (int j = 0; j < 16; j++) acc[j] = acc[j] + (double)x[r * cols + c0 + j];   \
+            } else {                                                                               \
+                for (int64_t r = 0; r < rows; r++)                                                 \
+                    for (int64_t j = 0; j < cw; j++) acc[j] = acc[j] + (double)x[r * cols + c0 + j]; \
+            }                                                                                      \
+            for (int64_t j = 0; j < cw; j++) c->out[c0 + j] = acc[j];                              \
+        }                                                                                          \
     }
-}
+I2I_FOR_EACH_ISA(SUM_BODY)
 
 double i2i_sum_f64(int64_t n, const float *x) {
     if (n <= 0) return 0;
@@ -255,24 +239,16 @@ double i2i_sum_f64(int64_t n, const float *x) {
     for (int64_t g0 = 0; g0 < nb; g0 += STACK_BLOCKS) {
         const int64_t gb = nb - g0 < STACK_BLOCKS ? nb - g0 : STACK_BLOCKS;
         const int64_t start = g0 * SUM_BLOCK, len = n - start < gb * SUM_BLOCK ? n - start : gb * SUM_BLOCK;
-        sum_ctx c = {x + start, len, 0, 0, stack, I2I_PICK(sum_block), NULL};
-        i2i_parallel_for(gb, 4, sum_task, &c);
+        sum_ctx c = {x + start, len, 0, 0, stack};
+        i2i_parallel_for(gb, 4, I2I_PICK(sum_blocks), &c);
         for (int64_t b = 0; b < gb; b++) total = total + stack[b];
     }
     return total;
 }
 
-static void colsum_task(void *p, int64_t lo, int64_t hi) {
-    const sum_ctx *c = p;
-    for (int64_t t = lo; t < hi; t++) {
-        const int64_t c0 = t * 16, cw = c->cols - c0 < 16 ? c->cols - c0 : 16;
-        c->col(c->x, c->rows, c->cols, c0, cw, c->out);
-    }
-}
-
 void i2i_sum_rows_f64(int64_t rows, int64_t cols, const float *x, double *out) {
     if (cols <= 0) return;
     if (rows <= 0) { memset(out, 0, (size_t)cols * sizeof(double)); return; }
-    sum_ctx c = {x, 0, rows, cols, out, NULL, I2I_PICK(colsum)};
-    i2i_parallel_for((cols + 15) / 16, 1, colsum_task, &c);
+    sum_ctx c = {x, 0, rows, cols, out};
+    i2i_parallel_for((cols + 15) / 16, 1, I2I_PICK(colsum_blocks), &c);
 }

@@ -4,7 +4,9 @@
 //
 // A kernel file writes its loop once as a macro BODY(SFX, TARGET) and instantiates it with
 // I2I_FOR_EACH_ISA(BODY): one plain-C copy and, on x86-64, an AVX2+FMA and an AVX-512 copy that the
-// compiler vectorizes for those units. I2I_PICK(name) returns the copy for the current level.
+// compiler vectorizes for those units. I2I_PICK(name) returns the copy for the current level. The
+// copies have the signature of i2i_task_fn (a context pointer and a range), so I2I_PICK(name) goes
+// straight to i2i_parallel_for.
 // Files that use it compile with `#pragma clang fp contract(off)`: a*b + c stays two roundings in
 // every copy, so the copies give the same bits.
 #ifndef IMG2IMG_ISA_H

@@ -18,7 +18,6 @@ typedef struct {
     double *sdy, *sdyx;
     float eps;
     int64_t rows_per_task, tasks_per_group;
-    void (*fn)(const void *c, int64_t lo, int64_t hi);
 } norm_ctx;
 
 // MARK: - Loop bodies
@@ -39,7 +38,7 @@ I2I_INLINE void row_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *
 
 #define NORM_BODIES(SFX, TGT)                                                                      \
     /* mean and variance of one 16-channel block of one group */                                   \
-    TGT static void stats_##SFX(const void *vc, int64_t lo, int64_t hi) {                         \
+    TGT static void stats_##SFX(void *vc, int64_t lo, int64_t hi) {                         \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
             int64_t g, c0, cw;                                                                     \
@@ -78,7 +77,7 @@ I2I_INLINE void row_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *
         }                                                                                          \
     }                                                                                              \
     /* y = x * a + b over a chunk of rows of one group, AB channels at a time */                   \
-    TGT static void apply_##SFX(const void *vc, int64_t lo, int64_t hi) {                         \
+    TGT static void apply_##SFX(void *vc, int64_t lo, int64_t hi) {                         \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
             int64_t g, r0, r1;                                                                     \
@@ -102,7 +101,7 @@ I2I_INLINE void row_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *
         }                                                                                          \
     }                                                                                              \
     /* sum dy and dy * xhat per (g, c) over one 16-channel block */                                \
-    TGT static void bsums_##SFX(const void *vc, int64_t lo, int64_t hi) {                         \
+    TGT static void bsums_##SFX(void *vc, int64_t lo, int64_t hi) {                         \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
             int64_t g, c0, cw;                                                                     \
@@ -137,7 +136,7 @@ I2I_INLINE void row_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *
         }                                                                                          \
     }                                                                                              \
     /* dx = k1 * ((dy - k2) - xhat * k3) over a chunk of rows of one group */                      \
-    TGT static void bdx_##SFX(const void *vc, int64_t lo, int64_t hi) {                           \
+    TGT static void bdx_##SFX(void *vc, int64_t lo, int64_t hi) {                           \
         const norm_ctx *c = vc;                                                                    \
         for (int64_t task = lo; task < hi; task++) {                                               \
             int64_t g, r0, r1;                                                                     \
@@ -166,11 +165,6 @@ I2I_INLINE void row_block(const norm_ctx *c, int64_t task, int64_t *g, int64_t *
     }
 I2I_FOR_EACH_ISA(NORM_BODIES)
 
-static void norm_task(void *vctx, int64_t begin, int64_t end) {
-    const norm_ctx *c = vctx;
-    c->fn(c, begin, end);
-}
-
 /// Row chunks of about 16K floats, never spanning two groups.
 static void set_row_tasks(norm_ctx *c) {
     const int64_t per = 16384 / (c->C > 0 ? c->C : 1);
@@ -184,25 +178,25 @@ void i2i_norm_stats(int64_t G, int64_t M, int64_t C, const float *x, float eps, 
                     float *unbiased) {
     if (G <= 0 || C <= 0) return;
     norm_ctx c = {.G = G, .M = M, .C = C, .nb = (C + CB - 1) / CB, .x = x, .mean_out = mean, .rstd_out = rstd,
-                  .unbiased = unbiased, .eps = eps, .fn = I2I_PICK(stats)};
-    i2i_parallel_for(G * c.nb, 1, norm_task, &c);
+                  .unbiased = unbiased, .eps = eps};
+    i2i_parallel_for(G * c.nb, 1, I2I_PICK(stats), &c);
 }
 
 void i2i_norm_apply(int64_t G, int64_t M, int64_t C, const float *x, const float *mean, const float *rstd,
                     const float *gamma, const float *beta, float *y) {
     if (G <= 0 || M <= 0 || C <= 0) return;
     norm_ctx c = {.G = G, .M = M, .C = C, .x = x, .mean = mean, .rstd = rstd, .gamma = gamma, .beta = beta,
-                  .y = y, .fn = I2I_PICK(apply)};
+                  .y = y};
     set_row_tasks(&c);
-    i2i_parallel_for(G * c.tasks_per_group, 1, norm_task, &c);
+    i2i_parallel_for(G * c.tasks_per_group, 1, I2I_PICK(apply), &c);
 }
 
 void i2i_norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
                             const float *rstd, double *sdy, double *sdyx) {
     if (G <= 0 || C <= 0) return;
     norm_ctx c = {.G = G, .M = M, .C = C, .nb = (C + CB - 1) / CB, .x = x, .dy = dy, .mean = mean, .rstd = rstd,
-                  .sdy = sdy, .sdyx = sdyx, .fn = I2I_PICK(bsums)};
-    i2i_parallel_for(G * c.nb, 1, norm_task, &c);
+                  .sdy = sdy, .sdyx = sdyx};
+    i2i_parallel_for(G * c.nb, 1, I2I_PICK(bsums), &c);
 }
 
 void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
@@ -213,9 +207,9 @@ void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const fl
     i2i_norm_backward_sums(G, M, C, x, dy, mean, rstd, sdy, sdyx);
     if (M > 0) {
         norm_ctx c = {.G = G, .M = M, .C = C, .x = x, .dy = dy, .mean = mean, .rstd = rstd, .gamma = gamma,
-                      .y = dx, .sdy = sdy, .sdyx = sdyx, .fn = I2I_PICK(bdx)};
+                      .y = dx, .sdy = sdy, .sdyx = sdyx};
         set_row_tasks(&c);
-        i2i_parallel_for(G * c.tasks_per_group, 1, norm_task, &c);
+        i2i_parallel_for(G * c.tasks_per_group, 1, I2I_PICK(bdx), &c);
     }
     if (dgamma || dbeta) {
         for (int64_t ch = 0; ch < C; ch++) {
