@@ -330,6 +330,20 @@ typedef struct {
     int64_t TH, TW, T, TB, blocks, Cp, OCp, nob;
 } SFX(wino_ctx);
 
+/// The input pixels of the P x P patch of a Winograd tile of image n whose outputs start at row oh0,
+/// column ow0, row-major into src[P*P]: pointers to their C channels, or `outside` where the patch
+/// reaches into the padding. (Forward F(2x2) and F(4x4), and the F(2x2) backward-filter.)
+static inline ALWAYS void SFX(wino_patch)(const i2i_conv_shape *s, const float *x, int64_t n, int64_t oh0, int64_t ow0,
+                                   int P, const float *outside, const float **src) {
+    const int ih0 = (int)oh0 - s->padT, iw0 = (int)ow0 - s->padL;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++) {
+            const int ih = ih0 + i, iw = iw0 + j;
+            src[i * P + j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W) ? x + ((n * s->H + ih) * s->W + iw) * s->C
+                                                                             : outside;
+        }
+}
+
 static TGT void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
@@ -375,14 +389,8 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
         // Input transform, vectors over C.
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
-            int ih0 = (int)th * 2 - s->padT, iw0 = (int)tw * 2 - s->padL;
             const float *src[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) {
-                    int ih = ih0 + i, iw = iw0 + j;
-                    src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W)
-                        ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : zero;
-                }
+            SFX(wino_patch)(s, c->x, n, th * 2, tw * 2, 4, zero, &src[0][0]);
             for (int64_t k = 0; k < s->C; k += VW) {
                 const int full = s->C - k >= VW;
                 const int rem = (int)(s->C - k);
@@ -552,14 +560,8 @@ static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
         const int nt = c->T - t0 < TB ? (int)(c->T - t0) : (int)TB;
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
-            int ih0 = (int)th * 4 - s->padT, iw0 = (int)tw * 4 - s->padL;
             const float *src[6][6];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    int ih = ih0 + i, iw = iw0 + j;
-                    src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W)
-                        ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : zero;
-                }
+            SFX(wino_patch)(s, c->x, n, th * 4, tw * 4, 6, zero, &src[0][0]);
             for (int64_t k = 0; k < s->C; k += VW) {
                 const int full = s->C - k >= VW;
                 const int rem = (int)(s->C - k);
@@ -1222,14 +1224,9 @@ static TGT void SFX(winow_transform_task)(void *vctx, int64_t begin, int64_t end
     float zero[VW] = {0};
     for (int64_t t = begin; t < end; t++) {
         int64_t tile = c->t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
-        int ih0 = (int)th * 2 - s->padT, iw0 = (int)tw * 2 - s->padL;
         // V = B^T d B, vectors over C, scattered into MR-wide c tiles.
         const float *src[4][4];
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) {
-                int ih = ih0 + i, iw = iw0 + j;
-                src[i][j] = (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W) ? c->x + ((n * s->H + ih) * s->W + iw) * s->C : NULL;
-            }
+        SFX(wino_patch)(s, c->x, n, th * 2, tw * 2, 4, NULL, &src[0][0]);
         for (int64_t k = 0; k < c->nct * MR; k += VW) {
             const int rem = s->C - k <= 0 ? 0 : (s->C - k < VW ? (int)(s->C - k) : VW);
             VT d[4][4], tt[4][4], v[16];
