@@ -45,8 +45,9 @@ let package = Package(
         // MARK: - Data path
         .target(name: "ImageIO", dependencies: ["_CImageCodecs"], exclude: ["README.md"]),
         .target(name: "Augment", dependencies: ["ImageIO"]),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "TensorCore"]),
-        .target(name: "Translation", dependencies: ["ImageIO", "Augment"]),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "TensorCore", "_Sync"]),
+        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync"]),
+        .target(name: "_Sync"),  // the bounded producer/consumer queue both of them use
 
         // MARK: - Conv engine
         .target(name: "_CKernels"),

@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import Augment
+import _Sync
 
 /// N augmented items as NHWC floats in [-1, 1], ready to become tensors.
 public struct Batch: Sendable {
@@ -170,64 +171,12 @@ private struct UncheckedBox<T>: @unchecked Sendable {
     init(_ v: T) { value = v }
 }
 
-/// The bounded hand-over between the producer thread and the consumer.
-final class PrefetchQueue: @unchecked Sendable {
-    private let cond = NSCondition()
-    private var queue: [Batch] = []
-    private var finished = false
-    private var cancelled = false
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// Blocks while full; false once the consumer has gone.
-    func put(_ b: Batch) -> Bool {
-        cond.lock()
-        defer { cond.unlock() }
-        while queue.count >= capacity && !cancelled { cond.wait() }
-        if cancelled { return false }
-        queue.append(b)
-        cond.broadcast()
-        return true
-    }
-
-    var isCancelled: Bool {
-        cond.lock(); defer { cond.unlock() }
-        return cancelled
-    }
-
-    func finish() {
-        cond.lock()
-        finished = true
-        cond.broadcast()
-        cond.unlock()
-    }
-
-    func take() -> Batch? {
-        cond.lock()
-        defer { cond.unlock() }
-        while queue.isEmpty && !finished && !cancelled { cond.wait() }
-        if queue.isEmpty { return nil }
-        let b = queue.removeFirst()
-        cond.broadcast()
-        return b
-    }
-
-    func cancel() {
-        cond.lock()
-        cancelled = true
-        queue.removeAll()
-        cond.broadcast()
-        cond.unlock()
-    }
-}
-
 /// An epoch in progress. Dropping it (or `cancel()`) stops the producer.
 public final class BatchIterator: IteratorProtocol, Sequence, @unchecked Sendable {
-    private let queue: PrefetchQueue
+    private let queue: BoundedQueue<Batch>
 
     init(loader: DataLoader, epoch: Int, skipping: Int) {
-        let queue = PrefetchQueue(capacity: loader.prefetch)
+        let queue = BoundedQueue<Batch>(capacity: loader.prefetch)
         self.queue = queue
         let order = loader.order(epoch: epoch)
         let bs = loader.batchSize

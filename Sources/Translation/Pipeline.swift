@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import Augment
+import _Sync
 
 /// Progress as the pipeline sees it; delivered on the writer thread.
 public struct TranslationProgress: Sendable {
@@ -335,55 +336,5 @@ func refuseSymlinkEscape(_ path: String, root: String) throws {
         if (st.st_mode & S_IFMT) == S_IFLNK {
             throw DatasetLikeError("refusing to write through the symbolic link \(cur)")
         }
-    }
-}
-
-// MARK: - Small concurrency helpers
-
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _value: T
-    init(_ v: T) { _value = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return _value }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&_value); lock.unlock() }
-}
-
-final class BoundedQueue<T>: @unchecked Sendable {
-    private let cond = NSCondition()
-    private var items: [T] = []
-    private var head = 0
-    private var finished = false
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    @discardableResult
-    func put(_ x: T) -> Bool {
-        cond.lock(); defer { cond.unlock() }
-        while items.count - head >= capacity { cond.wait() }
-        items.append(x)
-        cond.broadcast()
-        return true
-    }
-
-    func take() -> T? {
-        cond.lock(); defer { cond.unlock() }
-        while items.count == head && !finished { cond.wait() }
-        if items.count == head { return nil }
-        let x = items[head]
-        head += 1
-        if head > 64 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        cond.broadcast()
-        return x
-    }
-
-    func finish() {
-        cond.lock()
-        finished = true
-        cond.broadcast()
-        cond.unlock()
     }
 }
