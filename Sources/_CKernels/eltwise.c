@@ -114,10 +114,6 @@ void i2i_unary(int op, int64_t n, const float *x, float *y, float s) {
     i2i_parallel_for(n, grain, I2I_PICK(unary), &c);
 }
 
-void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope) {
-    i2i_unary(I2I_UNARY_LEAKY_RELU, n, x, y, slope);
-}
-
 // MARK: - Binary
 
 typedef struct {
@@ -177,9 +173,6 @@ void i2i_binary_row(int op, int64_t n, const float *a, int64_t sa, const float *
     I2I_PICK(binary)(&c, 0, n);
 }
 
-void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, float slope) {
-    i2i_binary(I2I_BINARY_LEAKY_RELU_GRAD, n, g, x, dx, slope);
-}
 
 // MARK: - Sums
 

@@ -191,7 +191,8 @@ void i2i_norm_apply(int64_t G, int64_t M, int64_t C, const float *x, const float
     i2i_parallel_for(G * c.tasks_per_group, 1, I2I_PICK(apply), &c);
 }
 
-void i2i_norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
+/// The sums of i2i_norm_backward (see _CKernels.h).
+static void norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
                             const float *rstd, double *sdy, double *sdyx) {
     if (G <= 0 || C <= 0) return;
     norm_ctx c = {.G = G, .M = M, .C = C, .nb = (C + CB - 1) / CB, .x = x, .dy = dy, .mean = mean, .rstd = rstd,
@@ -204,7 +205,7 @@ void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const fl
                        double *scratch) {
     if (G <= 0 || C <= 0) return;
     double *sdy = scratch, *sdyx = scratch + G * C;
-    i2i_norm_backward_sums(G, M, C, x, dy, mean, rstd, sdy, sdyx);
+    norm_backward_sums(G, M, C, x, dy, mean, rstd, sdy, sdyx);
     if (M > 0) {
         norm_ctx c = {.G = G, .M = M, .C = C, .x = x, .dy = dy, .mean = mean, .rstd = rstd, .gamma = gamma,
                       .y = dx, .sdy = sdy, .sdyx = sdyx};

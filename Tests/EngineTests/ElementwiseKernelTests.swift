@@ -113,15 +113,6 @@ final class ElementwiseKernelTests: XCTestCase {
                 }
             }
         }
-        // The LeakyReLU entry points are these ops.
-        let x = values(1000, seed: 5), g = values(1000, seed: 6)
-        var y = [Float](repeating: 0, count: 1000), dx = y, wantY = y, wantDx = y
-        i2i_leaky_relu(1000, x, &y, 0.2)
-        i2i_leaky_relu_grad(1000, g, x, &dx, 0.2)
-        i2i_unary_ref(Int32(I2I_UNARY_LEAKY_RELU), 1000, x, &wantY, 0.2)
-        i2i_binary_ref(Int32(I2I_BINARY_LEAKY_RELU_GRAD), 1000, g, 1, x, 1, &wantDx, 0.2)
-        assertSameBits(y, wantY, "i2i_leaky_relu")
-        assertSameBits(dx, wantDx, "i2i_leaky_relu_grad")
     }
 
     func testSumsMatchReference() {

@@ -118,11 +118,6 @@ void i2i_binary(int op, int64_t n, const float *a, const float *b, float *y, flo
 /// calling thread: the inner row of a broadcast, whose caller runs rows in parallel.
 void i2i_binary_row(int op, int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y, float s);
 
-/// y[i] = x[i] > 0 ? x[i] : x[i] * slope (I2I_UNARY_LEAKY_RELU), in parallel.
-void i2i_leaky_relu(int64_t n, const float *x, float *y, float slope);
-/// dx[i] = x[i] > 0 ? g[i] : g[i] * slope (I2I_BINARY_LEAKY_RELU_GRAD), in parallel.
-void i2i_leaky_relu_grad(int64_t n, const float *g, const float *x, float *dx, float slope);
-
 /// Sum of x[0..<n] in double, in a fixed order: blocks of 4096 elements, in each block 16 lanes
 /// (lane j adds the elements i = j mod 16 in order) added lane 0 to 15, then the blocks in order.
 double i2i_sum_f64(int64_t n, const float *x);
@@ -141,11 +136,9 @@ void i2i_norm_stats(int64_t G, int64_t M, int64_t C, const float *x, float eps, 
 /// y = x * a + b per (g, c) with a = rstd * gamma, b = beta - mean * a (gamma 1 and beta 0 when NULL).
 void i2i_norm_apply(int64_t G, int64_t M, int64_t C, const float *x, const float *mean, const float *rstd,
                     const float *gamma, const float *beta, float *y);
-/// Per (g, c): sdy = sum over m of (double)dy, sdyx = sum over m of (double)dy * (double)xhat with
-/// xhat = (x - mean) * rstd in float; each in m order with separate roundings.
-void i2i_norm_backward_sums(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
-                            const float *rstd, double *sdy, double *sdyx);
-/// dx = k1 * ((dy - k2) - xhat * k3) with k1 = rstd * gamma, k2 = sdy / M, k3 = sdyx / M (as float);
+/// dx = k1 * ((dy - k2) - xhat * k3) with k1 = rstd * gamma, k2 = sdy / M, k3 = sdyx / M (as float),
+/// where per (g, c) sdy = sum over m of (double)dy and sdyx = sum over m of (double)dy * (double)xhat,
+/// xhat = (x - mean) * rstd in float, each in m order with separate roundings;
 /// dgamma[c] = sum over g of sdyx, dbeta[c] = sum over g of sdy (when not NULL; need gamma).
 /// scratch: 2*G*C doubles.
 void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const float *dy, const float *mean,
