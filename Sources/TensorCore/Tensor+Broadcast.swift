@@ -231,14 +231,4 @@ extension Tensor {
         parallelFor(count) { lo, hi in for i in lo..<hi { po[i] = f(px[i]) } }
         return out
     }
-
-    /// Element-wise zip of two tensors of the same shape.
-    @inline(__always)
-    public func zip(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
-        precondition(shape == other.shape, "zip of \(shape) and \(other.shape)")
-        let out = Tensor(uninitializedShape: shape)
-        let pa = pointer, pb = other.pointer, po = out.uncheckedMutablePointer
-        parallelFor(count) { lo, hi in for i in lo..<hi { po[i] = f(pa[i], pb[i]) } }
-        return out
-    }
 }
