@@ -2,9 +2,13 @@
 import PackageDescription
 
 // Dependencies flow one way:
-//   ImageIO -> Augment -> Datasets
-//   _CKernels -> TensorCore -> Autograd -> (models, trainers)
-//   Checkpoint (safetensors / .pth) knows nothing of tensors either: it moves named float arrays.
+//   ImageIO -> Augment -> Datasets ------------------------------+
+//   _CKernels -> TensorCore -> Autograd -> NN -> Models -> Training -> img2img (CLI)
+//   Checkpoint (safetensors / .pth) -> Models                    |
+//   Reports (HTML pages, loss log) -------> Training, Translation +
+//   Models -> Translation (folder pipeline; networks only through ImageTranslator) -> img2img
+// Checkpoint knows nothing of tensors: it moves named float arrays. ImageIO knows nothing of
+// tensors either. The CLI parses options, calls one library entry point and prints.
 // Modules whose name starts with `_` are internal: no stable API.
 let package = Package(
     name: "img2img",
@@ -20,6 +24,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .executable(name: "img2img", targets: ["img2img"]),
         .executable(name: "img2img-bench", targets: ["img2img-bench"]),
     ],
@@ -45,8 +50,8 @@ let package = Package(
         // MARK: - Data path
         .target(name: "ImageIO", dependencies: ["_CImageCodecs"], exclude: ["README.md"]),
         .target(name: "Augment", dependencies: ["ImageIO"]),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "TensorCore", "_Sync"]),
-        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync"]),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "_Sync"]),
+        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync", "Reports", "Models", "NN", "Autograd", "TensorCore"]),
         .target(name: "_Sync"),  // the bounded producer/consumer queue both of them use
 
         // MARK: - Conv engine
@@ -61,15 +66,19 @@ let package = Package(
         // MARK: - Checkpoints
         .target(name: "Checkpoint"),
 
+        // MARK: - Reports (every HTML page and the loss log)
+        .target(name: "Reports"),
+
         // MARK: - Training
-        .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels"]),
+        .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels",
+                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation"]),
 
         // MARK: - CLI
         .executableTarget(
             name: "img2img",
             dependencies: [
-                "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore", "Autograd",
-                "NN", "Models", "Training", "_CKernels",
+                "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore",
+                "Models", "Training", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,21 +86,23 @@ let package = Package(
         // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
         .executableTarget(
             name: "img2img-bench",
-            dependencies: ["TensorCore", "Autograd", "_CKernels", "NN", "Models", "Training"]
+            dependencies: ["TensorCore", "Autograd", "NN", "Models", "Training"]
         ),
 
         // MARK: - Tests
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment", "TensorCore"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint"],
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
+                                                        "Datasets", "ImageIO", "Reports"],
                     exclude: ["Fixtures"]),
     ]
 )

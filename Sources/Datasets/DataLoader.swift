@@ -34,7 +34,7 @@ public struct Batch: Sendable {
         for (i, s) in samples.enumerated() {
             guard s.a.width == w, s.a.height == h, s.a.channels == channelsA else {
                 throw DatasetError(path: s.pathA, reason: "is \(s.a.width)x\(s.a.height)x\(s.a.channels) after preprocessing, "
-                                   + "the batch is \(w)x\(h)x\(channelsA): use --batch-size 1 or a preprocess mode that crops")
+                                   + "the batch is \(w)x\(h)x\(channelsA): use a batch size of 1 or a preprocess mode that crops")
             }
             Normalization.writeSignedUnit(s.a, into: &a, offset: i * h * w * channelsA)
             if hasB {

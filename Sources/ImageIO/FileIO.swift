@@ -87,6 +87,12 @@ enum FileIO {
     }
 }
 
+/// Writes a whole file atomically (temporary file beside it, fsync, rename), for pages and
+/// other small files written next to images.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    try FileIO.writeAtomically(bytes, to: path)
+}
+
 /// `.<name>.tmp-<pid>-<random>`, with `name` cut (at a character boundary) so the whole stays
 /// within NAME_MAX (255 bytes): a 250-byte file name must still get a temporary file.
 func temporaryName(for name: String, pid: Int32) -> String {

@@ -39,6 +39,10 @@ public final class NLayerDiscriminator: Layer {
         return s - 2
     }
 
+    /// The smallest input side that leaves an output: each stride-2 layer halves (floor) a side
+    /// of 2 or more and the two stride-1 layers take 2, so floor(s / 2^n) >= 3.
+    public static func smallestInputSize(nLayers: Int = 3) -> Int { 3 << nLayers }
+
     public var children: [(name: String, module: any Module)] { [("model", model)] }
 
     public func callAsFunction(_ x: Variable) -> Variable { model(x) }

@@ -1,11 +1,18 @@
-// Network files: save as safetensors (PyTorch names and layouts, config in the header),
-// load safetensors or the paper code's .pth (zip or legacy) by content.
+// Network files: the one place that saves and loads networks. Every command that reads a model
+// (translate, test, generate, convert, and the trainers' per-network files) comes through here.
 //
-//   try save(g, config: cfg, to: "latest_net_G.safetensors")          // atomic
-//   let (g, cfg) = try loadGenerator(path: "latest_net_G_A.pth")        // config inferred
-//   let y = withNoGrad { g(x) }
+//   try save(g, config: cfg, to: "latest_net_G.safetensors")                 // atomic
+//   let m = try loadNetwork(path: "latest.safetensors", select: .translator(reverse: false))
+//   let y = withNoGrad { m.layer!(x) }
+//
+// A file is one of three things, told apart by content, never by name:
+//   - img2img's network file: safetensors, architecture JSON in the header;
+//   - img2img's training checkpoint: every network under a prefix (G_A., D_B., ...), each
+//     network's architecture under `img2img.config.<prefix>` (see Training/TrainingCheckpoint);
+//   - the paper code's `.pth` (zip or legacy pickle): architecture inferred from names and shapes.
 // A loaded network is in test mode: batch norm on the image's own statistics and dropout
 // off (see `Module.testMode`); call `testMode(runningStatistics: true)` for `--eval`.
+import Foundation
 import TensorCore
 import Checkpoint
 import NN
@@ -42,11 +49,99 @@ public func config(of file: TensorFile, path: String) throws -> ModelConfig {
     return try inferConfig(from: stateDict(of: file), file: path)
 }
 
-/// Loads any network file (.safetensors, .pth zip or legacy). `config` overrides the
-/// stored or inferred one. The network is returned in test mode.
-public func loadNetwork(path: String, config override: ModelConfig? = nil) throws -> (any Module, ModelConfig) {
-    let file = try CheckpointFile.read(path: path)
-    let cfg = try override ?? config(of: file, path: path)
+/// What a training run stores next to its networks that loading needs: the class names of a
+/// label-conditional model (written by Training under this key, with the run's position).
+public enum RunMetadata {
+    public static let key = "img2img.run"
+
+    struct Classes: Decodable { var classes: [String]? }
+
+    /// The class names stored in a file's metadata, if any.
+    public static func classes(in metadata: [String: String]) -> [String]? {
+        metadata[key].flatMap { try? JSONDecoder().decode(Classes.self, from: Data($0.utf8)).classes }
+    }
+}
+
+/// Which network of a file to load.
+public enum NetworkSelection: Sendable, Equatable {
+    /// The file's only network, or the named one of a training checkpoint when the name is given.
+    case network(String?)
+    /// The generator: in a training checkpoint G_A (or G_B when `reverse`, the paper code's
+    /// `--direction BtoA`), else G; a network file as it is.
+    case translator(reverse: Bool)
+}
+
+/// A network read from a file, with what the commands need to know about it.
+public struct LoadedNetwork {
+    public let module: any Module
+    public let config: ModelConfig
+    /// The file it came from.
+    public let path: String
+    /// Its prefix in a training checkpoint ("G_A", "G", ...); nil for a network file.
+    public let prefix: String?
+    /// Class names of a label-conditional model, from its training run.
+    public let classes: [String]?
+    /// The network's tensors and metadata alone (a training checkpoint's prefix stripped).
+    public let file: TensorFile
+
+    /// The network as a one-tensor function (generators, discriminators, DCGAN G); nil for
+    /// the label-conditional networks, which take labels too.
+    public var layer: (any Layer)? { module as? any Layer }
+
+    /// The size multiple the network needs on each side (4 for ResNets, 2^downs for U-Nets).
+    public var sizeMultiple: Int { config.sizeMultiple }
+}
+
+extension ModelConfig {
+    /// The side multiple a network takes: 2^downs for a U-Net, 4 for a ResNet generator
+    /// (two stride-2 downsamplings), 1 otherwise.
+    public var sizeMultiple: Int {
+        guard kind == .generator else { return 1 }
+        switch ModelConfig.parseNetG(netG) {
+        case .unet(let downs)?: return 1 << downs
+        default: return 4
+        }
+    }
+}
+
+/// One network of a training checkpoint (tensors under `prefix.`) as a standalone network
+/// file with that network's config; nil if the file has no such network.
+public func networkFile(_ file: TensorFile, prefix: String) -> TensorFile? {
+    let p = prefix + "."
+    guard file.names.contains(where: { $0.hasPrefix(p) }) else { return nil }
+    var metadata: [String: String] = [:]
+    if let json = file.metadata[ModelConfig.metadataKey + "." + prefix] { metadata[ModelConfig.metadataKey] = json }
+    if let run = file.metadata[RunMetadata.key] { metadata[RunMetadata.key] = run }
+    return TensorFile(tensors: file.tensors.filter { $0.name.hasPrefix(p) }.map {
+        var t = $0
+        t.name = String(t.name.dropFirst(p.count))
+        return t
+    }, metadata: metadata)
+}
+
+/// Loads a network from any file img2img reads (network file, training checkpoint, `.pth`).
+/// `configure` edits the stored or inferred architecture (the CLI's --netG, --ngf, ... for a
+/// `.pth` whose names do not say everything). The network is returned in test mode.
+public func loadNetwork(path: String, select: NetworkSelection = .network(nil),
+                        configure: ((inout ModelConfig) -> Void)? = nil) throws -> LoadedNetwork {
+    let whole = try CheckpointFile.read(path: path)
+    var prefix: String? = nil
+    var file = whole
+    switch select {
+    case .network(let name?):
+        guard let sub = networkFile(whole, prefix: name) else {
+            throw ModelError(.wrongKind, file: path, "has no network '\(name)'")
+        }
+        (prefix, file) = (name, sub)
+    case .network(nil):
+        break
+    case .translator(let reverse):
+        for name in [reverse ? "G_B" : "G_A", "G"] {
+            if let sub = networkFile(whole, prefix: name) { (prefix, file) = (name, sub); break }
+        }
+    }
+    var cfg = try config(of: file, path: path)
+    configure?(&cfg)
     var rng = SplitMix64(seed: 0)
     let net: any Module
     do { net = try buildNetwork(cfg, using: &rng) } catch var e as ModelError {
@@ -55,14 +150,26 @@ public func loadNetwork(path: String, config override: ModelConfig? = nil) throw
     }
     try net.loadStateDict(stateDict(of: file), source: path)
     net.testMode()
-    return (net, cfg)
+    return LoadedNetwork(module: net, config: cfg, path: path, prefix: prefix,
+                         classes: RunMetadata.classes(in: file.metadata), file: file)
 }
 
-/// Loads a generator that maps a tensor to a tensor (ResNet, U-Net; DCGAN from noise).
-public func loadGenerator(path: String, config override: ModelConfig? = nil) throws -> (any Layer, ModelConfig) {
-    let (net, cfg) = try loadNetwork(path: path, config: override)
-    guard cfg.kind == .generator || cfg.kind == .dcganGenerator, let g = net as? any Layer else {
-        throw ModelError(.wrongKind, file: path, "holds a \(cfg.kind.rawValue), not an image generator")
+/// Loads an image generator for translation (ResNet, U-Net): see `NetworkSelection.translator`.
+public func loadTranslator(path: String, reverse: Bool = false,
+                           configure: ((inout ModelConfig) -> Void)? = nil) throws -> (any Layer, ModelConfig) {
+    let m = try loadNetwork(path: path, select: .translator(reverse: reverse), configure: configure)
+    guard m.config.kind == .generator, let g = m.layer else {
+        throw ModelError(.wrongKind, file: path, "holds a \(m.config.kind.rawValue), not an image-to-image generator")
     }
-    return (g, cfg)
+    return (g, m.config)
+}
+
+/// Loads a network file and checks that it is a generator that maps a tensor to a tensor
+/// (ResNet, U-Net; DCGAN from noise). `config` replaces the stored or inferred one.
+public func loadGenerator(path: String, config override: ModelConfig? = nil) throws -> (any Layer, ModelConfig) {
+    let m = try loadNetwork(path: path, configure: override.map { o in { $0 = o } })
+    guard m.config.kind == .generator || m.config.kind == .dcganGenerator, let g = m.layer else {
+        throw ModelError(.wrongKind, file: path, "holds a \(m.config.kind.rawValue), not an image generator")
+    }
+    return (g, m.config)
 }

@@ -59,6 +59,13 @@ public final class Dropout: Layer {
         rng = SplitMix64(seed: seed)
     }
 
+    public func setMode(_ mode: ModuleMode) {
+        switch mode {
+        case .training: training = true
+        case .test(_, let dropout): training = dropout
+        }
+    }
+
     public func callAsFunction(_ x: Variable) -> Variable {
         dropout(x, probability: probability, training: training, using: &rng)
     }

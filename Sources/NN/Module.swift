@@ -87,6 +87,20 @@ public protocol Module: AnyObject, ParameterContainer {
     var ownTensors: [ModuleTensor] { get }
     /// Direct children with their attribute names ("model", "conv_block", "0", ...).
     var children: [(name: String, module: any Module)] { get }
+    /// Switches this module alone (not its children) to `mode`; `train()` and `testMode()`
+    /// call it on every module of the tree. Default: nothing, for layers that act the same
+    /// in both modes. A requirement, not only an extension method, so that the walk
+    /// dispatches to the conformer's version through `any Module`.
+    func setMode(_ mode: ModuleMode)
+}
+
+/// Training or test mode, as set on a whole tree by `train()` / `testMode()`.
+public enum ModuleMode: Sendable, Equatable {
+    /// PyTorch `train()`: batch norm uses and updates batch statistics, dropout is on.
+    case training
+    /// Test time: batch norm uses the running statistics if `runningStatistics`, else the
+    /// batch's own (running ones untouched); dropout stays on if `dropout`.
+    case test(runningStatistics: Bool, dropout: Bool)
 }
 
 /// A module applied to one tensor: `y = layer(x)`, activations NHWC.
@@ -97,6 +111,7 @@ public protocol Layer: Module {
 extension Module {
     public var ownTensors: [ModuleTensor] { [] }
     public var children: [(name: String, module: any Module)] { [] }
+    public func setMode(_ mode: ModuleMode) {}
 
     /// Every module of the tree, depth-first (self first), with its dotted path ("" for self).
     public func namedModules(prefix: String = "") -> [(path: String, module: any Module)] {
@@ -124,12 +139,7 @@ extension Module {
 
     /// Training mode, as PyTorch `train()`: batch norm uses and updates batch statistics,
     /// dropout is on.
-    public func train() {
-        for (_, m) in namedModules() {
-            (m as? BatchNorm2D)?.statistics = .batchUpdatingRunning
-            (m as? Dropout)?.training = true
-        }
-    }
+    public func train() { setModeRecursively(.training) }
 
     /// Test mode. By default batch norm normalizes with the image's own statistics (without
     /// touching the running ones), as the paper code's `test.py`, which never calls
@@ -137,9 +147,10 @@ extension Module {
     /// unless `dropout: true`: the paper code leaves it on at test time, which makes its
     /// output random.
     public func testMode(runningStatistics: Bool = false, dropout: Bool = false) {
-        for (_, m) in namedModules() {
-            (m as? BatchNorm2D)?.statistics = runningStatistics ? .running : .batch
-            (m as? Dropout)?.training = dropout
-        }
+        setModeRecursively(.test(runningStatistics: runningStatistics, dropout: dropout))
+    }
+
+    private func setModeRecursively(_ mode: ModuleMode) {
+        for (_, m) in namedModules() { m.setMode(mode) }
     }
 }

@@ -61,6 +61,13 @@ public final class BatchNorm2D: Layer {
         set { statistics = newValue ? .batchUpdatingRunning : .running }
     }
 
+    public func setMode(_ mode: ModuleMode) {
+        switch mode {
+        case .training: statistics = .batchUpdatingRunning
+        case .test(let runningStatistics, _): statistics = runningStatistics ? .running : .batch
+        }
+    }
+
     public var ownTensors: [ModuleTensor] {
         [.parameter("weight", weight), .parameter("bias", bias),
          .buffer("running_mean", get: { self.running.runningMean }, set: { self.running.runningMean = $0 }),

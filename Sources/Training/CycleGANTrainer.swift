@@ -9,6 +9,7 @@
 //           (+ gradient penalty for wgangp; weights clipped after the step for wgan)
 //   Adam over chain(G_A, G_B) and over chain(D_A, D_B).
 import Autograd
+import Models
 import NN
 import TensorCore
 
@@ -145,4 +146,44 @@ func discriminatorLoss(_ D: (Variable) -> Variable, real: Tensor, fake: Tensor, 
 func discriminatorLoss(_ D: any Layer, real: Tensor, fake: Tensor, gan: GANLoss,
                        options: TrainingOptions, rng: inout SplitMix64) -> Float {
     discriminatorLoss({ D($0) }, real: real, fake: fake, gan: gan, options: options, rng: &rng)
+}
+
+extension TrainableModel {
+    /// `img2img train cyclegan`: the paper code's defaults (resnet_9blocks, instance norm, lsgan, pool 50).
+    public static let cyclegan = TrainableModel(
+        name: "cyclegan", abstract: "unpaired translation A <-> B (two generators, two discriminators).",
+        datasetMode: .unaligned,
+        options: [
+            ModelOption("lambda-A", .float(min: 0), default: .double(10), help: "Weight of the cycle loss A -> B -> A."),
+            ModelOption("lambda-B", .float(min: 0), default: .double(10), help: "Weight of the cycle loss B -> A -> B."),
+            ModelOption("lambda-identity", .float(min: 0), default: .double(0.5),
+                        help: "Weight of the identity loss, relative to lambda-A/B (0: none)."),
+            ModelOption("pool-size", .int(min: 0), default: .int(50), help: "Size of the fake-image pool (0: no pool)."),
+        ],
+        setDefaults: { o in
+            o.netG = "resnet_9blocks"; o.norm = .instance; o.ganMode = .lsgan; o.useDropout = false
+        },
+        validate: { o in
+            if o.float("lambda-identity") > 0 && o.inputNc != o.outputNc {
+                throw TrainingError.invalidOptions("the identity loss needs input and output channel counts to be equal "
+                                                   + "(input_nc \(o.inputNc), output_nc \(o.outputNc)); set lambda-identity 0")
+            }
+            try validatePatchGAN(o)
+        },
+        build: { o, _ in
+            var c = CycleGANOptions()
+            c.training = o.trainingOptions
+            c.lambdaA = o.float("lambda-A")
+            c.lambdaB = o.float("lambda-B")
+            c.lambdaIdentity = o.float("lambda-identity")
+            c.poolSize = o.int("pool-size")
+            let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
+                                          norm: o.norm, useDropout: o.useDropout)
+            let d = ModelConfig(kind: .discriminator, netD: o.netD, ndf: o.ndf, norm: o.norm, nLayersD: o.nLayersD)
+            let trainer = try CycleGANTrainer(generator: g, discriminator: d, options: c, initialization: o.initialization)
+            var gB = g; gB.inputNC = g.outputNC; gB.outputNC = g.inputNC
+            var dA = d; dA.inputNC = g.outputNC
+            var dB = d; dB.inputNC = g.inputNC
+            return BuiltTrainer(trainer: trainer, configs: ["G_A": g, "G_B": gB, "D_A": dA, "D_B": dB])
+        })
 }

@@ -7,7 +7,9 @@
 // A CGAN's D judges the pair (image, label): a real image with the wrong label is fake for it.
 // Noise and labels for fakes come from the trainer's seeded generator; sample grids use a fixed
 // noise per class drawn once from its own seed, so grids of successive epochs are comparable.
+import Augment
 import Autograd
+import Datasets
 import Models
 import NN
 import TensorCore
@@ -161,3 +163,53 @@ public func imageGrid(_ images: Tensor, columns: Int) -> Tensor {
 
 extension Models.ConditionalGenerator: LabelConditionalGenerator {}
 extension Models.ConditionalDiscriminator: LabelConditionalDiscriminator {}
+
+extension TrainableModel {
+    /// `img2img train cgan`: a label-conditional GAN on a folder of class subfolders.
+    public static let cgan = noiseModel(
+        name: "cgan", abstract: "label-conditional GAN: images from class labels (one subfolder per class).")
+
+    /// `img2img train dcgan`: an unconditional DCGAN (class subfolders are read, labels ignored).
+    public static let dcgan = noiseModel(name: "dcgan", abstract: "unconditional DCGAN: images images from noise.")
+
+    private static func noiseModel(name: String, abstract: String) -> TrainableModel {
+        let conditional = name == "cgan"
+        return TrainableModel(
+            name: name, abstract: abstract, datasetMode: .labeled,
+            options: [
+                ModelOption("image-size", .int(min: 8), default: .int(64), help: "Image side: 4 * 2^k (8, 16, 32, 64, ...)."),
+                ModelOption("nz", .int(min: 1), default: .int(100), help: "Noise size."),
+            ],
+            setDefaults: { o in o.ganMode = .vanilla },
+            validate: { o in
+                let s = o.int("image-size"), q = s / 4
+                guard s % 4 == 0 && q & (q - 1) == 0 else {
+                    throw TrainingError.invalidOptions("image-size must be 4 * 2^k (8, 16, 32, 64, 128, ...), got \(s)")
+                }
+            },
+            augment: { o in
+                let s = o.int("image-size")
+                return AugmentOptions(preprocess: .resize, loadSize: s, cropSize: s, flip: !o.noFlip)
+            },
+            build: { o, dataset in
+                let size = o.int("image-size"), nz = o.int("nz")
+                let t = o.trainingOptions, initOpts = o.initialization
+                if conditional {
+                    let classes = (dataset as? LabeledDataset)?.classes ?? []
+                    let trainer = NoiseGANTrainer.cgan(numClasses: classes.count, nz: nz, ngf: o.ngf, ndf: o.ndf,
+                                                       channels: o.outputNc, imageSize: size, options: t,
+                                                       initialization: initOpts)
+                    return BuiltTrainer(trainer: trainer, configs: [
+                        "G": ModelConfig(kind: .cganGenerator, outputNC: o.outputNc, ngf: o.ngf, nz: nz,
+                                         imageSize: size, numClasses: classes.count),
+                        "D": ModelConfig(kind: .cganDiscriminator, inputNC: o.outputNc, ndf: o.ndf,
+                                         imageSize: size, numClasses: classes.count)], classes: classes)
+                }
+                let trainer = NoiseGANTrainer.dcgan(nz: nz, ngf: o.ngf, ndf: o.ndf, channels: o.outputNc, imageSize: size,
+                                                    options: t, initialization: initOpts)
+                return BuiltTrainer(trainer: trainer, configs: [
+                    "G": ModelConfig(kind: .dcganGenerator, outputNC: o.outputNc, ngf: o.ngf, nz: nz, imageSize: size),
+                    "D": ModelConfig(kind: .dcganDiscriminator, inputNC: o.outputNc, ndf: o.ndf, imageSize: size)])
+            })
+    }
+}

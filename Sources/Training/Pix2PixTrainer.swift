@@ -7,6 +7,7 @@
 //             loss_G = GAN(D([real_A, fake_B]), real) + lambda_L1 |fake_B - real_B|
 //   Defaults: vanilla GAN, lambda_L1 100, no image pool (the paper code uses none for pix2pix).
 import Autograd
+import Models
 import NN
 import TensorCore
 
@@ -105,4 +106,27 @@ public final class Pix2PixTrainer: GANTrainer {
         losses.G_GAN = lossGAN.value.scalar; losses.G_L1 = lossL1.value.scalar
         (lossGAN + lossL1).backward()
     }
+}
+
+extension TrainableModel {
+    /// `img2img train pix2pix`: the paper code's defaults (unet_256, batch norm, vanilla GAN, dropout, L1 x100).
+    public static let pix2pix = TrainableModel(
+        name: "pix2pix", abstract: "paired translation A -> B (conditional GAN + L1).",
+        datasetMode: .aligned,
+        options: [ModelOption("lambda-L1", .float(min: 0), default: .double(100), help: "Weight of the L1 loss.")],
+        setDefaults: { o in
+            o.netG = "unet_256"; o.norm = .batch; o.ganMode = .vanilla; o.useDropout = true
+        },
+        validate: validatePatchGAN,
+        build: { o, _ in
+            var p = Pix2PixOptions()
+            p.training = o.trainingOptions
+            p.lambdaL1 = o.float("lambda-L1")
+            let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
+                                          norm: o.norm, useDropout: o.useDropout)
+            let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.inputNc + o.outputNc, ndf: o.ndf,
+                                norm: o.norm, nLayersD: o.nLayersD)
+            let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: p, initialization: o.initialization)
+            return BuiltTrainer(trainer: trainer, configs: ["G": g, "D": d])
+        })
 }

@@ -12,7 +12,10 @@
 //      TrainingCheckpoint, so resume is exact without any model-specific code.
 //   5. optimizeParameters: forward, then for each network group: freeze the others
 //      (setRequiresGrad(false)), zeroGrad, backward of the loss, step; record the losses.
-//   6. A factory from ModelConfig (see TrainerFactories.swift) so the CLI can build it.
+//   6. The registration (the `TrainableModel` at the end of this file): name, help, dataset
+//      mode, your options as `ModelOption`s (the CLI parses and documents them), your defaults,
+//      and `build`, which makes the networks from the options and returns the trainer; then
+//      add it to `ModelRegistry.models`. `img2img train <name>` picks it up from there.
 // Anything random must come from `rng` (or another generator whose state is in the checkpoint).
 //
 // This template is a working model: a generator trained by plain regression,
@@ -20,6 +23,7 @@
 // (the paper code's template), optionally with an adversarial term from a PatchGAN D on
 // fake_B alone when `lambdaGAN` > 0.
 import Autograd
+import Models
 import NN
 import TensorCore
 
@@ -47,6 +51,8 @@ public final class TemplateTrainer: GANTrainer {
     public var rng: SplitMix64
     public var progress = TrainingProgress()
     public private(set) var losses = TemplateLosses()
+    /// Images of the last iteration for the report: real_A, fake_B, real_B.
+    public private(set) var visuals: [(name: String, image: Tensor)] = []
     let criterionGAN: GANLoss
 
     public init(G: any Layer, D: any Layer, options: TemplateOptions = .init()) {
@@ -71,6 +77,7 @@ public final class TemplateTrainer: GANTrainer {
 
         // forward
         let fakeB = G(realA)
+        visuals = [("real_A", batch.realA), ("fake_B", fakeB.value), ("real_B", target)]
 
         // G update, D frozen
         D.setRequiresGrad(false)
@@ -94,4 +101,34 @@ public final class TemplateTrainer: GANTrainer {
             if options.ganMode == .wgan { clipWeights(D.parameters, options.clipValue) }
         }
     }
+}
+
+extension TrainableModel {
+    /// `img2img train template`: the template as a trainable model, from the registration alone.
+    public static let template = TrainableModel(
+        name: "template", abstract: "the template model: a generator trained by L1 regression on pairs (a how-to for new models).",
+        datasetMode: .aligned,
+        options: [
+            ModelOption("lambda-regression", .float(min: 0), default: .double(1), help: "Weight of the L1 regression loss."),
+            ModelOption("lambda-GAN", .float(min: 0), default: .double(0),
+                        help: "Weight of an adversarial loss from a PatchGAN on the output (0: regression only)."),
+        ],
+        setDefaults: { o in o.netG = "resnet_9blocks"; o.norm = .batch; o.ganMode = .lsgan },
+        validate: { o in if o.float("lambda-GAN") > 0 { try validatePatchGAN(o) } },
+        build: { o, _ in
+            var t = TemplateOptions()
+            t.training = o.trainingOptions
+            t.lambdaRegression = o.float("lambda-regression")
+            t.lambdaGAN = o.float("lambda-GAN")
+            let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
+                                          norm: o.norm, useDropout: o.useDropout)
+            let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, norm: o.norm,
+                                nLayersD: o.nLayersD)
+            var rng = SplitMix64(seed: deriveSeed(o.seed, 0))
+            let (it, gain) = (o.initType, o.initGain)
+            let G = try makeLayer(g, initType: it, gain: gain, using: &rng)
+            let D = try makeLayer(d, initType: it, gain: gain, using: &rng)
+            reseedDropout([G, D], seed: o.seed)
+            return BuiltTrainer(trainer: TemplateTrainer(G: G, D: D, options: t), configs: ["G": g, "D": d])
+        })
 }

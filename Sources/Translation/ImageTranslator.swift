@@ -1,6 +1,6 @@
 /// What the folder pipeline needs from a model: NHWC floats in [-1, 1] in, the same out.
 ///
-/// The CLI adapts a generator of the Models module to this; tests use simple stand-ins,
+/// `GeneratorTranslator` adapts a generator of the Models module to this; tests use simple stand-ins,
 /// so the pipeline's file handling is tested without a network.
 public protocol ImageTranslator: Sendable {
     /// Channels the model takes (1 gray or 3 RGB).

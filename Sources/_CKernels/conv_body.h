@@ -35,9 +35,8 @@
 #define ALWAYS __attribute__((always_inline))
 #define UNROLL _Pragma("unroll")
 #define NR (NV * VW)
-// 3x3 stride-1 forward (and so stride-1 backward-input) via Winograd: i2i_winograd_mode (see
-// i2i_set_winograd) 4 = F(4x4,3x3) for outputs of at least 8x8, else F(2x2,3x3); 2 = F(2x2,3x3)
-// only; 0 = direct.
+// Most output channels a dot kernel handles (its accumulator arrays are sized by it); more go to
+// the tile kernels.
 #define DOT_MAX_OUT 8
 
 // MARK: - Helpers
@@ -760,6 +759,9 @@ static void SFX(conv_nhwc_fwd)(const i2i_conv_shape *s, const float *x, const fl
     SFX(conv_ctx) c = {0};
     c.s = s; c.x = x; c.w = w; c.b = b; c.y = y;
     c.P = (int64_t)s->N * s->OH * s->OW;
+    // 3x3 stride-1 forward (and so stride-1 backward-input) via Winograd: i2i_winograd_mode_get()
+    // (see i2i_set_winograd) 4 = F(4x4,3x3) for outputs of at least 8x8, else F(2x2,3x3);
+    // 2 = F(2x2,3x3) only; 0 = direct.
     const int wino = i2i_winograd_mode_get();
     if (wino && s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 && s->C >= 16 && s->OC >= 16) {
         if (wino >= 4 && s->OH >= 8 && s->OW >= 8)

@@ -15,7 +15,6 @@
 // all here and then the column is the cumulative peak of this process. --pool-cache-mb caps the
 // idle memory the tensor BufferPool keeps for reuse (0: every freed buffer goes back to malloc).
 import Foundation
-import _CKernels
 import Autograd
 import Models
 import NN
@@ -308,7 +307,7 @@ func allCases() -> [(String, () -> () -> Void)] {
     for pass in [LayerCase.Pass.fwd, .bwdin, .bwdw] {
         cases.append(("conv3x3_256_64x64_\(pass)_direct", {
             let f = c3.make(pass)
-            return { i2i_set_winograd(0); f(); i2i_set_winograd(-1) }
+            return { Engine.setWinograd(0); f(); Engine.setWinograd(nil) }
         }))
     }
     return cases
@@ -373,7 +372,7 @@ func cpuModel() -> String {
 }
 
 let options = parseOptions()
-i2i_set_num_threads(Int32(options.threads))
+Engine.threads = options.threads
 if let mb = options.poolCacheMiB { BufferPool.shared.maxCachedBytes = mb << 20 }
 
 if let name = options.child {
@@ -393,7 +392,7 @@ if let only = options.only {
 let selected = options.only.map { sel in names.filter { sel.contains($0) } } ?? names
 
 let loadStart = loadAverage()
-emit("# img2img-bench  kernels \(String(cString: i2i_kernel_isa()))  threads \(i2i_get_num_threads())  "
+emit("# img2img-bench  kernels \(Engine.kernelISA)  threads \(Engine.threads)  "
       + "repeats \(options.repeats) (median)  warmup \(options.warmup)")
 emit("# cpu \(cpuModel()) x\(ProcessInfo.processInfo.activeProcessorCount)  loadavg \(loadStart)")
 emit("# peak_rss_mb: " + (options.inProcess ? "CUMULATIVE peak of this one process (--in-process)"
@@ -427,7 +426,7 @@ for r in results where r.name != "baseline" && (r.poolFresh > 0 || r.mallocCalls
 let loadEnd = loadAverage()
 emit("# loadavg at end \(loadEnd)")
 if let path = options.json {
-    let env: [String: Any] = ["engine": "img2img", "kernels": String(cString: i2i_kernel_isa()), "threads": options.threads,
+    let env: [String: Any] = ["engine": "img2img", "kernels": Engine.kernelISA, "threads": options.threads,
                               "repeats": options.repeats, "warmup": options.warmup, "cpu": cpuModel(),
                               "loadavg_start": loadStart, "loadavg_end": loadEnd,
                               "machine_peak_gflops": machinePeakGFLOPs, "full_width_peak_gflops": fullWidthPeakGFLOPs, "rss": options.inProcess ? "cumulative" : "per_case"]

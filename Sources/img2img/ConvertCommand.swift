@@ -2,10 +2,8 @@ import ArgumentParser
 import Foundation
 import Checkpoint
 import Models
-import NN
-import TensorCore
 
-/// `img2img convert`: one network file (ours, a training checkpoint's generator, or the paper
+/// `img2img convert`: one network file (ours, a training checkpoint's network, or the paper
 /// code's .pth) to a standalone safetensors file with its architecture in the header.
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,20 +28,12 @@ struct ConvertCommand: ParsableCommand {
     var fp16 = false
 
     func run() throws {
-        var file = try CheckpointFile.read(path: model)
-        if let net {
-            guard let sub = networkFile(file, net: net) else { throw RuntimeError("\(model) has no network '\(net)'") }
-            file = sub
-        }
-        let cfg = try config(of: file, path: model)
-        var rng = SplitMix64(seed: 0)
-        let network = try makeNetwork(cfg, using: &rng)
-        // Loading checks every key and shape; writing from the network gives the canonical order.
-        try network.loadStateDict(stateDict(of: file), source: model)
-        var out = tensorFile(network, config: cfg)
-        for (k, v) in file.metadata where k != ModelConfig.metadataKey { out.metadata[k] = v }
+        let m = try loadNetwork(path: model, select: .network(net))
+        // Writing from the loaded network gives the canonical names and order.
+        var out = tensorFile(m.module, config: m.config)
+        for (k, v) in m.file.metadata where k != ModelConfig.metadataKey { out.metadata[k] = v }
         try SafeTensors.write(out, to: output, encoding: fp16 ? .f16 : .f32)
-        print("wrote \(output): \(cfg.kind.rawValue) \(cfg.kind == .generator ? cfg.netG : cfg.netD), "
-              + "\(network.parameters.reduce(0) { $0 + $1.value.count }) parameters\(fp16 ? " (fp16)" : "")")
+        print("wrote \(output): \(m.config.kind.rawValue) \(m.config.kind == .generator ? m.config.netG : m.config.netD), "
+              + "\(m.module.parameters.reduce(0) { $0 + $1.value.count }) parameters\(fp16 ? " (fp16)" : "")")
     }
 }

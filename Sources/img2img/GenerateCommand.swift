@@ -1,13 +1,6 @@
 import ArgumentParser
 import Foundation
-import ImageIO
-import Augment
-import Checkpoint
-import Models
-import NN
-import TensorCore
-import Autograd
-import _CKernels
+import Training
 
 /// `img2img generate`: images from a label-conditional GAN (or an unconditional DCGAN).
 struct GenerateCommand: ParsableCommand {
@@ -27,7 +20,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Class name or index (repeat for several).")
     var label: [String] = []
 
-    @Flag(help: "Every class of the model.")
+    @Flag(help: "Every class of the model (the default when no --label is given).")
     var allLabels = false
 
     @Option(help: "Images per label.")
@@ -42,70 +35,17 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed of the noise.")
     var seed: UInt64 = 0
 
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     func validate() throws {
-        guard count >= 1 else { throw RuntimeError("--count must be at least 1") }
-        if !label.isEmpty && allLabels { throw RuntimeError("give --label or --all-labels, not both") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        if !label.isEmpty && allLabels { throw ValidationError("give --label or --all-labels, not both") }
     }
 
     func run() throws {
-        if let threads { i2i_set_num_threads(Int32(threads)) }
-        var file = try CheckpointFile.read(path: model)
-        var classes: [String]? = nil
-        if let json = file.metadata[TrainingRun.runKey],
-           let st = try? JSONDecoder().decode(RunState.self, from: Data(json.utf8)) { classes = st.classes }
-        if let g = networkFile(file, net: "G") { file = g }
-        let cfg = try config(of: file, path: model)
-        var rng = SplitMix64(seed: 0)
-        let net = try makeNetwork(cfg, using: &rng)
-        try net.loadStateDict(stateDict(of: file), source: model)
-        net.testMode()
-
-        let labels: [Int]
-        let names: [String]
-        switch cfg.kind {
-        case .cganGenerator:
-            let all = Array(0..<cfg.numClasses)
-            if allLabels || label.isEmpty {
-                labels = all
-            } else {
-                labels = try label.map { l in
-                    if let i = classes?.firstIndex(of: l) { return i }
-                    if let i = Int(l), all.contains(i) { return i }
-                    throw RuntimeError("unknown label '\(l)': the model's classes are "
-                                          + (classes?.joined(separator: ", ") ?? "0..<\(cfg.numClasses)"))
-                }
-            }
-            names = labels.map { classes?[$0] ?? String($0) }
-        case .dcganGenerator:
-            guard label.isEmpty else { throw RuntimeError("\(model) is an unconditional DCGAN: it takes no --label") }
-            labels = [0]
-            names = ["sample"]
-        default:
-            throw RuntimeError("\(model) holds a \(cfg.kind.rawValue), not a cgan or dcgan generator")
-        }
-
-        var noiseRNG = SplitMix64(seed: seed)
-        let n = labels.count * count
-        let z = Variable(Tensor(randomNormal: [n, 1, 1, cfg.nz], using: &noiseRNG))
-        let perImageLabels = labels.flatMap { Array(repeating: $0, count: count) }
-        let out: Tensor = withNoGrad {
-            if let g = net as? ConditionalGenerator { return g(z, labels: perImageLabels).value }
-            return (net as! any Layer)(z).value
-        }
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        if grid {
-            let tiles = (0..<n).map { tensorImage(out, item: $0).toRGB8() }
-            try writeImage(tileImages(tiles, columns: count), to: output + "/grid.png", format: .png)
-            print("wrote \(output)/grid.png (\(labels.count) rows of \(count))")
-        } else {
-            for i in 0..<n {
-                let name = names[i / count].replacingOccurrences(of: "/", with: "_")
-                try writeImage(tensorImage(out, item: i), to: output + "/\(name)_\(i % count).png", format: .png)
-            }
-            print("wrote \(n) images to \(output)")
-        }
+        engine.apply()
+        let g = try GeneratedImages.make(model: model, labels: allLabels ? [] : label, count: count, seed: seed)
+        let written = try g.write(to: output, grid: grid)
+        print(grid ? "wrote \(written[0]) (\(g.labels.count) rows of \(count))" : "wrote \(written.count) images to \(output)")
     }
 }

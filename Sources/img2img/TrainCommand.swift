@@ -3,42 +3,58 @@ import Foundation
 import Augment
 import Datasets
 import Models
-import Training
 import NN
-import _CKernels
-
-enum TrainModel: String, ExpressibleByArgument, CaseIterable {
-    case cyclegan, pix2pix, cgan, dcgan
-}
+import TensorCore
+import Training
 
 extension GANMode: ExpressibleByArgument {}
 extension LRPolicy: ExpressibleByArgument {}
 extension InitType: ExpressibleByArgument {}
 
-/// `img2img train MODEL --dataroot DIR --name NAME`: the paper code's train.py.
+/// `img2img train MODEL --dataroot DIR --name NAME`: the paper code's train.py. The models, their
+/// help and their own options come from Training's `ModelRegistry`; the loop is `TrainingRun`.
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train",
-        abstract: "Train a CycleGAN, pix2pix, label-conditional GAN or DCGAN on a folder.",
-        discussion: """
-        Data layouts (the paper code's): cyclegan reads DATAROOT/trainA and DATAROOT/trainB \
-        (unpaired); pix2pix reads DATAROOT/train with A|B side-by-side images; cgan and dcgan \
-        read DATAROOT with one subfolder per class.
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "train",
+            abstract: "Train a model (\(ModelRegistry.models.map(\.name).joined(separator: ", "))) on a folder.",
+            discussion: """
+            Everything goes to CHECKPOINTS-DIR/NAME: options.json and opt.txt (the effective options), \
+            checkpoints (latest, every --save-epoch-freq epochs, and each network alone as \
+            latest_net_<G_A|G_B|G|...>.safetensors for translate), loss_log.jsonl, and an HTML report \
+            (index.html) with a plot per loss and captioned samples per epoch, refreshed every epoch.
 
-        Defaults are the paper code's for each model (cyclegan: resnet_9blocks, instance norm, \
-        lsgan, pool 50; pix2pix: unet_256, batch norm, vanilla GAN, L1 x100). Everything goes to \
-        CHECKPOINTS-DIR/NAME: options.json, checkpoints (latest, every --save-epoch-freq epochs, \
-        and each network alone as latest_net_<G_A|G_B|G|...>.safetensors for translate), \
-        loss_log.jsonl, and an HTML report (index.html) with sample grids and loss curves, \
-        refreshed every epoch.
+            Ctrl-C saves a checkpoint and exits (status 130); --continue resumes a run exactly where it \
+            stopped (same batches, same random numbers). A loss that becomes NaN or infinite stops the \
+            run with a message naming it; the last good checkpoint is kept.
 
-        Ctrl-C saves a checkpoint and exits; --continue resumes a run exactly where it stopped \
-        (same batches, same random numbers). A loss that becomes NaN or infinite stops the run \
-        with a message naming it; the last good checkpoint is kept.
-        """)
+            Defaults of --netG, --norm, --gan-mode and dropout are each model's own (the paper code's). \
+            Each model's own options follow its name below (--name value or --name=value).
 
-    @Argument(help: "cyclegan | pix2pix | cgan | dcgan")
-    var model: TrainModel
+
+            """ + ModelRegistry.models.map(Self.help(of:)).joined(separator: "\n\n"))
+    }
+
+    /// One model's paragraph: what it is, its data, its defaults and its own options.
+    static func help(of m: TrainableModel) -> String {
+        let d = m.defaultOptions(dataroot: "", name: "")
+        var s = "\(m.name): \(m.abstract)\n  data: \(m.datasetMode.layout)"
+        if m.datasetMode != .labeled {
+            s += "\n  defaults: --netG \(d.netG) --norm \(d.norm.rawValue) --gan-mode \(d.ganMode.rawValue)"
+                + (d.useDropout ? " --dropout" : "")
+        } else {
+            s += "\n  defaults: --gan-mode \(d.ganMode.rawValue)"
+        }
+        for o in m.options {
+            s += "\n  --\(o.name)" + (o.kind == .flag ? "" : " <\(o.defaultValue)>") + ": \(o.help)"
+                + (o.kind == .flag ? " (--no-\(o.name) turns it off; default \(o.defaultValue))" : "")
+        }
+        return s
+    }
+
+    @Argument(help: ArgumentHelp("The model: \(ModelRegistry.models.map(\.name).joined(separator: " | ")).",
+                                 valueName: "model"))
+    var model: String
 
     @Option(help: "Dataset folder.")
     var dataroot: String
@@ -82,28 +98,14 @@ struct TrainCommand: ParsableCommand {
     var lambdaGP: Float = 10
     @Option(help: "WGAN weight clipping bound.")
     var clipValue: Float = 0.01
-    @Option(name: .customLong("lambda-A"), help: "CycleGAN: weight of the cycle loss A -> B -> A.")
-    var lambdaA: Float = 10
-    @Option(name: .customLong("lambda-B"), help: "CycleGAN: weight of the cycle loss B -> A -> B.")
-    var lambdaB: Float = 10
-    @Option(help: "CycleGAN: weight of the identity loss, relative to lambda-A/B.")
-    var lambdaIdentity: Float = 0.5
-    @Option(name: .customLong("lambda-L1"), help: "pix2pix: weight of the L1 loss.")
-    var lambdaL1: Float = 100
-    @Option(help: "Size of the fake-image pool (0 disables it).")
-    var poolSize: Int?
 
-    @Option(help: "pix2pix: AtoB or BtoA.")
+    @Option(help: "Paired data: AtoB or BtoA.")
     var direction: Direction = .aToB
     @OptionGroup var preprocessing: PreprocessOptions
-    @Flag(help: "CycleGAN: take B images in order instead of at random.")
+    @Flag(help: "Take B images in order instead of at random (unpaired data).")
     var serialBatches = false
     @Option(help: "At most this many images per epoch.")
     var maxDatasetSize: Int = .max
-    @Option(help: "cgan/dcgan: image side (4 * 2^k).")
-    var imageSize: Int = 64
-    @Option(help: "cgan/dcgan: noise size.")
-    var nz: Int = 100
 
     @Option(help: "Images per batch.")
     var batchSize: Int = 1
@@ -134,12 +136,24 @@ struct TrainCommand: ParsableCommand {
     var saveLatestEpochs: Int = 1
     @Option(help: "Log losses every this many iterations.")
     var printFreq: Int = 100
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The model's own options (see each model below).",
+                                                            valueName: "model-options"))
+    var modelArguments: [String] = []
+
     func validate() throws {
+        _ = try effectiveOptions()
+    }
+
+    /// The run's options: the model's defaults, then what was given. Usage errors throw
+    /// `ValidationError` (exit status 64).
+    func effectiveOptions() throws -> TrainOptions {
+        guard let m = ModelRegistry.model(named: model) else {
+            throw ValidationError("unknown model '\(model)': \(ModelRegistry.models.map(\.name).joined(separator: ", "))")
+        }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard saveLatestEpochs >= 0 else { throw ValidationError("--save-latest-epochs must be 0 or more") }
         guard nEpochs >= 0, nEpochsDecay >= 0, nEpochs + nEpochsDecay >= 1 else {
@@ -149,17 +163,73 @@ struct TrainCommand: ParsableCommand {
         guard [1, 3].contains(inputNc), [1, 3].contains(outputNc) else {
             throw ValidationError("--input-nc and --output-nc must be 1 or 3")
         }
-        if let netG, ModelConfig.parseNetG(netG) == nil {
-            throw ValidationError("unknown --netG '\(netG)'")
-        }
+        if let netG, ModelConfig.parseNetG(netG) == nil { throw ValidationError("unknown --netG '\(netG)'") }
         guard ["basic", "n_layers", "pixel"].contains(netD) else { throw ValidationError("unknown --netD '\(netD)'") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if dropout && noDropout { throw ValidationError("--dropout and --no-dropout contradict each other") }
+
+        var o = m.defaultOptions(dataroot: dataroot, name: name)
+        o.checkpointsDir = checkpointsDir
+        if let netG { o.netG = netG }
+        o.netD = netD; o.nLayersD = nLayersD; o.ngf = ngf; o.ndf = ndf
+        if let norm { o.norm = norm }
+        o.initType = initType; o.initGain = initGain
+        if dropout { o.useDropout = true }
+        if noDropout { o.useDropout = false }
+        o.inputNc = inputNc; o.outputNc = outputNc
+        if let ganMode { o.ganMode = ganMode }
+        o.dSteps = dSteps; o.lambdaGP = lambdaGP; o.clipValue = clipValue
+        o.direction = direction
+        o.preprocess = preprocessing.preprocess; o.loadSize = preprocessing.loadSize; o.cropSize = preprocessing.cropSize
+        o.noFlip = preprocessing.noFlip; o.filter = preprocessing.filter
+        o.serialBatches = serialBatches; o.maxDatasetSize = maxDatasetSize; o.batchSize = batchSize
+        o.nEpochs = nEpochs; o.nEpochsDecay = nEpochsDecay; o.lr = lr; o.beta1 = beta1; o.lrPolicy = lrPolicy
+        o.lrDecayIters = lrDecayIters; o.seed = seed; o.continueTrain = continueTrain
+        o.saveEpochFreq = saveEpochFreq; o.saveLatestFreq = saveLatestFreq; o.saveLatestEpochs = saveLatestEpochs
+        o.printFreq = printFreq
+        o.numThreads = engine.threads ?? Engine.threads
+        do {
+            try o.setModelOptions(modelArguments, for: m)
+            try m.validate(o)
+        } catch let e as TrainingError {
+            if case .invalidOptions(let why) = e { throw ValidationError(why) }
+            throw e
+        }
+        return o
     }
 
     func run() throws {
-        if let threads { i2i_set_num_threads(Int32(threads)) }
-        let run = try TrainingRun(command: self)
-        try run.start()
+        engine.apply()
+        let progress = ProgressDisplay(label: "it", quiet: quiet)
+        let quiet = self.quiet
+        let events = TrainingEvents(
+            message: { progress.message($0) },
+            iteration: { s in
+                progress.update(done: s.batchInEpoch, total: s.batchesPerEpoch, rate: s.rate,
+                                extra: "epoch \(s.epoch)/\(s.totalEpochs)  "
+                                    + s.losses.map { "\($0.name) \(String(format: "%.3f", $0.value))" }.joined(separator: " "))
+            },
+            epoch: { s in
+                progress.finish()
+                if !quiet {
+                    print("epoch \(s.epoch)/\(s.totalEpochs) done in \(String(format: "%.1f", s.seconds)) s, "
+                          + (s.savedLatest ? "saved \(s.latestPath), " : "") + "report \(s.reportPath)")
+                }
+            })
+        let run = try TrainingRun(options: try effectiveOptions(), events: events)
+        TrainingRun.stopOnInterrupt()
+        let outcome: TrainingOutcome
+        do { outcome = try run.run() } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        switch outcome {
+        case .finished:
+            print("finished \(run.totalEpochs) epochs: \(run.directory)/latest_net_*.safetensors, report \(run.report.indexPath)")
+        case .interrupted:
+            print("interrupted: saved \(run.latestPath) at epoch \(run.trainer.currentEpochNumber), iteration "
+                  + "\(run.trainer.progress.iteration); resume with the same command and --continue")
+            throw ExitCode(130)
+        }
     }
 }

@@ -5,7 +5,6 @@ import Augment
 import Translation
 import Models
 import Datasets
-import _CKernels
 
 extension OutputFormat: ExpressibleByArgument {}
 extension Direction: ExpressibleByArgument {}
@@ -102,8 +101,7 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Refuse images whose decoded pixels would take more than this many MB (default: no limit).")
     var maxImageMb: Int?
 
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     @Flag(help: "No progress output.")
     var quiet = false
@@ -131,22 +129,20 @@ struct TranslateCommand: ParsableCommand {
         guard preprocess == "pad" || Preprocess(rawValue: preprocess) != nil else {
             throw ValidationError("unknown --preprocess '\(preprocess)'")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard tileSize >= 16, tileOverlap >= 0, tileOverlap < tileSize else {
             throw ValidationError("--tile-size must be at least 16 and --tile-overlap smaller than it")
         }
     }
 
     func run() throws {
-        if let threads { i2i_set_num_threads(Int32(threads)) }
-        let overriding = netG != nil || ngf != nil || norm != nil || inputNc != nil || outputNc != nil
-        let (g, cfg) = try loadTranslationGenerator(path: model, direction: direction, override: { c in
+        engine.apply()
+        let (g, cfg) = try loadTranslator(path: model, reverse: direction == .bToA) { c in
             if let netG { c.netG = netG }
             if let ngf { c.ngf = ngf }
             if let norm { c.norm = norm }
             if let inputNc { c.inputNC = inputNc }
             if let outputNc { c.outputNC = outputNc }
-        }, overriding: overriding)
+        }
         g.testMode(runningStatistics: eval, dropout: dropout)
 
         var o = TranslationOptions(input: input, output: output)
@@ -195,31 +191,4 @@ struct TranslateCommand: ParsableCommand {
         }
         if !summary.failures.isEmpty { throw ExitCode(ExitStatus.someFilesFailed.rawValue) }
     }
-}
-
-/// A page showing every input of `plan` beside its output (those that exist), for a quick look
-/// in a browser; inputs are linked by absolute file URL, outputs relative to the page.
-func writeComparisonPage(plan: TranslationPlan, output: String, title: String) throws -> String {
-    func esc(_ t: String) -> String {
-        t.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
-    }
-    var rows = ""
-    for item in (plan.done + plan.todo).sorted(by: { $0.relativePath < $1.relativePath })
-    where FileManager.default.fileExists(atPath: item.destination) {
-        let src = URL(fileURLWithPath: item.source).absoluteURL.absoluteString
-        let rel = String(item.destination.dropFirst(output.count + 1))
-        rows += "<tr><td>\(esc(item.relativePath))</td><td><img src=\"\(esc(src))\"></td><td><img src=\"\(esc(rel))\"></td></tr>\n"
-    }
-    let html = """
-    <!DOCTYPE html><html><head><meta charset="utf-8"><title>\(esc(title))</title>
-    <style>body{font-family:sans-serif;margin:24px}td{padding:4px;font-size:12px;vertical-align:top}
-    img{width:256px}</style></head><body><h1>\(esc(title))</h1>
-    <table><tr><th>file</th><th>input</th><th>output</th></tr>
-    \(rows)</table></body></html>
-
-    """
-    let path = output + "/index.html"
-    try html.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
 }

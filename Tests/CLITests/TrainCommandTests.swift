@@ -17,11 +17,11 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let dir = path("runs/run")
         for f in ["latest.safetensors", "latest_net_G.safetensors", "latest_net_D.safetensors", "loss_log.jsonl",
-                  "index.html", "options.json", "web/images/epoch001.png"] {
+                  "index.html", "options.json", "opt.txt", "web/images/epoch001_01_fake_B.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + f), "missing \(f)")
         }
         let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
-        XCTAssertTrue(html.contains("<svg") && html.contains("<polyline") && html.contains("epoch001.png"))
+        XCTAssertTrue(html.contains("<svg") && html.contains("<polyline") && html.contains("epoch001_01_fake_B.png") && html.contains("fake_B"))
         XCTAssertFalse(html.contains("http://") && !html.contains("http://www.w3.org/2000/svg"), "no external resources")
         let log = try String(contentsOfFile: dir + "/loss_log.jsonl", encoding: .utf8)
         XCTAssertTrue(log.contains("\"G_L1\""))
@@ -29,7 +29,7 @@ final class TrainCommandTests: CLITestCase {
         // --continue picks the run up where it stopped and goes on to the new last epoch.
         let c = try img2img(tiny("run", epochs: 2, extra: ["--continue"]))
         XCTAssertEqual(c.status, 0, c.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/web/images/epoch002.png"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/web/images/epoch002_01_fake_B.png"))
 
         // The trained generator translates a folder.
         let t = try img2img(["translate", "--model", dir + "/latest_net_G.safetensors",
@@ -44,8 +44,8 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertTrue(tt.stdout.contains("PSNR") && tt.stdout.contains("SSIM"), tt.stdout)
         let page = try String(contentsOfFile: path("results/run/test_latest/index.html"), encoding: .utf8)
         XCTAssertTrue(page.contains("fake_B") && page.contains("real_B"))
-        let metrics = try String(contentsOfFile: path("results/run/test_latest/metrics.json"), encoding: .utf8)
-        XCTAssertTrue(metrics.contains("\"pairs\": 3"), metrics)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("results/run/test_latest/metrics.json")))) as? [String: Any]
+        XCTAssertEqual(metrics?["pairs"] as? Int, 3)
         // The training checkpoint itself works as --model too, and gives the same images.
         let c2 = try img2img(["translate", "--model", dir + "/latest.safetensors",
                               "--input", Self.repoRoot.appendingPathComponent("datasets/samples/earth-night").path,

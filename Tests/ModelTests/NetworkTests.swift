@@ -49,6 +49,21 @@ final class NetworkTests: XCTestCase {
         XCTAssertNotEqual(g.stateDict().entries.map(\.tensor.scalars), before)
     }
 
+    func testTrainAndTestModeReachACustomLayerNestedInTheTree() {
+        final class ModeRecorder: Layer {
+            var modes: [ModuleMode] = []
+            func setMode(_ mode: ModuleMode) { modes.append(mode) }
+            func callAsFunction(_ x: Variable) -> Variable { x }
+        }
+        let recorder = ModeRecorder()
+        let net = Sequential(ReLU(), Sequential(recorder))
+        net.train()
+        net.testMode()
+        net.testMode(runningStatistics: true, dropout: true)
+        XCTAssertEqual(recorder.modes, [.training, .test(runningStatistics: false, dropout: false),
+                                        .test(runningStatistics: true, dropout: true)])
+    }
+
     func testInitializationFollowsThePaperCode() throws {
         for type in InitType.allCases {
             var rng = SplitMix64(seed: 5)

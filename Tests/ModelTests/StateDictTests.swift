@@ -156,7 +156,8 @@ final class StateDictTests: XCTestCase {
             XCTAssertLessThanOrEqual(d, 1e-3)
         }
         let dExpected = try Fixture.read("patchgan_ndf4_batch_pth_expected.safetensors")
-        let (d, dConfig) = try loadNetwork(path: Fixture.path("patchgan_ndf4_batch.pth"))
+        let loaded = try loadNetwork(path: Fixture.path("patchgan_ndf4_batch.pth"))
+        let (d, dConfig) = (loaded.module, loaded.config)
         XCTAssertEqual(dConfig, .discriminator("basic", inputNC: 6, ndf: 4, norm: .batch))
         d.testMode(runningStatistics: true)
         let dx = Variable(try Fixture.activation(dExpected, "input"))

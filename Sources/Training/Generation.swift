@@ -1,0 +1,77 @@
+// Images from a label-conditional GAN (or an unconditional DCGAN): `img2img generate`.
+//
+//   let g = try GeneratedImages.make(model: "runs/mnist/latest_net_G.safetensors", labels: ["sneaker"], count: 8)
+//   try g.write(to: "out", grid: true)
+import Foundation
+import Autograd
+import ImageIO
+import Models
+import TensorCore
+
+public struct GenerationError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public struct GeneratedImages {
+    /// The label names, one per row.
+    public var labels: [String]
+    /// `count` images per label, label-major.
+    public var images: [Image]
+    public var count: Int
+
+    /// `count` images for each label (class names or indices; all classes when `labels` is
+    /// empty), from noise drawn from `seed`.
+    public static func make(model path: String, labels requested: [String], count: Int, seed: UInt64) throws -> GeneratedImages {
+        guard count >= 1 else { throw GenerationError(description: "the image count must be at least 1") }
+        let m = try loadNetwork(path: path, select: .translator(reverse: false))
+        let cfg = m.config
+        let labels: [Int]
+        let names: [String]
+        switch cfg.kind {
+        case .cganGenerator:
+            let all = Array(0..<cfg.numClasses)
+            labels = try requested.isEmpty ? all : requested.map { l in
+                if let i = m.classes?.firstIndex(of: l) { return i }
+                if let i = Int(l), all.contains(i) { return i }
+                throw GenerationError(description: "unknown label '\(l)': the model's classes are "
+                                      + (m.classes?.joined(separator: ", ") ?? "0..<\(cfg.numClasses)"))
+            }
+            names = labels.map { i -> String in
+                guard let c = m.classes, i < c.count else { return String(i) }
+                return c[i]
+            }
+        case .dcganGenerator:
+            guard requested.isEmpty else { throw GenerationError(description: "\(path) is an unconditional DCGAN: it takes no label") }
+            labels = [0]
+            names = ["sample"]
+        default:
+            throw GenerationError(description: "\(path) holds a \(cfg.kind.rawValue), not a cgan or dcgan generator")
+        }
+        var noise = SplitMix64(seed: seed)
+        let n = labels.count * count
+        let z = Variable(Tensor(randomNormal: [n, 1, 1, cfg.nz], using: &noise))
+        let perImage = labels.flatMap { Array(repeating: $0, count: count) }
+        let out: Tensor = withNoGrad {
+            if let g = m.module as? ConditionalGenerator { return g(z, labels: perImage).value }
+            return m.layer!(z).value
+        }
+        return GeneratedImages(labels: names, images: (0..<n).map { image(of: out, item: $0) }, count: count)
+    }
+
+    /// Writes LABEL_K.png per image, or one grid.png (a row per label). Returns the paths written.
+    @discardableResult
+    public func write(to folder: String, grid: Bool) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if grid {
+            let path = folder + "/grid.png"
+            try writeImage(Image.grid(images.map { $0.toRGB8() }, columns: count), to: path, format: .png)
+            return [path]
+        }
+        return try images.enumerated().map { i, img in
+            let name = labels[i / count].replacingOccurrences(of: "/", with: "_")
+            let path = folder + "/\(name)_\(i % count).png"
+            try writeImage(img, to: path, format: .png)
+            return path
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// Trainable models: what `img2img train <model>` can train. A model is one registration: its
+// trainer file declares a `TrainableModel` (name, help, defaults, its own options, its dataset,
+// how to build the trainer), and `ModelRegistry.models` lists it. The CLI builds its `train`
+// subcommands, their help and the parsing of each model's options from this list alone.
+//
+// To add a model (see TemplateTrainer.swift, the paper code's template_model.py):
+//   1. write the trainer (a GANTrainer) in a new file of this module;
+//   2. in the same file, `extension TrainableModel { public static let mine = TrainableModel(...) }`;
+//   3. add `.mine` to `ModelRegistry.models`.
+import Augment
+import Datasets
+import Models
+import TensorCore
+
+/// A model's trainer and what the run folder needs to know about its networks.
+public struct BuiltTrainer {
+    public var trainer: any GANTrainer
+    /// Architecture of every network by checkpoint prefix ("G_A", "D", ...): written into the
+    /// training checkpoint and each per-network file, so they load without flags.
+    public var configs: [String: ModelConfig]
+    /// Class names of a label-conditional model (kept in its files for `generate`).
+    public var classes: [String]?
+
+    public init(trainer: any GANTrainer, configs: [String: ModelConfig], classes: [String]? = nil) {
+        self.trainer = trainer; self.configs = configs; self.classes = classes
+    }
+}
+
+/// The folder layouts of the paper code's dataset modes.
+public enum DatasetMode: String, Sendable {
+    /// DATAROOT/trainA and DATAROOT/trainB, unpaired.
+    case unaligned
+    /// DATAROOT/train with A|B side-by-side pairs.
+    case aligned
+    /// DATAROOT/<class>/..., one subfolder per class.
+    case labeled
+
+    public var layout: String {
+        switch self {
+        case .unaligned: return "DATAROOT/trainA and DATAROOT/trainB (unpaired)"
+        case .aligned: return "DATAROOT/train with A|B side-by-side pairs"
+        case .labeled: return "DATAROOT with one subfolder per class"
+        }
+    }
+}
+
+public struct TrainableModel: Sendable {
+    /// `img2img train <name>`.
+    public var name: String
+    /// One line for the help.
+    public var abstract: String
+    public var datasetMode: DatasetMode
+    /// The model's own options (its `modify_commandline_options`).
+    public var options: [ModelOption]
+    /// The model's defaults for the common options (the paper code's `set_defaults`).
+    public var setDefaults: @Sendable (inout TrainOptions) -> Void
+    /// Checks the resolved options before anything is loaded; throws `TrainingError.invalidOptions`.
+    public var validate: @Sendable (TrainOptions) throws -> Void
+    /// The training data's preprocessing, when the model fixes it (cgan/dcgan: square images).
+    public var augment: @Sendable (TrainOptions) -> AugmentOptions
+    /// The trainer, its networks initialized from the options' seed.
+    public var build: @Sendable (TrainOptions, _ dataset: any ImageDataset) throws -> BuiltTrainer
+
+    public init(name: String, abstract: String, datasetMode: DatasetMode, options: [ModelOption] = [],
+                setDefaults: @escaping @Sendable (inout TrainOptions) -> Void = { _ in },
+                validate: @escaping @Sendable (TrainOptions) throws -> Void = { _ in },
+                augment: @escaping @Sendable (TrainOptions) -> AugmentOptions = { $0.augmentOptions },
+                build: @escaping @Sendable (TrainOptions, any ImageDataset) throws -> BuiltTrainer) {
+        self.name = name; self.abstract = abstract; self.datasetMode = datasetMode; self.options = options
+        self.setDefaults = setDefaults; self.validate = validate; self.augment = augment; self.build = build
+    }
+
+    /// Every option at this model's default, every model option included.
+    public func defaultOptions(dataroot: String, name runName: String) -> TrainOptions {
+        var o = TrainOptions(model: name, dataroot: dataroot, name: runName)
+        o.numThreads = Engine.threads
+        setDefaults(&o)
+        for opt in options { o.modelOptions[opt.key] = opt.defaultValue }
+        return o
+    }
+
+    /// The dataset of the run, scanned (bad files are in its `skipped`).
+    public func makeDataset(_ o: TrainOptions) throws -> any ImageDataset {
+        let aug = augment(o)
+        switch datasetMode {
+        case .unaligned:
+            return try UnalignedDataset(root: o.dataroot, phase: "train", options: aug, channelsA: o.inputNc,
+                                        channelsB: o.outputNc, serial: o.serialBatches)
+        case .aligned:
+            return try AlignedDataset(root: o.dataroot, phase: "train", options: aug, direction: o.direction,
+                                      channelsA: o.inputNc, channelsB: o.outputNc)
+        case .labeled:
+            return try LabeledDataset(root: o.dataroot, options: aug, channels: o.outputNc)
+        }
+    }
+}
+
+public enum ModelRegistry {
+    /// Every model `img2img train` offers, in the order its help lists them.
+    public static let models: [TrainableModel] = [.cyclegan, .pix2pix, .cgan, .dcgan, .template]
+
+    public static func model(named name: String) -> TrainableModel? {
+        models.first { $0.name == name }
+    }
+}
+
+/// Checks shared by the models whose training images go through a PatchGAN.
+func validatePatchGAN(_ o: TrainOptions) throws {
+    guard o.netD != "pixel" else { return }
+    // A PatchGAN shrinks its input 2^n_layers times and then by 3; too small an image would
+    // leave it nothing to judge.
+    let layers = o.netD == "basic" ? 3 : o.nLayersD
+    let trainSize: Int? = [.resizeAndCrop, .crop, .scaleWidthAndCrop].contains(o.preprocess) ? o.cropSize
+        : (o.preprocess == .resize ? o.loadSize : nil)
+    if let s = trainSize, NLayerDiscriminator.outputSize(inputSize: s, nLayers: layers) < 1 {
+        let need = NLayerDiscriminator.smallestInputSize(nLayers: layers)
+        throw TrainingError.invalidOptions("a \(layers)-layer PatchGAN needs training images of at least \(need) pixels, "
+                                           + "got \(s): raise the crop size or use the pixel discriminator or fewer layers")
+    }
+}

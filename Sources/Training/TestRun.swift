@@ -1,0 +1,139 @@
+// The paper code's test.py: translate a dataset's test split with a trained run and write the
+// results page (real / fake / reconstructed side by side), plus L1, PSNR and SSIM against the
+// ground truth for paired data (metrics.json).
+//
+//   var o = TestOptions(model: "pix2pix", dataroot: "datasets/facades", name: "facades")
+//   let result = try runTest(o, onFailure: { path, reason in print(path, reason) })
+import Foundation
+import Augment
+import Checkpoint
+import Datasets
+import ImageIO
+import Models
+import Reports
+import Translation
+
+public struct TestOptions: Sendable {
+    /// cyclegan (testA through G_A and back, testB through G_B and back) or pix2pix.
+    public var model: String
+    public var dataroot: String
+    public var name: String
+    public var checkpointsDir = "runs"
+    public var resultsDir = "results"
+    /// latest or epoch_<n>.
+    public var epoch = "latest"
+    public var phase = "test"
+    public var direction = Direction.aToB
+    public var numTest = Int.max
+    /// Batch norm on the running statistics (PyTorch eval()).
+    public var eval = false
+
+    public init(model: String, dataroot: String, name: String) {
+        self.model = model; self.dataroot = dataroot; self.name = name
+    }
+
+    public var outputFolder: String { resultsDir + "/" + name + "/test_" + epoch }
+    /// The models `test` knows: those whose generators translate images.
+    public static let models = ["cyclegan", "pix2pix"]
+}
+
+public struct TestResult: Sendable {
+    public var page: String
+    public var images: Int
+    public var failures: Int
+    /// "L1 ..., PSNR ... dB, SSIM ... over N pairs" for paired data.
+    public var summary: String?
+}
+
+/// metrics.json: per pair and mean; PSNR is null for identical images (infinite).
+struct TestMetrics: Codable {
+    struct Values: Codable { var l1: Double; var psnr: Double?; var ssim: Double }
+    var pairs: Int
+    var mean: Values
+    var images: [String: Values]
+}
+
+public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throws -> TestResult {
+    guard TestOptions.models.contains(o.model) else {
+        throw TrainingError.invalidOptions("test takes \(TestOptions.models.joined(separator: " or ")), got \(o.model)")
+    }
+    let run = o.checkpointsDir + "/" + o.name
+    let out = o.outputFolder
+    try FileManager.default.createDirectory(atPath: out + "/images", withIntermediateDirectories: true)
+    func generator(_ net: String) throws -> GeneratorTranslator {
+        let (g, cfg) = try loadTranslator(path: run + "/\(o.epoch)_net_\(net).safetensors")
+        g.testMode(runningStatistics: o.eval)
+        return GeneratorTranslator(g, config: cfg)
+    }
+    var rows: [ImageTableRow] = []
+    var metrics: [String: TestMetrics.Values] = [:]
+    var failures = 0
+    func save(_ img: Image, _ file: String, _ caption: String) throws -> SampleImage {
+        try writeImage(img, to: out + "/images/" + file, format: .png)
+        return SampleImage(caption: caption, path: "images/" + file)
+    }
+    func stem(_ path: String) -> String {
+        ((path as NSString).deletingPathExtension).replacingOccurrences(of: "/", with: "_")
+    }
+    func each(_ folder: String, _ body: (String, Int, String) throws -> Void) throws {
+        let scan = try ImageFolder.scan(root: folder)
+        for (i, e) in scan.images.prefix(o.numTest).enumerated() {
+            let path = scan.path(of: e)
+            do { try body(path, i, stem(e.relativePath)) } catch {
+                failures += 1
+                onFailure(path, "\(error)")
+            }
+        }
+    }
+
+    if o.model == "cyclegan" {
+        let gA = try generator("G_A"), gB = try generator("G_B")
+        for (domain, fwd, back, fake, rec) in [("A", gA, gB, "fake_B", "rec_A"), ("B", gB, gA, "fake_A", "rec_B")] {
+            try each(o.dataroot + "/" + o.phase + domain) { path, i, s in
+                let real = try readImage(at: path).toRGB8()
+                let f = try translateImage(real, with: fwd, index: i)
+                let r = try translateImage(f, with: back, index: i)
+                rows.append(ImageTableRow(label: s, cells: [try save(real, "\(s)_real_\(domain).png", "real_\(domain)"),
+                                                            try save(f, "\(s)_\(fake).png", fake),
+                                                            try save(r, "\(s)_\(rec).png", rec)]))
+            }
+        }
+    } else {
+        let g = try generator("G")
+        try each(o.dataroot + "/" + o.phase) { path, i, s in
+            let (l, r) = try readImage(at: path).toRGB8().splitHorizontally()
+            let (a, b) = o.direction == .aToB ? (l, r) : (r, l)
+            var fake = try translateImage(a, with: g, index: i).toRGB8()
+            if fake.width != b.width || fake.height != b.height {
+                fake = fake.resized(width: b.width, height: b.height, filter: .bicubic)
+            }
+            let psnr = ImageMetrics.psnr(fake, b)
+            metrics[s] = .init(l1: ImageMetrics.l1(fake, b), psnr: psnr.isFinite ? psnr : nil, ssim: ImageMetrics.ssim(fake, b))
+            rows.append(ImageTableRow(label: s, cells: [try save(a, "\(s)_real_A.png", "real_A"),
+                                                        try save(fake, "\(s)_fake_B.png", "fake_B"),
+                                                        try save(b, "\(s)_real_B.png", "real_B")]))
+        }
+    }
+
+    var summary: String? = nil
+    if !metrics.isEmpty {
+        let v = Array(metrics.values), n = Double(v.count)
+        let finite = v.compactMap(\.psnr)
+        let mean = TestMetrics.Values(l1: v.map(\.l1).reduce(0, +) / n,
+                                      psnr: finite.isEmpty ? nil : finite.reduce(0, +) / Double(finite.count),
+                                      ssim: v.map(\.ssim).reduce(0, +) / n)
+        let psnr = mean.psnr.map { String(format: "%.2f", $0) } ?? "inf"
+        summary = String(format: "L1 %.4f, ", mean.l1) + "PSNR \(psnr) dB, "
+            + String(format: "SSIM %.4f over %d pairs", mean.ssim, v.count)
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(Array(try e.encode(TestMetrics(pairs: v.count, mean: mean, images: metrics))),
+                             to: out + "/metrics.json")
+    }
+    let page = out + "/index.html"
+    let title = "\(o.name): \(o.model), \(o.phase) split, checkpoint \(o.epoch)"
+    let html = ImageTablePage.html(title: title, summary: summary.map { $0 + " (L1 on [0, 1]; PSNR averaged over pairs that differ)" },
+                                   rows: rows)
+    try AtomicFile.write(Array(html.utf8), to: page)
+    return TestResult(page: page, images: rows.count, failures: failures, summary: summary)
+}

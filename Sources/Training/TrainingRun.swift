@@ -1,0 +1,307 @@
+// One training run, as the paper code's train.py: the only training loop of img2img. The CLI's
+// `train` builds the options, creates a run and calls `run()`; the tests run this same loop.
+//
+//   var o = TrainableModel.pix2pix.defaultOptions(dataroot: "datasets/facades", name: "facades")
+//   o.nEpochs = 5
+//   let run = try TrainingRun(options: o, events: TrainingEvents(message: { print($0) }))
+//   TrainingRun.stopOnInterrupt()          // Ctrl-C: save and return .interrupted
+//   let outcome = try run.run()
+//
+// Everything goes to CHECKPOINTS_DIR/NAME (the run folder):
+//   latest.safetensors              all networks, optimizer states, schedule, random states,
+//                                   position (TrainingCheckpoint + the run's own state)
+//   latest_net_<G_A|G|...>.safetensors   each network alone with its architecture (translate)
+//   epoch_<n>.safetensors, epoch_<n>_net_*.safetensors   every save_epoch_freq epochs
+//   options.json, opt.txt           the effective options (JSON; the paper code's format)
+//   loss_log.jsonl, index.html, web/images/   the report (RunReport)
+// The loop per epoch: update the learning rate (at the start, as the paper code), then one
+// optimize call per batch; after each: the NaN/Inf stop, the log, the iteration save and the
+// stop request; after each epoch: latest (every save_latest_epochs), numbered copies, report.
+import Foundation
+import Augment
+import Checkpoint
+import Datasets
+import ImageIO
+import Models
+import TensorCore
+
+/// What a run tells its caller while it goes (the CLI prints it).
+public struct TrainingEvents: Sendable {
+    /// A line for the user: skipped files, the resume position (also from the loader's threads).
+    public var message: @Sendable (String) -> Void
+    /// After every iteration.
+    public var iteration: @Sendable (IterationStatus) -> Void
+    /// After every epoch, once its checkpoints and report are written.
+    public var epoch: @Sendable (EpochStatus) -> Void
+
+    public init(message: @escaping @Sendable (String) -> Void = { _ in },
+                iteration: @escaping @Sendable (IterationStatus) -> Void = { _ in },
+                epoch: @escaping @Sendable (EpochStatus) -> Void = { _ in }) {
+        self.message = message; self.iteration = iteration; self.epoch = epoch
+    }
+}
+
+public struct IterationStatus {
+    /// The epoch number (the paper code's, from epoch_count).
+    public var epoch: Int
+    public var totalEpochs: Int
+    /// Batches of this epoch done, of `batchesPerEpoch`.
+    public var batchInEpoch: Int
+    public var batchesPerEpoch: Int
+    public var iteration: Int
+    /// Batches per second in this epoch so far.
+    public var rate: Double
+    public var losses: [(name: String, value: Float)]
+}
+
+public struct EpochStatus {
+    public var epoch: Int
+    public var totalEpochs: Int
+    public var seconds: Double
+    /// The latest checkpoint was written at the end of this epoch.
+    public var savedLatest: Bool
+    public var latestPath: String
+    public var reportPath: String
+}
+
+public enum TrainingOutcome: Equatable {
+    /// Every epoch trained; the last latest checkpoint is written.
+    case finished
+    /// Stopped by Ctrl-C or `requestStop()` after saving the latest checkpoint.
+    case interrupted
+}
+
+/// Errors of a run that are not the trainers' own.
+public enum TrainingRunError: Error, CustomStringConvertible {
+    case unknownModel(String)
+    case noCheckpointToContinue(String)
+    /// A loss became NaN or infinite; the last good checkpoint is kept.
+    case nonFiniteLoss(name: String, value: Float, epoch: Int, iteration: Int, kept: String)
+
+    public var description: String {
+        switch self {
+        case .unknownModel(let m):
+            return "unknown model '\(m)' (known: \(ModelRegistry.models.map(\.name).joined(separator: ", ")))"
+        case .noCheckpointToContinue(let p): return "--continue: no checkpoint at \(p)"
+        case .nonFiniteLoss(let n, let v, let e, let i, let kept):
+            return "loss \(n) became \(v) at epoch \(e), iteration \(i): stopping; the last good checkpoint "
+                + "(\(kept)) is kept. Try a lower learning rate."
+        }
+    }
+}
+
+/// Set by the SIGINT handler that `stopOnInterrupt` installs.
+nonisolated(unsafe) private var interruptRequested: Int32 = 0
+
+public final class TrainingRun {
+    public let options: TrainOptions
+    public let model: TrainableModel
+    public let trainer: any GANTrainer
+    public let loader: DataLoader
+    public let report: RunReport
+    /// Architecture of every network by checkpoint prefix.
+    public let configs: [String: ModelConfig]
+    public let classes: [String]?
+    public var events: TrainingEvents
+    private var stopRequested = false
+    private let lock = NSLock()
+
+    /// The run folder.
+    public var directory: String { options.directory }
+    public var latestPath: String { directory + "/latest.safetensors" }
+    public var totalEpochs: Int { options.nEpochs + options.nEpochsDecay }
+
+    /// Checks the options, scans the dataset and builds the model (networks initialized from the seed).
+    public init(options: TrainOptions, model: TrainableModel? = nil, events: TrainingEvents = TrainingEvents()) throws {
+        guard let m = model ?? ModelRegistry.model(named: options.model) else {
+            throw TrainingRunError.unknownModel(options.model)
+        }
+        try m.validate(options)
+        self.options = options
+        self.model = m
+        self.events = events
+        let dataset = try m.makeDataset(options)
+        for s in dataset.skipped { events.message("img2img: skipped \(s)") }
+        let built = try m.build(options, dataset)
+        trainer = built.trainer
+        configs = built.configs
+        classes = built.classes
+        loader = DataLoader(dataset: dataset, batchSize: options.batchSize, shuffle: true, seed: options.seed,
+                            dropLast: false, maxItems: options.maxDatasetSize,
+                            onSkip: { e in events.message("img2img: \(e)") })
+        report = RunReport(directory: options.directory, title: "\(options.name): \(m.name)")
+    }
+
+    /// Makes Ctrl-C (SIGINT) stop every run after its current iteration, with a checkpoint.
+    public static func stopOnInterrupt() {
+        signal(SIGINT) { _ in interruptRequested = 1 }
+    }
+
+    /// Stops the run after the current iteration, as Ctrl-C does (callable from the events).
+    public func requestStop() {
+        lock.lock(); stopRequested = true; lock.unlock()
+    }
+
+    private var shouldStop: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopRequested || interruptRequested != 0
+    }
+
+    // MARK: - The loop
+
+    public func run() throws -> TrainingOutcome {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
+        var batchInEpoch = 0
+        if options.continueTrain {
+            batchInEpoch = try resume()
+        } else {
+            report.resetLog()
+        }
+        try writeOptions()
+
+        let perEpoch = loader.batchesPerEpoch
+        let imagesPerBatch = Double(options.batchSize)
+        while trainer.progress.epoch < totalEpochs {
+            let epoch = trainer.progress.epoch
+            if batchInEpoch == 0 { trainer.updateLearningRate() }
+            let started = Date()
+            var done = 0
+            for batch in loader.batches(epoch: epoch, skipping: batchInEpoch) {
+                trainer.optimizeParameters(trainingBatch(batch))
+                trainer.progress.iteration += 1
+                batchInEpoch = batch.index + 1
+                done += 1
+                let losses = trainer.lossValues
+                if let bad = losses.first(where: { !$0.value.isFinite }) {
+                    throw TrainingRunError.nonFiniteLoss(name: bad.name, value: bad.value, epoch: trainer.currentEpochNumber,
+                                                         iteration: trainer.progress.iteration, kept: latestPath)
+                }
+                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+                if trainer.progress.iteration % max(1, options.printFreq) == 0 || batchInEpoch == perEpoch {
+                    try report.log(epoch: trainer.currentEpochNumber, iteration: trainer.progress.iteration, losses: losses,
+                                   learningRate: trainer.schedule.lr, imagesPerSecond: rate * imagesPerBatch)
+                }
+                events.iteration(IterationStatus(epoch: trainer.currentEpochNumber, totalEpochs: totalEpochs,
+                                                 batchInEpoch: batchInEpoch, batchesPerEpoch: perEpoch,
+                                                 iteration: trainer.progress.iteration, rate: rate, losses: losses))
+                if options.saveLatestFreq > 0 && trainer.progress.iteration % options.saveLatestFreq == 0 && batchInEpoch < perEpoch {
+                    try save(label: "latest", batchInEpoch: batchInEpoch)
+                }
+                if shouldStop {
+                    try save(label: "latest", batchInEpoch: batchInEpoch)
+                    return .interrupted
+                }
+            }
+            trainer.progress.epoch += 1
+            batchInEpoch = 0
+            let finished = trainer.progress.epoch
+            let saveLatest = finished == totalEpochs
+                || (options.saveLatestEpochs > 0 && finished % options.saveLatestEpochs == 0)
+            if saveLatest { try save(label: "latest", batchInEpoch: 0) }
+            if options.saveEpochFreq > 0 && finished % options.saveEpochFreq == 0 {
+                try save(label: "epoch_\(finished)", batchInEpoch: 0)
+            }
+            try report.addEpoch(finished, samples: sampleImages())
+            events.epoch(EpochStatus(epoch: finished, totalEpochs: totalEpochs, seconds: Date().timeIntervalSince(started),
+                                     savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
+        }
+        return .finished
+    }
+
+    /// Restores the latest checkpoint; returns the batches of the current epoch already done.
+    private func resume() throws -> Int {
+        guard FileManager.default.fileExists(atPath: latestPath) else {
+            throw TrainingRunError.noCheckpointToContinue(latestPath)
+        }
+        let file = try SafeTensors.read(path: latestPath)
+        try TrainingCheckpoint.restore(file, into: trainer, file: latestPath)
+        // As the paper code's --continue_train, the schedule follows this run's options (e.g.
+        // more epochs) from the next epoch on; its position comes from the checkpoint.
+        trainer.schedule.policy = options.lrPolicy
+        trainer.schedule.baseLR = options.lr
+        trainer.schedule.nEpochs = options.nEpochs
+        trainer.schedule.nEpochsDecay = options.nEpochsDecay
+        trainer.schedule.lrDecayIters = options.lrDecayIters
+        let batchInEpoch = RunState.decode(file.metadata)?.batchInEpoch ?? 0
+        report.loadLog()
+        events.message("resuming \(options.name) at epoch \(trainer.currentEpochNumber), iteration \(trainer.progress.iteration)"
+                       + (batchInEpoch > 0 ? " (batch \(batchInEpoch) of the epoch)" : ""))
+        return batchInEpoch
+    }
+
+    func trainingBatch(_ b: Batch) -> TrainingBatch {
+        TrainingBatch(realA: Tensor(shape: b.shapeA, scalars: b.a), realB: b.b.map { Tensor(shape: b.shapeB, scalars: $0) },
+                      labels: classes != nil ? b.labels : nil)
+    }
+
+    // MARK: - Files
+
+    /// Writes the training checkpoint `<label>.safetensors` and each network alone as
+    /// `<label>_net_<prefix>.safetensors`, each atomically.
+    public func save(label: String, batchInEpoch: Int) throws {
+        var metadata: [String: String] = [:]
+        for (k, cfg) in configs { metadata[ModelConfig.metadataKey + "." + k] = cfg.json() }
+        metadata[RunMetadata.key] = RunState(batchInEpoch: batchInEpoch, classes: classes).json()
+        let file = try TrainingCheckpoint.encode(trainer, extraMetadata: metadata)
+        try SafeTensors.write(file, to: directory + "/\(label).safetensors")
+        for (name, module) in trainer.networks {
+            var net = tensorFile(module, config: configs[name])
+            if classes != nil { net.metadata[RunMetadata.key] = RunState(batchInEpoch: 0, classes: classes).json() }
+            try SafeTensors.write(net, to: directory + "/\(label)_net_\(name).safetensors")
+        }
+    }
+
+    /// options.json (JSONEncoder) and the paper code's opt.txt, both of the effective options.
+    func writeOptions() throws {
+        try AtomicFile.write(Array(try options.json()), to: directory + "/options.json")
+        var defaults = model.defaultOptions(dataroot: options.dataroot, name: options.name)
+        defaults.checkpointsDir = options.checkpointsDir
+        try AtomicFile.write(Array(try options.optText(defaults: defaults).utf8), to: directory + "/opt.txt")
+    }
+
+    /// This epoch's samples, captioned: the last batch's first item through every visual of
+    /// the model (real_A, fake_B, rec_A, ...), or for a noise GAN a row of samples per class.
+    func sampleImages() -> [(caption: String, image: Image)] {
+        if let noise = trainer as? NoiseGANTrainer {
+            let perRow = 8
+            let s = noise.samples(perClass: perRow)
+            let rows = s.shape[0] / perRow
+            return (0..<rows).map { r in
+                let caption = classes.map { r < $0.count ? $0[r] : "class \(r)" } ?? "G(z)"
+                let per = s.count / s.shape[0] * perRow
+                let row = Tensor(shape: [perRow] + s.shape.dropFirst(), scalars: Array(s.scalars[(r * per)..<((r + 1) * per)]))
+                return (caption, image(of: imageGrid(row, columns: perRow), item: 0))
+            }
+        }
+        return trainer.visuals.map { ($0.name, image(of: $0.image, item: 0)) }
+    }
+}
+
+/// What --continue needs beyond the trainer's own state, kept in the checkpoint's metadata
+/// under `RunMetadata.key` (the class names are also read by Models when loading).
+struct RunState: Codable {
+    /// Batches of the current epoch already trained on (0 at an epoch boundary).
+    var batchInEpoch: Int
+    var classes: [String]?
+
+    func json() -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func decode(_ metadata: [String: String]) -> RunState? {
+        metadata[RunMetadata.key].flatMap { try? JSONDecoder().decode(RunState.self, from: Data($0.utf8)) }
+    }
+}
+
+/// Item `item` of an [N,H,W,C] tensor in [-1, 1] as an 8-bit image.
+public func image(of t: Tensor, item: Int) -> Image {
+    let (h, w, c) = (t.shape[1], t.shape[2], t.shape[3])
+    let per = h * w * c
+    return t.withUnsafeBufferPointer { b in
+        Normalization.toImage8(UnsafeBufferPointer(rebasing: b[(item * per)..<((item + 1) * per)]), width: w, height: h,
+                               channels: c, quantization: .round)
+    }
+}
