@@ -1,12 +1,12 @@
 // What every trainer shares: the paper code's BaseModel.
 //
 //   let trainer = try CycleGANTrainer(G_A: ..., G_B: ..., D_A: ..., D_B: ..., options: opts)
-//   for epoch in ... {
-//       trainer.trainEpoch(batches)            // update_learning_rate(), then optimize per batch
-//       print(trainer.lossValues)              // [("G_A", 0.31), ...] of the last batch
-//       try saver.epochEnded(trainer)          // latest + every K epochs, atomically
-//   }
+//   trainer.updateLearningRate()           // at the start of each epoch, as the paper code
+//   trainer.optimizeParameters(batch)      // one iteration
+//   print(trainer.lossValues)              // [("G_A", 0.31), ...] of the last batch
+//   try TrainingCheckpoint.save(trainer, to: path)     // atomically
 //   try TrainingCheckpoint.load(path, into: trainer)   // --continue: exact resume
+// The epoch loop, saves, resume and logs are TrainingRun's (the one loop that ships).
 //
 // A trainer owns its networks (NN modules, in train mode), two Adam optimizers, one lr
 // schedule applied to both, image pools, and seeded generators; everything random in a run
@@ -98,18 +98,6 @@ extension GANTrainer {
     public func updateLearningRate(metric: Double = 0) {
         schedule.step(metric: metric)
         schedule.apply(to: optimizers.map(\.optimizer))
-    }
-
-    /// One epoch as the paper code's train.py: update the lr at the beginning, then one
-    /// optimize call per batch. `afterBatch` sees each iteration (logging, sample grids).
-    public func trainEpoch<S: Sequence>(_ batches: S, afterBatch: ((Self) -> Void)? = nil) where S.Element == TrainingBatch {
-        updateLearningRate()
-        for b in batches {
-            optimizeParameters(b)
-            progress.iteration += 1
-            afterBatch?(self)
-        }
-        progress.epoch += 1
     }
 
     /// The epoch number as the paper code prints it (epoch_count-based).

@@ -39,6 +39,17 @@ public enum ModelOptionValue: Codable, Equatable, Sendable, CustomStringConverti
         }
     }
 
+    /// Numbers compare by value: JSON does not keep 50.0 apart from 50.
+    public static func == (a: ModelOptionValue, b: ModelOptionValue) -> Bool {
+        switch (a, b) {
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.string(let x), .string(let y)): return x == y
+        default:
+            guard let x = a.double, let y = b.double else { return false }
+            return x == y
+        }
+    }
+
     public var description: String {
         switch self {
         case .int(let v): return String(v)

@@ -195,31 +195,3 @@ public enum TrainingCheckpoint {
         trainer.progress = meta.progress
     }
 }
-
-/// Saves `latest` after every epoch and a numbered copy every `everyEpochs` epochs
-/// (the paper code's latest_net_* and <epoch>_net_*), as `<directory>/<label>.safetensors`.
-public struct CheckpointSaver {
-    public var directory: String
-    public var everyEpochs: Int
-    public var extraMetadata: [String: String]
-
-    public init(directory: String, everyEpochs: Int = 5, extraMetadata: [String: String] = [:]) {
-        self.directory = directory; self.everyEpochs = everyEpochs; self.extraMetadata = extraMetadata
-    }
-
-    public func path(_ label: String) -> String { directory + "/" + label + ".safetensors" }
-
-    /// Call after `trainEpoch`: writes latest (and epoch_<n> every K epochs). Returns the paths written.
-    @discardableResult
-    public func epochEnded(_ trainer: some GANTrainer) throws -> [String] {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = try TrainingCheckpoint.encode(trainer, extraMetadata: extraMetadata)
-        var written = [path("latest")]
-        try SafeTensors.write(file, to: written[0])
-        if everyEpochs > 0, trainer.progress.epoch % everyEpochs == 0 {
-            written.append(path("epoch_\(trainer.currentEpochNumber - 1)"))
-            try SafeTensors.write(file, to: written[1])
-        }
-        return written
-    }
-}

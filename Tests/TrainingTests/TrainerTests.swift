@@ -56,6 +56,19 @@ func allTensors(_ t: some GANTrainer) -> [String: [Float]] {
     return out
 }
 
+/// One epoch of in-memory batches as TrainingRun trains one (the lr step at the start, then an
+/// optimize call per batch), for the trainers' own tests; the loop itself is TrainingRunTests'.
+extension GANTrainer {
+    func trainEpoch<S: Sequence>(_ batches: S) where S.Element == TrainingBatch {
+        updateLearningRate()
+        for b in batches {
+            optimizeParameters(b)
+            progress.iteration += 1
+        }
+        progress.epoch += 1
+    }
+}
+
 func temporaryDirectory() -> String {
     let d = NSTemporaryDirectory() + "img2img-training-\(UInt32.random(in: 0...UInt32.max))"
     try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -205,13 +218,11 @@ final class TrainerTests: XCTestCase {
 
     // MARK: checkpoints
 
-    func testCheckpointNamesAndSaver() throws {
+    func testCheckpointNames() throws {
         let t = makeCycleGAN(seed: 2, pool: 2)
         t.trainEpoch(cycleBatches(2))
-        let dir = temporaryDirectory()
-        let saver = CheckpointSaver(directory: dir, everyEpochs: 1, extraMetadata: ["img2img.config": "{}"])
-        let written = try saver.epochEnded(t)
-        XCTAssertEqual(written, [dir + "/latest.safetensors", dir + "/epoch_1.safetensors"])
+        let written = [temporaryDirectory() + "/latest.safetensors"]
+        try TrainingCheckpoint.save(t, to: written[0], extraMetadata: ["img2img.config": "{}"])
         let f = try SafeTensors.read(path: written[0])
         XCTAssertNotNil(f["G_A.0.weight"])
         XCTAssertEqual(f["G_A.0.weight"]?.shape, [6, 3, 3, 3], "PyTorch layout")
