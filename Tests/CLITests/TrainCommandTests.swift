@@ -56,6 +56,36 @@ final class TrainCommandTests: CLITestCase {
         }
     }
 
+    /// A model is one registration: `train template` comes from Training's registry alone, with
+    /// its own options parsed and documented; a model's options are refused for another model.
+    func testTemplateTrainsFromItsRegistrationAndModelOptionsAreChecked() throws {
+        var args = tiny("template", epochs: 1, extra: ["--lambda-regression", "2", "--lambda-GAN=0.5"])
+        args[1] = "template"
+        let r = try img2img(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let opt = try String(contentsOfFile: path("runs/template/opt.txt"), encoding: .utf8)
+        XCTAssertTrue(opt.contains("lambda_regression: 2"), opt)
+        let options = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("runs/template/options.json"))))
+        XCTAssertEqual((options as? [String: Any])?["model"] as? String, "template")
+        let log = try String(contentsOfFile: path("runs/template/loss_log.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("\"G_regression\""), log)
+
+        let help = try img2img(["train", "--help"])
+        XCTAssertTrue(help.stdout.contains("template:") && help.stdout.contains("--lambda-regression"), help.stdout)
+
+        let wrong = try img2img(tiny("wrong", epochs: 1, extra: ["--lambda-A", "3"]))
+        XCTAssertEqual(wrong.status, 64, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("unknown option --lambda-A for pix2pix") && wrong.stderr.contains("--lambda-L1"),
+                      wrong.stderr)
+        let bad = try img2img(tiny("bad", epochs: 1, extra: ["--lambda-L1", "x"]))
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        var unknown = tiny("unknown", epochs: 1)
+        unknown[1] = "nosuchmodel"
+        let u = try img2img(unknown)
+        XCTAssertEqual(u.status, 64, u.stderr)
+        XCTAssertTrue(u.stderr.contains("cyclegan, pix2pix, cgan, dcgan, template"), u.stderr)
+    }
+
     /// --save-latest-epochs 2 over 3 epochs: latest after epoch 2 and after the last one only; a
     /// negative value is a usage error.
     func testSaveLatestEveryKEpochs() throws {
