@@ -71,7 +71,10 @@ let package = Package(
 
         // MARK: - Training
         .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels",
-                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation"]),
+                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "_CMPI"]),
+        // Open MPI loaded at run time (dlopen): data-parallel training where it is installed,
+        // no build or run dependency where it is not.
+        .target(name: "_CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: - CLI
         .executableTarget(

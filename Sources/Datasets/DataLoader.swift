@@ -64,6 +64,11 @@ public final class DataLoader: @unchecked Sendable {
     public let dropLast: Bool
     public let prefetch: Int
     public let maxItems: Int
+    /// Data-parallel training: this process is rank `shard.index` of `shard.count`. A global
+    /// batch is `batchSize * shard.count` consecutive items of the epoch's order, of which this
+    /// rank takes the `shard.index`-th `batchSize`; an incomplete last global batch is left out
+    /// so that every rank takes the same number of steps.
+    public let shard: (index: Int, count: Int)
     private let onSkip: @Sendable (DatasetError) -> Void
 
     private let lock = NSLock()
@@ -71,9 +76,11 @@ public final class DataLoader: @unchecked Sendable {
 
     /// `maxItems` caps an epoch (the paper code's `--max_dataset_size`).
     public init(dataset: any ImageDataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0,
-                dropLast: Bool = false, prefetch: Int = 4, maxItems: Int = .max,
+                dropLast: Bool = false, prefetch: Int = 4, maxItems: Int = .max, shard: (index: Int, count: Int) = (0, 1),
                 onSkip: @escaping @Sendable (DatasetError) -> Void = { _ in }) {
         precondition(batchSize >= 1, "batch size must be at least 1")
+        precondition(shard.count >= 1 && (0..<shard.count).contains(shard.index), "shard index out of range")
+        self.shard = shard
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -86,8 +93,23 @@ public final class DataLoader: @unchecked Sendable {
 
     public var itemsPerEpoch: Int { min(dataset.count, maxItems) }
 
+    /// Items of one step over all ranks.
+    public var globalBatchSize: Int { batchSize * shard.count }
+
     public var batchesPerEpoch: Int {
-        dropLast ? itemsPerEpoch / batchSize : (itemsPerEpoch + batchSize - 1) / batchSize
+        dropLast || shard.count > 1 ? itemsPerEpoch / globalBatchSize
+            : (itemsPerEpoch + globalBatchSize - 1) / globalBatchSize
+    }
+
+    /// The positions (in the epoch's order) of this rank's batches, by global batch index.
+    func batchRanges(count: Int) -> [Range<Int>] {
+        let g = globalBatchSize
+        return stride(from: 0, to: count, by: g).compactMap { start -> Range<Int>? in
+            let end = Swift.min(start + g, count)
+            if end - start < g && (dropLast || shard.count > 1) { return nil }
+            let lo = start + shard.index * batchSize
+            return lo..<Swift.min(lo + batchSize, end)
+        }
     }
 
     /// Every item that failed to load so far.
@@ -179,11 +201,7 @@ public final class BatchIterator: IteratorProtocol, Sequence, @unchecked Sendabl
         let queue = BoundedQueue<Batch>(capacity: loader.prefetch)
         self.queue = queue
         let order = loader.order(epoch: epoch)
-        let bs = loader.batchSize
-        let ranges = Array(stride(from: 0, to: order.count, by: bs)
-            .map { $0..<Swift.min($0 + bs, order.count) }
-            .filter { $0.count == bs || !loader.dropLast }
-            .enumerated().dropFirst(Swift.max(0, skipping)))
+        let ranges = Array(loader.batchRanges(count: order.count).enumerated().dropFirst(Swift.max(0, skipping)))
         // The thread holds the queue and the loader, never the iterator, so dropping the
         // iterator cancels the producer instead of keeping it alive.
         let thread = Thread {

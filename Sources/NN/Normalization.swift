@@ -77,10 +77,17 @@ public final class BatchNorm2D: Layer {
                  set: { self.numBatchesTracked = Int($0.scalar) })]
     }
 
+    /// Synchronized batch norm (data-parallel training's `--sync-bn`): when set, training-mode
+    /// statistics are over the whole global batch. The function sums a tensor over all
+    /// processes and is differentiable (its backward sums the gradient the same way), so the
+    /// composite below has the exact gradient of batch norm over the global batch.
+    nonisolated(unsafe) public static var crossProcessSum: ((Variable) -> Variable)?
+
     public func callAsFunction(_ x: Variable) -> Variable {
         switch statistics {
         case .batchUpdatingRunning:
             numBatchesTracked += 1
+            if let reduce = Self.crossProcessSum { return synchronized(x, sum: reduce) }
             return batchNorm(x, gamma: weight, beta: bias, statistics: &running, training: true)
         case .batch:
             var scratch = running
@@ -88,5 +95,21 @@ public final class BatchNorm2D: Layer {
         case .running:
             return batchNorm(x, gamma: weight, beta: bias, statistics: &running, training: false)
         }
+    }
+
+    /// Batch norm with statistics over every process's batch (see `crossProcessSum`).
+    ///   count = sum_p M_p,  mean = sum_p sum_{NHW} x / count,  var = sum_p sum_{NHW} (x - mean)^2 / count
+    func synchronized(_ x: Variable, sum reduce: (Variable) -> Variable, eps: Float = 1e-5) -> Variable {
+        let m = Float(x.shape[0] * x.shape[1] * x.shape[2])
+        let count = reduce(Variable(Tensor(m))).value.scalar
+        let mean = scale(reduce(sum(x, alongAxes: [0, 1, 2])), 1 / count)
+        let centered = x - mean
+        let variance = scale(reduce(sum(square(centered), alongAxes: [0, 1, 2])), 1 / count)
+        let y = centered * rsqrt(addScalar(variance, eps)) * weight + bias
+        let (mom, unbiased) = (running.momentum, count / max(count - 1, 1))
+        let (mv, vv) = (mean.value, variance.value)
+        running.runningMean = running.runningMean * (1 - mom) + mv * mom
+        running.runningVar = running.runningVar * (1 - mom) + vv * (mom * unbiased)
+        return y
     }
 }

@@ -37,6 +37,9 @@ public final class Adam {
     public let parameters: [(name: String, variable: Variable)]
     /// State per parameter, nil before its first step.
     public var state: [ParameterState?]
+    /// Called with the parameters before every update: data-parallel training averages the
+    /// gradients over the ranks here (`DataParallel.averageGradients`).
+    public var beforeStep: (([Variable]) -> Void)?
 
     public init(_ parameters: [(name: String, variable: Variable)], lr: Double = 2e-4,
                 beta1: Double = 0.5, beta2: Double = 0.999, eps: Double = 1e-8) {
@@ -51,6 +54,7 @@ public final class Adam {
 
     /// One update of every parameter that has a gradient.
     public func step() {
+        beforeStep?(parameters.map(\.variable))
         let w = Float(1 - beta1), b2 = Float(beta2), oneMinusB2 = Float(1 - beta2), epsF = Float(eps)
         for (i, (name, p)) in parameters.enumerated() {
             guard let g = p.grad else { continue }

@@ -147,8 +147,14 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var saveLatestFreq = 5000
     public var saveLatestEpochs = 1
     public var printFreq = 100
-    /// Compute threads; part of the options because results are identical only for equal counts.
+    /// Compute threads (per process); part of the options because results are identical only for
+    /// equal counts.
     public var numThreads = 1
+    /// Data-parallel processes (MPI ranks); each takes batch_size images per step, so a step
+    /// trains on world_size * batch_size images (`effectiveBatchSize`).
+    public var worldSize = 1
+    /// Batch norm statistics over all ranks' batches (else each rank's own, as PyTorch DDP).
+    public var syncBN = false
     /// The model's own options by `ModelOption.key`.
     public var modelOptions: [String: ModelOptionValue] = [:]
 
@@ -166,7 +172,54 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         case nEpochsDecay = "n_epochs_decay", lrPolicy = "lr_policy", lrDecayIters = "lr_decay_iters"
         case continueTrain = "continue_train", saveEpochFreq = "save_epoch_freq", saveLatestFreq = "save_latest_freq"
         case saveLatestEpochs = "save_latest_epochs", printFreq = "print_freq", numThreads = "num_threads"
+        case worldSize = "world_size", syncBN = "sync_bn", effectiveBatchSize = "effective_batch_size"
         case modelOptions = "model_options"
+    }
+
+    /// Images per optimizer step over all ranks.
+    public var effectiveBatchSize: Int { batchSize * worldSize }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(model: try c.decode(String.self, forKey: .model), dataroot: try c.decode(String.self, forKey: .dataroot),
+                  name: try c.decode(String.self, forKey: .name))
+        func get<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
+        try get(.checkpointsDir, &checkpointsDir); try get(.netG, &netG); try get(.netD, &netD); try get(.nLayersD, &nLayersD)
+        try get(.ngf, &ngf); try get(.ndf, &ndf); try get(.norm, &norm); try get(.initType, &initType)
+        try get(.initGain, &initGain); try get(.useDropout, &useDropout); try get(.inputNc, &inputNc)
+        try get(.outputNc, &outputNc); try get(.ganMode, &ganMode); try get(.dSteps, &dSteps); try get(.lambdaGP, &lambdaGP)
+        try get(.clipValue, &clipValue); try get(.direction, &direction); try get(.preprocess, &preprocess)
+        try get(.loadSize, &loadSize); try get(.cropSize, &cropSize); try get(.noFlip, &noFlip); try get(.filter, &filter)
+        try get(.serialBatches, &serialBatches); try get(.maxDatasetSize, &maxDatasetSize); try get(.batchSize, &batchSize)
+        try get(.nEpochs, &nEpochs); try get(.nEpochsDecay, &nEpochsDecay); try get(.lr, &lr); try get(.beta1, &beta1)
+        try get(.lrPolicy, &lrPolicy); try get(.lrDecayIters, &lrDecayIters); try get(.seed, &seed)
+        try get(.continueTrain, &continueTrain); try get(.saveEpochFreq, &saveEpochFreq)
+        try get(.saveLatestFreq, &saveLatestFreq); try get(.saveLatestEpochs, &saveLatestEpochs)
+        try get(.printFreq, &printFreq); try get(.numThreads, &numThreads); try get(.worldSize, &worldSize)
+        try get(.syncBN, &syncBN); try get(.modelOptions, &modelOptions)
+    }
+
+    /// Every option, and the effective batch size for whoever reads the file.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model); try c.encode(dataroot, forKey: .dataroot); try c.encode(name, forKey: .name)
+        try c.encode(checkpointsDir, forKey: .checkpointsDir); try c.encode(netG, forKey: .netG); try c.encode(netD, forKey: .netD)
+        try c.encode(nLayersD, forKey: .nLayersD); try c.encode(ngf, forKey: .ngf); try c.encode(ndf, forKey: .ndf)
+        try c.encode(norm, forKey: .norm); try c.encode(initType, forKey: .initType); try c.encode(initGain, forKey: .initGain)
+        try c.encode(useDropout, forKey: .useDropout); try c.encode(inputNc, forKey: .inputNc); try c.encode(outputNc, forKey: .outputNc)
+        try c.encode(ganMode, forKey: .ganMode); try c.encode(dSteps, forKey: .dSteps); try c.encode(lambdaGP, forKey: .lambdaGP)
+        try c.encode(clipValue, forKey: .clipValue); try c.encode(direction, forKey: .direction)
+        try c.encode(preprocess, forKey: .preprocess); try c.encode(loadSize, forKey: .loadSize)
+        try c.encode(cropSize, forKey: .cropSize); try c.encode(noFlip, forKey: .noFlip); try c.encode(filter, forKey: .filter)
+        try c.encode(serialBatches, forKey: .serialBatches); try c.encode(maxDatasetSize, forKey: .maxDatasetSize)
+        try c.encode(batchSize, forKey: .batchSize); try c.encode(nEpochs, forKey: .nEpochs)
+        try c.encode(nEpochsDecay, forKey: .nEpochsDecay); try c.encode(lr, forKey: .lr); try c.encode(beta1, forKey: .beta1)
+        try c.encode(lrPolicy, forKey: .lrPolicy); try c.encode(lrDecayIters, forKey: .lrDecayIters); try c.encode(seed, forKey: .seed)
+        try c.encode(continueTrain, forKey: .continueTrain); try c.encode(saveEpochFreq, forKey: .saveEpochFreq)
+        try c.encode(saveLatestFreq, forKey: .saveLatestFreq); try c.encode(saveLatestEpochs, forKey: .saveLatestEpochs)
+        try c.encode(printFreq, forKey: .printFreq); try c.encode(numThreads, forKey: .numThreads)
+        try c.encode(worldSize, forKey: .worldSize); try c.encode(syncBN, forKey: .syncBN)
+        try c.encode(effectiveBatchSize, forKey: .effectiveBatchSize); try c.encode(modelOptions, forKey: .modelOptions)
     }
 
     /// The run's folder.

@@ -22,7 +22,9 @@ import Augment
 import Checkpoint
 import Datasets
 import ImageIO
+import Autograd
 import Models
+import NN
 import TensorCore
 
 /// What a run tells its caller while it goes (the CLI prints it).
@@ -117,18 +119,36 @@ public final class TrainingRun {
             throw TrainingRunError.unknownModel(options.model)
         }
         try m.validate(options)
+        guard options.worldSize == DataParallel.size else {
+            throw TrainingError.invalidOptions("world_size \(options.worldSize) but \(DataParallel.size) MPI ranks are running")
+        }
         self.options = options
         self.model = m
-        self.events = events
+        // Only rank 0 speaks and writes; the others train silently in step with it.
+        self.events = DataParallel.isWriter ? events : TrainingEvents()
         let dataset = try m.makeDataset(options)
-        for s in dataset.skipped { events.message("img2img: skipped \(s)") }
+        if DataParallel.isWriter { for s in dataset.skipped { events.message("img2img: skipped \(s)") } }
+        if DataParallel.isActive {
+            let counts = DataParallel.allGather(dataset.count)
+            guard Set(counts).count == 1 else {
+                throw DataParallelError.datasetsDiffer(counts: counts, dataroot: options.dataroot)
+            }
+        }
         let built = try m.build(options, dataset)
         trainer = built.trainer
         configs = built.configs
         classes = built.classes
         loader = DataLoader(dataset: dataset, batchSize: options.batchSize, shuffle: true, seed: options.seed,
                             dropLast: false, maxItems: options.maxDatasetSize,
-                            onSkip: { e in events.message("img2img: \(e)") })
+                            shard: (DataParallel.rank, DataParallel.size),
+                            onSkip: { e in events.message("img2img: rank \(DataParallel.rank): \(e)") })
+        if DataParallel.isActive {
+            for (_, o) in trainer.optimizers { o.beforeStep = { DataParallel.averageGradients($0) } }
+            // Each rank draws its own noise and labels (cgan/dcgan); saved per rank in checkpoints.
+            if DataParallel.rank > 0 { trainer.rng = SplitMix64(seed: deriveSeed(options.seed, 7000 + UInt64(DataParallel.rank))) }
+        }
+        let syncBN: ((Variable) -> Variable)? = options.syncBN && DataParallel.isActive ? { DataParallel.allReduceSum($0) } : nil
+        BatchNorm2D.crossProcessSum = syncBN
         report = RunReport(directory: options.directory, title: "\(options.name): \(m.name)")
     }
 
@@ -150,35 +170,51 @@ public final class TrainingRun {
     // MARK: - The loop
 
     public func run() throws -> TrainingOutcome {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
+        let writer = DataParallel.isWriter
+        if writer {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
+        }
+        DataParallel.barrier()  // the folder exists before any rank looks for a checkpoint in it
         var batchInEpoch = 0
         if options.continueTrain {
             batchInEpoch = try resume()
-        } else {
+        } else if writer {
             report.resetLog()
         }
-        try writeOptions()
+        if writer { try writeOptions() }
+        if DataParallel.isActive {
+            events.message("data-parallel: \(DataParallel.size) ranks x batch \(options.batchSize) = \(options.effectiveBatchSize) "
+                           + "images per step, \(loader.batchesPerEpoch) steps per epoch"
+                           + (options.syncBN ? ", batch norm synchronized" : ""))
+        }
 
         let perEpoch = loader.batchesPerEpoch
-        let imagesPerBatch = Double(options.batchSize)
+        let imagesPerBatch = Double(options.effectiveBatchSize)
         while trainer.progress.epoch < totalEpochs {
             let epoch = trainer.progress.epoch
             if batchInEpoch == 0 { trainer.updateLearningRate() }
             let started = Date()
             var done = 0
-            for batch in loader.batches(epoch: epoch, skipping: batchInEpoch) {
+            let batches = loader.batches(epoch: epoch, skipping: batchInEpoch)
+            while true {
+                let next = batches.next()
+                // The ranks agree, every step, on the batch and on stopping: a rank whose batch
+                // failed to load, or that saw Ctrl-C first, must not leave the others waiting.
+                let stop = try agree(batch: next?.index)
+                guard let batch = next else { break }
+                if stop { try save(label: "latest", batchInEpoch: batchInEpoch); return .interrupted }
                 trainer.optimizeParameters(trainingBatch(batch))
                 trainer.progress.iteration += 1
                 batchInEpoch = batch.index + 1
                 done += 1
-                let losses = trainer.lossValues
+                let losses = averaged(trainer.lossValues)
                 if let bad = losses.first(where: { !$0.value.isFinite }) {
                     throw TrainingRunError.nonFiniteLoss(name: bad.name, value: bad.value, epoch: trainer.currentEpochNumber,
                                                          iteration: trainer.progress.iteration, kept: latestPath)
                 }
                 let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
-                if trainer.progress.iteration % max(1, options.printFreq) == 0 || batchInEpoch == perEpoch {
+                if writer && (trainer.progress.iteration % max(1, options.printFreq) == 0 || batchInEpoch == perEpoch) {
                     try report.log(epoch: trainer.currentEpochNumber, iteration: trainer.progress.iteration, losses: losses,
                                    learningRate: trainer.schedule.lr, imagesPerSecond: rate * imagesPerBatch)
                 }
@@ -188,7 +224,7 @@ public final class TrainingRun {
                 if options.saveLatestFreq > 0 && trainer.progress.iteration % options.saveLatestFreq == 0 && batchInEpoch < perEpoch {
                     try save(label: "latest", batchInEpoch: batchInEpoch)
                 }
-                if shouldStop {
+                if !DataParallel.isActive && shouldStop {
                     try save(label: "latest", batchInEpoch: batchInEpoch)
                     return .interrupted
                 }
@@ -202,7 +238,7 @@ public final class TrainingRun {
             if options.saveEpochFreq > 0 && finished % options.saveEpochFreq == 0 {
                 try save(label: "epoch_\(finished)", batchInEpoch: 0)
             }
-            try report.addEpoch(finished, samples: sampleImages())
+            if writer { try report.addEpoch(finished, samples: sampleImages()) }
             events.epoch(EpochStatus(epoch: finished, totalEpochs: totalEpochs, seconds: Date().timeIntervalSince(started),
                                      savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
         }
@@ -223,8 +259,15 @@ public final class TrainingRun {
         trainer.schedule.nEpochs = options.nEpochs
         trainer.schedule.nEpochsDecay = options.nEpochsDecay
         trainer.schedule.lrDecayIters = options.lrDecayIters
-        let batchInEpoch = RunState.decode(file.metadata)?.batchInEpoch ?? 0
-        report.loadLog()
+        let state = RunState.decode(file.metadata)
+        let batchInEpoch = state?.batchInEpoch ?? 0
+        if DataParallel.isActive, DataParallel.rank > 0 {
+            if state?.worldSize == DataParallel.size { try restoreRankState(file) } else {
+                // A checkpoint of another rank count: rank 0's generators for all, by a rank-specific skip.
+                trainer.rng = SplitMix64(seed: deriveSeed(trainer.rng.state, 7000 + UInt64(DataParallel.rank)))
+            }
+        }
+        if DataParallel.isWriter { report.loadLog() }
         events.message("resuming \(options.name) at epoch \(trainer.currentEpochNumber), iteration \(trainer.progress.iteration)"
                        + (batchInEpoch > 0 ? " (batch \(batchInEpoch) of the epoch)" : ""))
         return batchInEpoch
@@ -240,10 +283,19 @@ public final class TrainingRun {
     /// Writes the training checkpoint `<label>.safetensors` and each network alone as
     /// `<label>_net_<prefix>.safetensors`, each atomically.
     public func save(label: String, batchInEpoch: Int) throws {
+        // Under MPI every rank reaches here at the same step: the ranks' own generators and pools
+        // go to rank 0, which writes one checkpoint for all.
+        let ranks = DataParallel.isActive ? DataParallel.gather(try rankState()) : nil
+        guard DataParallel.isWriter else { return }
         var metadata: [String: String] = [:]
         for (k, cfg) in configs { metadata[ModelConfig.metadataKey + "." + k] = cfg.json() }
-        metadata[RunMetadata.key] = RunState(batchInEpoch: batchInEpoch, classes: classes).json()
-        let file = try TrainingCheckpoint.encode(trainer, extraMetadata: metadata)
+        metadata[RunMetadata.key] = RunState(batchInEpoch: batchInEpoch, classes: classes, worldSize: DataParallel.size).json()
+        var file = try TrainingCheckpoint.encode(trainer, extraMetadata: metadata)
+        for (r, bytes) in (ranks ?? []).enumerated().dropFirst() {
+            let state = try SafeTensors.decode(bytes)
+            for t in state.tensors { file.tensors.append(NamedTensor(name: "rank\(r).\(t.name)", shape: t.shape, values: t.values)) }
+            for (k, v) in state.metadata { file.metadata["img2img.rank\(r).\(k)"] = v }
+        }
         try SafeTensors.write(file, to: directory + "/\(label).safetensors")
         for (name, module) in trainer.networks {
             var net = tensorFile(module, config: configs[name])
@@ -281,9 +333,12 @@ public final class TrainingRun {
 /// What --continue needs beyond the trainer's own state, kept in the checkpoint's metadata
 /// under `RunMetadata.key` (the class names are also read by Models when loading).
 struct RunState: Codable {
-    /// Batches of the current epoch already trained on (0 at an epoch boundary).
+    /// Batches of the current epoch already trained on (0 at an epoch boundary); global batches
+    /// (all ranks' together) under MPI.
     var batchInEpoch: Int
     var classes: [String]?
+    /// MPI ranks of the run that wrote it (nil: one process).
+    var worldSize: Int? = nil
 
     func json() -> String {
         let e = JSONEncoder()
@@ -293,6 +348,65 @@ struct RunState: Codable {
 
     static func decode(_ metadata: [String: String]) -> RunState? {
         metadata[RunMetadata.key].flatMap { try? JSONDecoder().decode(RunState.self, from: Data($0.utf8)) }
+    }
+}
+
+public enum DataParallelError: Error, CustomStringConvertible {
+    case datasetsDiffer(counts: [Int], dataroot: String)
+    case batchesDiffer(indices: [Int])
+
+    public var description: String {
+        switch self {
+        case .datasetsDiffer(let c, let root):
+            return "the ranks see different datasets under \(root) (items per rank: \(c.map(String.init).joined(separator: ", "))): "
+                + "every rank must read the same files (a shared folder, or identical copies)"
+        case .batchesDiffer(let i):
+            return "the ranks are at different batches (\(i.map(String.init).joined(separator: ", ")); -1: none left): a batch "
+                + "failed to load on some rank (see its message); remove the broken file and resume with --continue"
+        }
+    }
+}
+
+extension TrainingRun {
+    /// One collective per step: every rank's next batch index (or -1 at the end) and stop flag.
+    /// Returns whether to stop; throws when the ranks are not at the same batch.
+    func agree(batch index: Int?) throws -> Bool {
+        let mine = (index ?? -1) * 2 + (shouldStop ? 1 : 0)
+        guard DataParallel.isActive else { return shouldStop }
+        let all = DataParallel.allGather(mine + 2)  // +2: keeps -1 (end) apart from flags
+        let indices = all.map { ($0 - 2) >> 1 }
+        guard Set(indices).count == 1 else { throw DataParallelError.batchesDiffer(indices: indices) }
+        return all.contains { ($0 - 2) & 1 == 1 }
+    }
+
+    /// The losses averaged over the ranks (every rank gets the same values).
+    func averaged(_ losses: [(name: String, value: Float)]) -> [(name: String, value: Float)] {
+        guard DataParallel.isActive else { return losses }
+        var v = losses.map { Double($0.value) }
+        DataParallel.sum(&v)
+        return zip(losses, v).map { ($0.name, Float($1 / Double(DataParallel.size))) }
+    }
+
+    /// This rank's own state: its generator and its pools (images and generators), as safetensors bytes.
+    func rankState() throws -> [UInt8] {
+        var f = TensorFile(tensors: [], metadata: ["trainer_rng": String(trainer.rng.state)])
+        for (name, pool) in trainer.pools {
+            f.metadata[name + ".rng"] = String(pool.rng.state)
+            if let s = pool.stacked { f.tensors.append(NamedTensor(name: name + ".images", shape: s.shape, values: s.scalars)) }
+        }
+        return try SafeTensors.encode(f)
+    }
+
+    /// Restores this rank's state from a checkpoint of the same rank count.
+    func restoreRankState(_ file: TensorFile) throws {
+        let r = DataParallel.rank
+        func meta(_ k: String) -> UInt64? { file.metadata["img2img.rank\(r).\(k)"].flatMap(UInt64.init) }
+        if let s = meta("trainer_rng") { trainer.rng.state = s }
+        for (name, pool) in trainer.pools {
+            guard let s = meta(name + ".rng") else { continue }
+            let images = file["rank\(r).\(name).images"].map { Tensor(shape: $0.shape, scalars: $0.values) }
+            pool.restore(stacked: images, rngState: s)
+        }
     }
 }
 

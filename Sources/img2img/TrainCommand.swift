@@ -28,6 +28,10 @@ struct TrainCommand: ParsableCommand {
             stopped (same batches, same random numbers). A loss that becomes NaN or infinite stops the \
             run with a message naming it; the last good checkpoint is kept.
 
+            Data-parallel: `mpirun -np N img2img train ...` (or srun under Slurm) trains on N processes, \
+            each taking --batch-size images of every step (N times --batch-size per step); gradients are \
+            averaged over the ranks in a fixed order before every optimizer step; only rank 0 writes.
+
             Defaults of --netG, --norm, --gan-mode and dropout are each model's own (the paper code's). \
             Each model's own options follow its name below (--name value or --name=value).
 
@@ -139,6 +143,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @Flag(help: "No progress bar.")
     var quiet = false
+    @Flag(help: "Under MPI: batch norm statistics over every rank's batch (default: each rank's own, as PyTorch DDP).")
+    var syncBn = false
 
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The model's own options (see each model below).",
                                                             valueName: "model-options"))
@@ -187,6 +193,8 @@ struct TrainCommand: ParsableCommand {
         o.saveEpochFreq = saveEpochFreq; o.saveLatestFreq = saveLatestFreq; o.saveLatestEpochs = saveLatestEpochs
         o.printFreq = printFreq
         o.numThreads = engine.threads ?? Engine.threads
+        o.worldSize = DataParallel.size
+        o.syncBN = syncBn
         do {
             try o.setModelOptions(modelArguments, for: m)
             try m.validate(o)
@@ -199,8 +207,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        let progress = ProgressDisplay(label: "it", quiet: quiet)
-        let quiet = self.quiet
+        // Started by mpirun or srun: one rank of a data-parallel run (DataParallel).
+        try DataParallel.startIfLaunched()
+        defer { DataParallel.stop() }
+        let progress = ProgressDisplay(label: "it", quiet: quiet || !DataParallel.isWriter)
+        let quiet = self.quiet || !DataParallel.isWriter
         let events = TrainingEvents(
             message: { progress.message($0) },
             iteration: { s in
@@ -223,6 +234,10 @@ struct TrainCommand: ParsableCommand {
             throw error
         }
         progress.finish()
+        guard DataParallel.isWriter else {
+            if outcome == .interrupted { throw ExitCode(130) }
+            return
+        }
         switch outcome {
         case .finished:
             print("finished \(run.totalEpochs) epochs: \(run.directory)/latest_net_*.safetensors, report \(run.report.indexPath)")
