@@ -152,9 +152,11 @@ public final class TrainingRun {
         report = RunReport(directory: options.directory, title: "\(options.name): \(m.name)")
     }
 
-    /// Makes Ctrl-C (SIGINT) stop every run after its current iteration, with a checkpoint.
+    /// Makes Ctrl-C (SIGINT), SIGTERM (a scheduler's stop) and SIGUSR1 stop every run after its
+    /// current iteration, with a checkpoint. Under mpirun, SIGUSR1 is the one it forwards to
+    /// every rank (`kill -USR1 <mpirun's pid>`); its Ctrl-C ends the job at once instead.
     public static func stopOnInterrupt() {
-        signal(SIGINT) { _ in interruptRequested = 1 }
+        for s in [SIGINT, SIGTERM, SIGUSR1] { signal(s) { _ in interruptRequested = 1 } }
     }
 
     /// Stops the run after the current iteration, as Ctrl-C does (callable from the events).
