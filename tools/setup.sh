@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages img2img needs (Debian/Ubuntu), only those that are missing.
+#   tools/setup.sh          the codecs (README command 1)
+#   tools/setup.sh --tests  also Open MPI, for the data-parallel training tests (README command 2);
+#                           img2img itself builds and runs without it (libmpi is loaded at run time)
 set -euo pipefail
 PKGS="libpng-dev libjpeg-dev pkg-config"
+[ "${1:-}" = "--tests" ] && PKGS="$PKGS openmpi-bin libopenmpi-dev"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

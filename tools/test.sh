@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
-tools/setup.sh
+tools/setup.sh --tests
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -59,7 +59,11 @@ public struct IterationStatus {
 public struct EpochStatus {
     public var epoch: Int
     public var totalEpochs: Int
+    /// Training time of the epoch (its steps, without the saves and the report).
     public var seconds: Double
+    public var steps: Int
+    /// Of `seconds`, the time spent averaging gradients over the ranks (0 for one process).
+    public var allreduceSeconds: Double
     /// The latest checkpoint was written at the end of this epoch.
     public var savedLatest: Bool
     public var latestPath: String
@@ -197,6 +201,7 @@ public final class TrainingRun {
             let epoch = trainer.progress.epoch
             if batchInEpoch == 0 { trainer.updateLearningRate() }
             let started = Date()
+            let reducedBefore = DataParallel.reduceSeconds
             var done = 0
             let batches = loader.batches(epoch: epoch, skipping: batchInEpoch)
             while true {
@@ -231,6 +236,7 @@ public final class TrainingRun {
                     return .interrupted
                 }
             }
+            let trainedFor = Date().timeIntervalSince(started)
             trainer.progress.epoch += 1
             batchInEpoch = 0
             let finished = trainer.progress.epoch
@@ -241,8 +247,8 @@ public final class TrainingRun {
                 try save(label: "epoch_\(finished)", batchInEpoch: 0)
             }
             if writer { try report.addEpoch(finished, samples: sampleImages()) }
-            events.epoch(EpochStatus(epoch: finished, totalEpochs: totalEpochs, seconds: Date().timeIntervalSince(started),
-                                     savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
+            events.epoch(EpochStatus(epoch: finished, totalEpochs: totalEpochs, seconds: trainedFor, steps: done,
+                                     allreduceSeconds: DataParallel.reduceSeconds - reducedBefore, savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
         }
         return .finished
     }

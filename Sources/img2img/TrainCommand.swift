@@ -222,7 +222,9 @@ struct TrainCommand: ParsableCommand {
             epoch: { s in
                 progress.finish()
                 if !quiet {
-                    print("epoch \(s.epoch)/\(s.totalEpochs) done in \(String(format: "%.1f", s.seconds)) s, "
+                    let reduce = DataParallel.isActive && s.steps > 0
+                        ? String(format: " (allreduce %.1f ms/step)", s.allreduceSeconds * 1000 / Double(s.steps)) : ""
+                    print("epoch \(s.epoch)/\(s.totalEpochs) done in \(String(format: "%.1f", s.seconds)) s\(reduce), "
                           + (s.savedLatest ? "saved \(s.latestPath), " : "") + "report \(s.reportPath)")
                 }
             })

@@ -118,6 +118,28 @@ final class MPITrainingTests: CLITestCase {
         }
     }
 
+    /// --sync-bn: batch norm over both ranks' images trains as one process with batch 2; without
+    /// it each rank normalizes its own image (PyTorch DDP's default) and the runs part.
+    func testSyncBatchNormEqualsOneProcessWithTheCombinedBatch() throws {
+        let short = ["--lr-policy", "step", "--lr-decay-iters", "100", "--max-dataset-size", "6", "--norm", "batch"]
+        XCTAssertEqual(try mpi(2, args("pix2pix", name: "sync", epochs: 1, batch: 1, extra: short + ["--sync-bn"])).status, 0)
+        XCTAssertEqual(try mpi(2, args("pix2pix", name: "own", epochs: 1, batch: 1, extra: short)).status, 0)
+        XCTAssertEqual(try img2img(args("pix2pix", name: "one", epochs: 1, batch: 2, extra: short)).status, 0)
+        let (sync, own, one) = (try tensors("sync"), try tensors("own"), try tensors("one"))
+        func relative(_ a: [String: [Float]], _ b: [String: [Float]], _ keep: (String) -> Bool) -> Float {
+            let keys = a.keys.filter(keep).sorted()
+            let x = keys.flatMap { a[$0]! }, y = keys.flatMap { b[$0]! }
+            return zip(x, y).map { abs($0 - $1) }.max()! / max(x.map(abs).max()!, 1e-12)
+        }
+        let moments = { (k: String) in k.hasSuffix(".exp_avg") || k.hasSuffix(".exp_avg_sq") }
+        let runningStats = { (k: String) in k.hasSuffix("running_mean") || k.hasSuffix("running_var") }
+        print("sync-bn vs one process: moments \(relative(one, sync, moments)), running stats \(relative(one, sync, runningStats)); "
+              + "own statistics: moments \(relative(one, own, moments))")
+        XCTAssertLessThan(relative(one, sync, moments), 1e-4)
+        XCTAssertLessThan(relative(one, sync, runningStats), 1e-4)
+        XCTAssertGreaterThan(relative(one, own, moments), 1e-2)
+    }
+
     /// SIGUSR1 to mpirun (forwarded to every rank) stops mid-epoch with a checkpoint; --continue
     /// under mpirun ends bit-identical to an uninterrupted 2-rank run; the same checkpoint also
     /// resumes in one process.
