@@ -76,14 +76,16 @@ struct GraphBuilder {
             }
             return node("InstanceNormalization", name: path, [x] + scaleBias, [.float("epsilon", Self.epsilon)])
         case let n as BatchNorm2D:
-            let t = try parameters(n, path: path, only: ["weight", "bias", "running_mean", "running_var"])
             switch batchNorm {
             case .batch:
                 // The image's own statistics (the paper code's test.py, `translate` without
                 // --eval, one image per batch): per (image, channel) over H and W, which is
-                // InstanceNormalization with the batch norm's gamma and beta.
-                return node("InstanceNormalization", name: path, [x, t[0], t[1]], [.float("epsilon", Self.epsilon)])
+                // InstanceNormalization with the batch norm's gamma and beta. The running
+                // statistics are not used, so they are not in the file.
+                let t = try parameters(n, path: path, only: ["weight", "bias"])
+                return node("InstanceNormalization", name: path, [x] + t, [.float("epsilon", Self.epsilon)])
             case .running:
+                let t = try parameters(n, path: path, only: ["weight", "bias", "running_mean", "running_var"])
                 return node("BatchNormalization", name: path, [x] + t, [.float("epsilon", Self.epsilon)])
             }
         case is ReLU:
