@@ -22,11 +22,17 @@ import Models
 
 struct GraphBuilder {
     let batchNorm: ExportOptions.BatchNorm
+    /// Subtract each image's per-channel mean before InstanceNormalization (ReduceMean, Sub):
+    /// see `ExportOptions.centeredNorms`.
+    let centeredNorms: Bool
+    let opset: Int
     private(set) var nodes: [Onnx_NodeProto] = []
     private(set) var initializers: [Onnx_TensorProto] = []
     private var initializerNames: Set<String> = []
 
-    init(batchNorm: ExportOptions.BatchNorm) { self.batchNorm = batchNorm }
+    init(batchNorm: ExportOptions.BatchNorm, centeredNorms: Bool = false, opset: Int = ExportOptions.defaultOpset) {
+        self.batchNorm = batchNorm; self.centeredNorms = centeredNorms; self.opset = opset
+    }
 
     static let epsilon: Float = 1e-5  // PyTorch's InstanceNorm2d / BatchNorm2d default, as NN's norms
 
@@ -74,7 +80,7 @@ struct GraphBuilder {
                 scaleBias = [constant("img2img::ones_\(n.channels)", [Float](repeating: 1, count: n.channels)),
                              constant("img2img::zeros_\(n.channels)", [Float](repeating: 0, count: n.channels))]
             }
-            return node("InstanceNormalization", name: path, [x] + scaleBias, [.float("epsilon", Self.epsilon)])
+            return node("InstanceNormalization", name: path, [centered(x, path)] + scaleBias, [.float("epsilon", Self.epsilon)])
         case let n as BatchNorm2D:
             switch batchNorm {
             case .batch:
@@ -83,7 +89,7 @@ struct GraphBuilder {
                 // InstanceNormalization with the batch norm's gamma and beta. The running
                 // statistics are not used, so they are not in the file.
                 let t = try parameters(n, path: path, only: ["weight", "bias"])
-                return node("InstanceNormalization", name: path, [x] + t, [.float("epsilon", Self.epsilon)])
+                return node("InstanceNormalization", name: path, [centered(x, path)] + t, [.float("epsilon", Self.epsilon)])
             case .running:
                 let t = try parameters(n, path: path, only: ["weight", "bias", "running_mean", "running_var"])
                 return node("BatchNormalization", name: path, [x] + t, [.float("epsilon", Self.epsilon)])
@@ -105,6 +111,34 @@ struct GraphBuilder {
         default:
             throw refusal(m, path)
         }
+    }
+
+    /// x minus its mean over H and W when `centeredNorms`, else x. Instance normalization is
+    /// unchanged by it in exact arithmetic; it keeps a runtime that computes the variance as
+    /// E[x^2] - E[x]^2 in float32 from cancelling digits on channels whose mean is large
+    /// against their spread.
+    private mutating func centered(_ x: String, _ path: String) -> String {
+        guard centeredNorms else { return x }
+        let mean: String
+        if opset >= 18 {  // ReduceMean-18 takes the axes as an input
+            mean = node("ReduceMean", name: path + ".mean", [x, axesHW()], [.int("keepdims", 1)])
+        } else {
+            mean = node("ReduceMean", name: path + ".mean", [x], [.ints("axes", [2, 3]), .int("keepdims", 1)])
+        }
+        return node("Sub", name: path + ".centered", [x, mean])
+    }
+
+    private mutating func axesHW() -> String {
+        let name = "img2img::axes_hw"
+        if initializerNames.insert(name).inserted {
+            var t = Onnx_TensorProto()
+            t.name = name
+            t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+            t.dims = [2]
+            t.int64Data = [2, 3]
+            initializers.append(t)
+        }
+        return name
     }
 
     private mutating func emitSequence(_ s: Sequential, from start: Int, path: String, _ x: String) throws -> String {

@@ -11,7 +11,8 @@
 //   (4 for ResNets, 2^downs for U-Nets; in metadata_props as `size_multiple`);
 //   standard operators only (default domain, opset 17 unless asked): Conv, ConvTranspose,
 //   InstanceNormalization, BatchNormalization (inference form), Relu, LeakyRelu, Tanh, Pad
-//   (reflect), Concat, Add; initializers named as the paper code's state_dict.
+//   (reflect), Concat, Add (plus ReduceMean and Sub with `centeredNorms`); initializers named
+//   as the paper code's state_dict.
 // Batch norm: `.batch` (default) normalizes each image with its own statistics, as
 // `img2img translate` and the paper code's test.py (which never calls eval()) do: that is
 // InstanceNormalization with the batch norm's weight and bias. `.running` uses the running
@@ -38,11 +39,20 @@ public struct ExportOptions: Sendable, Equatable {
 
     public var opset: Int
     public var batchNorm: BatchNorm
+    /// Insert ReduceMean and Sub before each InstanceNormalization, so that it sees
+    /// zero-mean channels. Exact arithmetic gives the same result; it is for runtimes whose
+    /// instance norm computes the variance as E[x^2] - E[x]^2 in float32 (onnxruntime's CPU
+    /// kernel, 1.32): on a channel whose mean is large against its spread (a dark image after
+    /// the first conv) that loses digits, and a trained ResNet's output can move by up to 10
+    /// levels (tools/onnx_reference.py shows which side is off). Off by default: the graph
+    /// then uses only the operators listed in the README.
+    public var centeredNorms: Bool
     /// Replace an existing output file.
     public var overwrite: Bool
 
-    public init(opset: Int = ExportOptions.defaultOpset, batchNorm: BatchNorm = .batch, overwrite: Bool = false) {
-        self.opset = opset; self.batchNorm = batchNorm; self.overwrite = overwrite
+    public init(opset: Int = ExportOptions.defaultOpset, batchNorm: BatchNorm = .batch, centeredNorms: Bool = false,
+                overwrite: Bool = false) {
+        self.opset = opset; self.batchNorm = batchNorm; self.centeredNorms = centeredNorms; self.overwrite = overwrite
     }
 
     /// The ONNX IR version that goes with an opset (onnx's VERSION_TABLE).
@@ -99,6 +109,7 @@ public enum ONNXMetadata {
     public static let ngf = "ngf"
     public static let norm = "norm"
     public static let batchNorm = "batch_norm"
+    public static let centeredNorms = "centered_norms"
     public static let sizeMultiple = "size_multiple"
     public static let layout = "layout"
     public static let inputRange = "input_range"
@@ -133,7 +144,7 @@ public func onnxModel(of m: LoadedNetwork, options: ExportOptions = ExportOption
         throw ExportError(.notExpressible, file: m.path,
                           "holds \(what): only image-to-image generators (resnet_<n>blocks, unet_<size>) export to ONNX")
     }
-    var b = GraphBuilder(batchNorm: options.batchNorm)
+    var b = GraphBuilder(batchNorm: options.batchNorm, centeredNorms: options.centeredNorms, opset: options.opset)
     let y: String
     do { y = try b.emit(m.module, path: "", "input") } catch var e as ExportError {
         e.file = m.path
@@ -178,6 +189,7 @@ public func onnxModel(of m: LoadedNetwork, options: ExportOptions = ExportOption
         (ONNXMetadata.ngf, String(cfg.ngf)),
         (ONNXMetadata.norm, cfg.norm.rawValue),
         (ONNXMetadata.batchNorm, cfg.norm == .batch ? options.batchNorm.rawValue : "none"),
+        (ONNXMetadata.centeredNorms, String(options.centeredNorms)),
         (ONNXMetadata.sizeMultiple, String(cfg.sizeMultiple)),
         (ONNXMetadata.layout, "NCHW"),
         (ONNXMetadata.inputRange, "[-1, 1]"),

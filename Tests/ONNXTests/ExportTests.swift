@@ -181,6 +181,33 @@ final class ExportTests: XCTestCase {
         XCTAssertFalse(m.graph.initializer.contains { $0.name.hasPrefix("img2img::ones") })
     }
 
+    func testCenteredNormsSubtractTheMeanBeforeEachInstanceNorm() throws {
+        let cfg = ModelConfig.generator("resnet_1blocks", ngf: 4, norm: .batch)
+        let path = try saved(cfg)
+        let plain = resnetOps(blocks: 1, norm: "InstanceNormalization")
+        let expected = plain.flatMap { $0 == "InstanceNormalization" ? ["ReduceMean", "Sub", $0] : [$0] }
+        for opset in [17, 18] {
+            let (m, loaded) = try exported(path, ExportOptions(opset: opset, centeredNorms: true))
+            XCTAssertEqual(ops(m), expected, "opset \(opset)")
+            let running = Set(loaded.module.namedTensors().map(\.name).filter { $0.contains("running_") })
+            try checkGraph(m, loaded, unused: running)
+            let mean = m.graph.node[2], sub = m.graph.node[3], norm = m.graph.node[4]
+            XCTAssertEqual(mean.input.first, "model.1")
+            XCTAssertEqual(sub.input, ["model.1", mean.output[0]])
+            XCTAssertEqual(norm.input, [sub.output[0], "model.2.weight", "model.2.bias"])
+            if opset < 18 {
+                XCTAssertEqual(attribute(mean, "axes")?.ints, [2, 3])
+            } else {  // ReduceMean-18: axes as an input
+                XCTAssertEqual(mean.input.count, 2)
+                XCTAssertEqual(m.graph.initializer.first { $0.name == mean.input[1] }?.int64Data, [2, 3])
+            }
+            XCTAssertEqual(m.metadataProps.first { $0.key == "centered_norms" }?.value, "true")
+        }
+        // Running statistics: BatchNormalization, nothing to center.
+        let (run, _) = try exported(path, ExportOptions(batchNorm: .running, centeredNorms: true))
+        XCTAssertEqual(ops(run), resnetOps(blocks: 1, norm: "BatchNormalization"))
+    }
+
     // MARK: - U-Net
 
     /// The paper code's UnetGenerator as operators: down path outermost first, then the up
