@@ -146,8 +146,8 @@ def check(binary, workdir, label, model, sizes, dirs, threads, export_args, tran
         shutil.rmtree(ours, ignore_errors=True)
         log = run([binary, "translate", "--model", model, "--input", src, "--output", ours, "--format", "png",
                    "--threads", str(threads), "--quiet"] + translate_args)
-        m = re.search(r"translated (\d+) images .* in ([0-9.]+) s", log)
-        ours_s = float(m.group(2)) / int(m.group(1))
+        m = re.search(r"\(([0-9.]+) images/s\)", log)  # translate's own pipeline rate
+        ours_s = 1 / float(m.group(1))
         line = [f"  {size:>8} x{len(os.listdir(src))}  img2img translate {ours_s:.3f} s/image"]
         for name, sess in variants.items():
             dst = os.path.join(workdir, "out", f"{label}-ort-{name}", size)
