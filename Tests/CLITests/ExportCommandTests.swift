@@ -54,6 +54,17 @@ final class ExportCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("g.onnx")))
     }
 
+    func testHelpDocumentsTheGraphContract() throws {
+        let root = try img2img(["--help"])
+        XCTAssertTrue(root.stdout.contains("export"), root.stdout)
+        let r = try img2img(["export", "--help"])
+        XCTAssertEqual(r.status, 0)
+        for text in ["USAGE: img2img export", "--opset", "--batch-norm", "--centered-norms", "--overwrite", "\"input\"",
+                     "\"output\"", "opset 17"] {
+            XCTAssertTrue(r.stdout.contains(text), "export --help mentions \(text)")
+        }
+    }
+
     func testDirectionPicksTheCheckpointsGenerator() throws {
         let ckpt = Self.repoRoot.appendingPathComponent("Tests/ModelTests/Fixtures/cyclegan_step.safetensors").path
         let a = try img2img(["export", "--model", ckpt, "--output", path("a.onnx")])
