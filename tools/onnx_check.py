@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks `img2img export` against `img2img translate` in onnxruntime.
 
-For each model: export it to ONNX (plain, and with --centered-norms), translate the same PNG
+For each model: export it to ONNX (as exported by default, and with --no-centered-norms),
+translate the same PNG
 files at two sizes with `img2img translate` and with onnxruntime (same pixel normalization to
 [-1, 1], same quantization as translate's default `truncate`, the paper code's tensor2im), and
-compare the 8-bit outputs: at most 1 level of difference is allowed for the --centered-norms
-export. The plain export's difference is printed too: onnxruntime's CPU InstanceNormalization
+compare the 8-bit outputs: at most 1 level of difference is allowed for the default export.
+The plain (--no-centered-norms) export's difference is printed too: onnxruntime's CPU InstanceNormalization
 computes the variance in a way that loses digits on channels with a large mean (see
 tools/onnx_reference.py, which evaluates the graph in float64), so it can differ by more.
 Also prints the time per image of both at the same thread count (onnxruntime
@@ -24,7 +25,7 @@ Models (trained here for a few iterations if missing, so that weights are not tr
 Usage (from the repository root, after `swift build -c release --product img2img`):
     pip install onnxruntime==1.32.0 numpy Pillow
     python3 tools/onnx_check.py [--threads 2] [--images 4] [--workdir out/onnx_check]
-Exit status 1 if a --centered-norms export differs from translate by more than 1 level.
+Exit status 1 if a default export differs from translate by more than 1 level.
 Tested with onnxruntime 1.32.0, numpy 2.x, Pillow 12.x (Python 3.11).
 """
 import argparse
@@ -134,11 +135,11 @@ def compare(a_dir, b_dir):
 
 
 def check(binary, workdir, label, model, sizes, dirs, threads, export_args, translate_args):
-    """Returns the largest difference of the --centered-norms export (the one to use with
-    onnxruntime); the plain export's is printed beside it."""
+    """Returns the largest difference of the default export (instance norms centered); the
+    plain export's (--no-centered-norms) is printed beside it."""
     print(f"{label}:")
-    variants = {"plain": session(binary, workdir, label, model, export_args, threads),
-                "centered": session(binary, workdir, label + "-centered", model, export_args + ["--centered-norms"], threads)}
+    variants = {"default": session(binary, workdir, label, model, export_args, threads),
+                "plain": session(binary, workdir, label + "-plain", model, export_args + ["--no-centered-norms"], threads)}
     worst = 0
     for size in sizes:
         src = dirs[size]
@@ -153,7 +154,7 @@ def check(binary, workdir, label, model, sizes, dirs, threads, export_args, tran
             dst = os.path.join(workdir, "out", f"{label}-ort-{name}", size)
             loop, run_s = run_ort(sess, src, dst)
             d, n, total = compare(ours, dst)
-            if name == "centered":
+            if name == "default":
                 worst = max(worst, d)
             line.append(f"ort {name}: max diff {d} ({n}/{total} differ), {loop:.3f} s/image (run {run_s:.3f})")
         print("  |  ".join(line), flush=True)
@@ -190,7 +191,7 @@ def main():
         if only and label not in only:
             continue
         worst = max(worst, check(a.binary, a.workdir, label, model, sizes, dirs, a.threads, ex, tr))
-    print(f"largest difference (--centered-norms exports): {worst} level(s): {'OK' if worst <= 1 else 'FAIL'} (at most 1 allowed)")
+    print(f"largest difference (default exports): {worst} level(s): {'OK' if worst <= 1 else 'FAIL'} (at most 1 allowed)")
     sys.exit(0 if worst <= 1 else 1)
 
 

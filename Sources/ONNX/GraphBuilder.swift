@@ -27,10 +27,12 @@ struct GraphBuilder {
     let centeredNorms: Bool
     let opset: Int
     private(set) var nodes: [Onnx_NodeProto] = []
+    /// How many normalizations got a centered input.
+    private(set) var centeredCount = 0
     private(set) var initializers: [Onnx_TensorProto] = []
     private var initializerNames: Set<String> = []
 
-    init(batchNorm: ExportOptions.BatchNorm, centeredNorms: Bool = false, opset: Int = ExportOptions.defaultOpset) {
+    init(batchNorm: ExportOptions.BatchNorm, centeredNorms: Bool = true, opset: Int = ExportOptions.defaultOpset) {
         self.batchNorm = batchNorm; self.centeredNorms = centeredNorms; self.opset = opset
     }
 
@@ -119,6 +121,7 @@ struct GraphBuilder {
     /// against their spread.
     private mutating func centered(_ x: String, _ path: String) -> String {
         guard centeredNorms else { return x }
+        centeredCount += 1
         let mean: String
         if opset >= 18 {  // ReduceMean-18 takes the axes as an input
             mean = node("ReduceMean", name: path + ".mean", [x, axesHW()], [.int("keepdims", 1)])

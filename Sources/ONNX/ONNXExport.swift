@@ -11,8 +11,8 @@
 //   (4 for ResNets, 2^downs for U-Nets; in metadata_props as `size_multiple`);
 //   standard operators only (default domain, opset 17 unless asked): Conv, ConvTranspose,
 //   InstanceNormalization, BatchNormalization (inference form), Relu, LeakyRelu, Tanh, Pad
-//   (reflect), Concat, Add (plus ReduceMean and Sub with `centeredNorms`); initializers named
-//   as the paper code's state_dict.
+//   (reflect), Concat, Add, and ReduceMean and Sub before each InstanceNormalization unless
+//   `centeredNorms` is off; initializers named as the paper code's state_dict.
 // Batch norm: `.batch` (default) normalizes each image with its own statistics, as
 // `img2img translate` and the paper code's test.py (which never calls eval()) do: that is
 // InstanceNormalization with the batch norm's weight and bias. `.running` uses the running
@@ -44,13 +44,13 @@ public struct ExportOptions: Sendable, Equatable {
     /// instance norm computes the variance as E[x^2] - E[x]^2 in float32 (onnxruntime's CPU
     /// kernel, 1.32): on a channel whose mean is large against its spread (a dark image after
     /// the first conv) that loses digits, and a trained ResNet's output can move by up to 10
-    /// levels (tools/onnx_reference.py shows which side is off). Off by default: the graph
-    /// then uses only the operators listed in the README.
+    /// levels (tools/onnx_reference.py shows which side is off). On by default; off, the
+    /// graph has only the ten operators of the plain form.
     public var centeredNorms: Bool
     /// Replace an existing output file.
     public var overwrite: Bool
 
-    public init(opset: Int = ExportOptions.defaultOpset, batchNorm: BatchNorm = .batch, centeredNorms: Bool = false,
+    public init(opset: Int = ExportOptions.defaultOpset, batchNorm: BatchNorm = .batch, centeredNorms: Bool = true,
                 overwrite: Bool = false) {
         self.opset = opset; self.batchNorm = batchNorm; self.centeredNorms = centeredNorms; self.overwrite = overwrite
     }
@@ -189,7 +189,7 @@ public func onnxModel(of m: LoadedNetwork, options: ExportOptions = ExportOption
         (ONNXMetadata.ngf, String(cfg.ngf)),
         (ONNXMetadata.norm, cfg.norm.rawValue),
         (ONNXMetadata.batchNorm, cfg.norm == .batch ? options.batchNorm.rawValue : "none"),
-        (ONNXMetadata.centeredNorms, String(options.centeredNorms)),
+        (ONNXMetadata.centeredNorms, String(b.centeredCount > 0)),
         (ONNXMetadata.sizeMultiple, String(cfg.sizeMultiple)),
         (ONNXMetadata.layout, "NCHW"),
         (ONNXMetadata.inputRange, "[-1, 1]"),

@@ -106,22 +106,33 @@ final class ExportTests: XCTestCase {
 
     func ops(_ m: Onnx_ModelProto) -> [String] { m.graph.node.map(\.opType) }
 
+    /// The plain graph: no centering before instance norms, so node positions are simple.
+    static let plain = ExportOptions(centeredNorms: false)
+
+    /// The default export centers each instance norm's input: ReduceMean, Sub before it.
+    func centered(_ ops: [String]) -> [String] {
+        ops.flatMap { $0 == "InstanceNormalization" ? ["ReduceMean", "Sub", $0] : [$0] }
+    }
+
     func attribute(_ n: Onnx_NodeProto, _ name: String) -> Onnx_AttributeProto? { n.attribute.first { $0.name == name } }
 
     // MARK: - ResNet
 
     /// The paper code's ResnetGenerator as operators, written out from its definition.
-    func resnetOps(blocks: Int, norm: String) -> [String] {
+    func resnetOps(blocks: Int, norm: String, centered isCentered: Bool = true) -> [String] {
         var ops = ["Pad", "Conv", norm, "Relu", "Conv", norm, "Relu", "Conv", norm, "Relu"]
         for _ in 0..<blocks { ops += ["Pad", "Conv", norm, "Relu", "Pad", "Conv", norm, "Add"] }
         ops += ["ConvTranspose", norm, "Relu", "ConvTranspose", norm, "Relu", "Pad", "Conv", "Tanh"]
-        return ops
+        return isCentered ? centered(ops) : ops
     }
 
     func testResnetInstanceNormGraph() throws {
         let cfg = ModelConfig.generator("resnet_3blocks", inputNC: 3, outputNC: 2, ngf: 4, norm: .instance)
-        let (m, loaded) = try exported(try saved(cfg))
-        XCTAssertEqual(ops(m), resnetOps(blocks: 3, norm: "InstanceNormalization"))
+        let path = try saved(cfg)
+        let (centeredGraph, _) = try exported(path)
+        XCTAssertEqual(ops(centeredGraph), resnetOps(blocks: 3, norm: "InstanceNormalization"))
+        let (m, loaded) = try exported(path, Self.plain)
+        XCTAssertEqual(ops(m), resnetOps(blocks: 3, norm: "InstanceNormalization", centered: false))
         try checkGraph(m, loaded)
         XCTAssertEqual(m.opsetImport.first?.version, 17)
         XCTAssertEqual(m.irVersion, 8)
@@ -153,8 +164,8 @@ final class ExportTests: XCTestCase {
         let path = try saved(cfg)
         // Default: each image's own statistics (translate without --eval): InstanceNormalization
         // with the batch norm's weight and bias; the running statistics are not used.
-        let (batch, loaded) = try exported(path)
-        XCTAssertEqual(ops(batch), resnetOps(blocks: 1, norm: "InstanceNormalization"))
+        let (batch, loaded) = try exported(path, Self.plain)
+        XCTAssertEqual(ops(batch), resnetOps(blocks: 1, norm: "InstanceNormalization", centered: false))
         let running = Set(loaded.module.namedTensors().map(\.name).filter { $0.hasSuffix("running_mean") || $0.hasSuffix("running_var") })
         XCTAssertEqual(running.count, 2 * 7)
         try checkGraph(batch, loaded, unused: running)
@@ -165,6 +176,7 @@ final class ExportTests: XCTestCase {
         // --batch-norm running: BatchNormalization in inference form with the running statistics.
         let (run, _) = try exported(path, ExportOptions(batchNorm: .running))
         XCTAssertEqual(ops(run), resnetOps(blocks: 1, norm: "BatchNormalization"))
+        XCTAssertEqual(run.metadataProps.first { $0.key == "centered_norms" }?.value, "false")
         try checkGraph(run, loaded)
         XCTAssertEqual(run.graph.node[2].input,
                        ["model.1", "model.2.weight", "model.2.bias", "model.2.running_mean", "model.2.running_var"])
@@ -174,20 +186,21 @@ final class ExportTests: XCTestCase {
 
     func testResnetZeroBlocksAndAffineInstanceNorm() throws {
         let cfg = ModelConfig.generator("resnet_0blocks", ngf: 4, norm: .instanceAffine)
-        let (m, loaded) = try exported(try saved(cfg))
-        XCTAssertEqual(ops(m), resnetOps(blocks: 0, norm: "InstanceNormalization"))
+        let (m, loaded) = try exported(try saved(cfg), Self.plain)
+        XCTAssertEqual(ops(m), resnetOps(blocks: 0, norm: "InstanceNormalization", centered: false))
         try checkGraph(m, loaded)
         XCTAssertEqual(Array(m.graph.node[2].input.dropFirst()), ["model.2.weight", "model.2.bias"])
         XCTAssertFalse(m.graph.initializer.contains { $0.name.hasPrefix("img2img::ones") })
     }
 
-    func testCenteredNormsSubtractTheMeanBeforeEachInstanceNorm() throws {
+    func testDefaultCentersTheInputOfEachInstanceNorm() throws {
         let cfg = ModelConfig.generator("resnet_1blocks", ngf: 4, norm: .batch)
         let path = try saved(cfg)
-        let plain = resnetOps(blocks: 1, norm: "InstanceNormalization")
+        let plain = resnetOps(blocks: 1, norm: "InstanceNormalization", centered: false)
         let expected = plain.flatMap { $0 == "InstanceNormalization" ? ["ReduceMean", "Sub", $0] : [$0] }
+        XCTAssertEqual(ops(try exported(path, Self.plain).model), plain)
         for opset in [17, 18] {
-            let (m, loaded) = try exported(path, ExportOptions(opset: opset, centeredNorms: true))
+            let (m, loaded) = try exported(path, ExportOptions(opset: opset))
             XCTAssertEqual(ops(m), expected, "opset \(opset)")
             let running = Set(loaded.module.namedTensors().map(\.name).filter { $0.contains("running_") })
             try checkGraph(m, loaded, unused: running)
@@ -204,7 +217,7 @@ final class ExportTests: XCTestCase {
             XCTAssertEqual(m.metadataProps.first { $0.key == "centered_norms" }?.value, "true")
         }
         // Running statistics: BatchNormalization, nothing to center.
-        let (run, _) = try exported(path, ExportOptions(batchNorm: .running, centeredNorms: true))
+        let (run, _) = try exported(path, ExportOptions(batchNorm: .running))
         XCTAssertEqual(ops(run), resnetOps(blocks: 1, norm: "BatchNormalization"))
     }
 
@@ -212,14 +225,14 @@ final class ExportTests: XCTestCase {
 
     /// The paper code's UnetGenerator as operators: down path outermost first, then the up
     /// path innermost first, each non-outermost level ending with its skip Concat.
-    func unetOps(downs: Int, norm: String?) -> [String] {
+    func unetOps(downs: Int, norm: String?, centered isCentered: Bool = true) -> [String] {
         let n = norm.map { [$0] } ?? []
         var ops = ["Conv"]                                                   // outermost down
         for _ in 0..<(downs - 2) { ops += ["LeakyRelu", "Conv"] + n }        // middle downs
         ops += ["LeakyRelu", "Conv", "Relu", "ConvTranspose"] + n + ["Concat"]  // innermost
         for _ in 0..<(downs - 2) { ops += ["Relu", "ConvTranspose"] + n + ["Concat"] }
         ops += ["Relu", "ConvTranspose", "Tanh"]                             // outermost up
-        return ops
+        return isCentered ? centered(ops) : ops
     }
 
     func testUnetBatchNormWithDropoutRemoved() throws {
