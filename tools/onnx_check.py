@@ -23,10 +23,11 @@ Models (trained here for a few iterations if missing, so that weights are not tr
   earth-night2day  the bundled model (resnet_6blocks, ngf 16, fp16 weights)
 
 Usage (from the repository root, after `swift build -c release --product img2img`):
-    pip install onnxruntime==1.32.0 numpy Pillow
+    pip install onnxruntime==1.32.0 onnx numpy Pillow
     python3 tools/onnx_check.py [--threads 2] [--images 4] [--workdir out/onnx_check]
 Exit status 1 if a default export differs from translate by more than 1 level.
-Tested with onnxruntime 1.32.0, numpy 2.x, Pillow 12.x (Python 3.11).
+Tested with onnxruntime 1.32.0, onnx 1.23.2 (checker), numpy 2.4.6, Pillow 13.0.0 (Python 3.11). Each exported
+file also passes onnx.checker (full check), and a batch of 2 gives the single-image results.
 """
 import argparse
 import os
@@ -37,6 +38,7 @@ import sys
 import time
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from PIL import Image
 
@@ -97,6 +99,7 @@ def session(binary, workdir, label, model, export_args, threads):
     onnx_path = os.path.join(workdir, f"{label}.onnx")
     out = run([binary, "export", "--model", model, "--output", onnx_path, "--overwrite"] + export_args)
     print(f"  {out.strip()}")
+    onnx.checker.check_model(onnx_path, full_check=True)  # structure and shape inference
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -150,6 +153,13 @@ def check(binary, workdir, label, model, sizes, dirs, threads, export_args, tran
         m = re.search(r"\(([0-9.]+) images/s\)", log)  # translate's own pipeline rate
         ours_s = 1 / float(m.group(1))
         line = [f"  {size:>8} x{len(os.listdir(src))}  img2img translate {ours_s:.3f} s/image"]
+        # The batch axis is dynamic and each image is normalized on its own, as translate does.
+        files = sorted(os.listdir(src))[:2]
+        x = np.concatenate([to_input(os.path.join(src, f)) for f in files])
+        sess = variants["default"]
+        alone = np.concatenate([sess.run(["output"], {"input": x[i:i + 1]})[0] for i in range(2)])
+        batch_gap = float(np.abs(sess.run(["output"], {"input": x})[0] - alone).max())
+        assert batch_gap < 1e-4, f"a batch of 2 differs from single images by {batch_gap}"
         for name, sess in variants.items():
             dst = os.path.join(workdir, "out", f"{label}-ort-{name}", size)
             loop, run_s = run_ort(sess, src, dst)
