@@ -22,7 +22,8 @@ Models (trained here for a few iterations if missing, so that weights are not tr
   pth-resnet6    the paper code's .pth (Tests/ModelTests/Fixtures/resnet6_ngf4.pth)
   earth-night2day  the bundled model (resnet_6blocks, ngf 16, fp16 weights)
 
-Usage (from the repository root, after `swift build -c release --product img2img`):
+Usage (from the repository root, after `swift build -c release --product img2img` and the same
+with `--product img2img-bench`, which the speed section needs):
     pip install onnxruntime==1.32.0 onnx numpy Pillow
     python3 tools/onnx_check.py [--threads 2] [--images 4] [--workdir out/onnx_check]
 Exit status 1 if a default export differs from translate by more than 1 level.
@@ -171,13 +172,51 @@ def check(binary, workdir, label, model, sizes, dirs, threads, export_args, tran
     return worst
 
 
+def speed(root, workdir, threads, rounds, repeats):
+    """Inference alone at 256x256, batch 1: img2img-bench's network cases (ResNet-9, instance
+    norm; U-Net-256, batch statistics) against session.run of the exported files (default
+    export), interleaved round by round so both see the same machine load."""
+    bench = os.path.join(root, ".build/release/img2img-bench")
+    if not os.path.exists(bench):
+        print("speed: skipped (swift build -c release --product img2img-bench)")
+        return
+    pairs = [("resnet9_fwd", "resnet9.onnx"), ("unet256_fwd", "unet256-batch.onnx")]
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sessions = {c: ort.InferenceSession(os.path.join(workdir, f), so, providers=["CPUExecutionProvider"]) for c, f in pairs}
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 256, 256)).astype(np.float32)
+    best = {c: [float("inf"), float("inf")] for c, _ in pairs}
+    print(f"speed, 256x256 batch 1, {threads} threads, median of {repeats} per round (s):")
+    for r in range(rounds):
+        out = run([bench, "--threads", str(threads), "--repeats", str(repeats), "--only", ",".join(c for c, _ in pairs)])
+        ours = {l.split()[0]: float(l.split()[1]) for l in out.splitlines() if l and not l.startswith("#")}
+        load = os.getloadavg()[0]
+        for c, _ in pairs:
+            sess = sessions[c]
+            sess.run(["output"], {"input": x})
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                sess.run(["output"], {"input": x})
+                times.append(time.perf_counter() - t)
+            theirs = float(np.median(times))
+            best[c] = [min(best[c][0], ours[c]), min(best[c][1], theirs)]
+            print(f"  round {r + 1}  {c:12s} img2img {ours[c]:.3f}  onnxruntime {theirs:.3f}  ratio {ours[c] / theirs:.2f}"
+                  f"  (load {load:.1f})")
+    for c, (o, t) in best.items():
+        print(f"  best of rounds  {c:12s} img2img {o:.3f}  onnxruntime {t:.3f}  ratio {o / t:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--images", type=int, default=4)
     ap.add_argument("--workdir", default=os.path.join(ROOT, "out/onnx_check"))
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/img2img"))
-    ap.add_argument("--only", help="comma-separated labels")
+    ap.add_argument("--only", help="comma-separated labels (no speed section)")
+    ap.add_argument("--rounds", type=int, default=3, help="speed rounds (0: none)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per round and side")
     a = ap.parse_args()
     if not os.path.exists(a.binary):
         sys.exit(f"{a.binary} missing: swift build -c release --product img2img")
@@ -201,6 +240,8 @@ def main():
         if only and label not in only:
             continue
         worst = max(worst, check(a.binary, a.workdir, label, model, sizes, dirs, a.threads, ex, tr))
+    if not only and a.rounds > 0:
+        speed(ROOT, a.workdir, a.threads, a.rounds, a.repeats)
     print(f"largest difference (default exports): {worst} level(s): {'OK' if worst <= 1 else 'FAIL'} (at most 1 allowed)")
     sys.exit(0 if worst <= 1 else 1)
 
