@@ -11,7 +11,8 @@ import NN
 import Models
 @testable import ONNX
 
-final class ExportTests: XCTestCase {
+/// Temporary folder, a saved random network, and the export of a file decoded back.
+class ExportTestCase: XCTestCase {
     var tmp: URL!
 
     override func setUpWithError() throws {
@@ -48,6 +49,12 @@ final class ExportTests: XCTestCase {
         return (try Onnx_ModelProto(serializedBytes: bytes),
                 try loadNetwork(path: path, select: .translator(reverse: reverse)))
     }
+
+    /// The plain graph: no centering before instance norms, so node positions are simple.
+    static let plain = ExportOptions(centeredNorms: false)
+}
+
+final class ExportTests: ExportTestCase {
 
     // MARK: - Graph checks shared by every network
 
@@ -105,9 +112,6 @@ final class ExportTests: XCTestCase {
     }
 
     func ops(_ m: Onnx_ModelProto) -> [String] { m.graph.node.map(\.opType) }
-
-    /// The plain graph: no centering before instance norms, so node positions are simple.
-    static let plain = ExportOptions(centeredNorms: false)
 
     /// The default export centers each instance norm's input: ReduceMean, Sub before it.
     func centered(_ ops: [String]) -> [String] {
