@@ -3,8 +3,9 @@
 //   var b = GraphBuilder(batchNorm: .batch)
 //   let y = try b.emit(net, path: "", "input")      // appends nodes and initializers
 //
-// Each layer becomes one standard operator; initializers are the module's own tensors under
-// their state-dict names, in PyTorch's layout (Conv [OC,C,KH,KW], ConvTranspose
+// Each layer becomes one standard operator (an instance norm on the image's own statistics
+// two more, ReduceMean and Sub, when centered); initializers are the module's own tensors
+// under their state-dict names, in PyTorch's layout (Conv [OC,C,KH,KW], ConvTranspose
 // [C_in,C_out,KH,KW]). Containers say how their children compose:
 //   Sequential                    children in order
 //   ResnetBlock                   Add(x, conv_block(x))
@@ -13,7 +14,7 @@
 //   ResnetGenerator, UnetGenerator  their one child, `model`
 // Dropout and Identity emit nothing (inference). Anything else is refused with its path.
 // Constants that are not state-dict tensors (instance norm without affine: scale 1 and B 0;
-// Pad's pads) are named `img2img::...`: the generators' state-dict names all start with
+// Pad's pads, ReduceMean-18's axes) are named `img2img::...`: the generators' state-dict names all start with
 // `model.`, so these never collide with them, and `::` marks them as ours.
 import Foundation
 import TensorCore
