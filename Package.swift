@@ -9,6 +9,7 @@ import PackageDescription
 //   Models -> Translation (folder pipeline; networks only through ImageTranslator) -> img2img
 // Checkpoint knows nothing of tensors: it moves named float arrays. ImageIO knows nothing of
 // tensors either. The CLI parses options, calls one library entry point and prints.
+//   Models -> ONNX (export to ONNX through swift-protobuf; the generated onnx.pb.swift is committed)
 // Modules whose name starts with `_` are internal: no stable API.
 let package = Package(
     name: "img2img",
@@ -25,11 +26,13 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "ONNX", targets: ["ONNX"]),
         .executable(name: "img2img", targets: ["img2img"]),
         .executable(name: "img2img-bench", targets: ["img2img-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - System libraries and the C shim that owns setjmp/longjmp
@@ -63,6 +66,10 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore", "Autograd"]),
         .target(name: "Models", dependencies: ["NN", "Checkpoint", "TensorCore", "Autograd"]),
 
+        // MARK: - Export (ONNX; tools/generate_onnx_swift.sh regenerates onnx.pb.swift)
+        .target(name: "ONNX", dependencies: ["Models", "NN", "TensorCore", "Checkpoint",
+                                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+
         // MARK: - Checkpoints
         .target(name: "Checkpoint"),
 
@@ -81,7 +88,7 @@ let package = Package(
             name: "img2img",
             dependencies: [
                 "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore",
-                "Models", "Training", "Reports",
+                "Models", "Training", "Reports", "ONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +111,8 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd",
+                                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
                                                         "Datasets", "ImageIO", "Reports"],
                     exclude: ["Fixtures"]),
