@@ -154,17 +154,7 @@ struct TrainCommand: ParsableCommand {
         guard let m = ModelRegistry.model(named: model) else {
             throw ValidationError("unknown model '\(model)': \(ModelRegistry.models.map(\.name).joined(separator: ", "))")
         }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard saveLatestEpochs >= 0 else { throw ValidationError("--save-latest-epochs must be 0 or more") }
-        guard nEpochs >= 0, nEpochsDecay >= 0, nEpochs + nEpochsDecay >= 1 else {
-            throw ValidationError("--n-epochs + --n-epochs-decay must be at least 1")
-        }
-        guard dSteps >= 1 else { throw ValidationError("--d-steps must be at least 1") }
-        guard [1, 3].contains(inputNc), [1, 3].contains(outputNc) else {
-            throw ValidationError("--input-nc and --output-nc must be 1 or 3")
-        }
-        if let netG, ModelConfig.parseNetG(netG) == nil { throw ValidationError("unknown --netG '\(netG)'") }
-        guard ["basic", "n_layers", "pixel"].contains(netD) else { throw ValidationError("unknown --netD '\(netD)'") }
+        // Ranges, network sizes and the model's own rules: Training's TrainableModel.check, below.
         if dropout && noDropout { throw ValidationError("--dropout and --no-dropout contradict each other") }
 
         var o = m.defaultOptions(dataroot: dataroot, name: name)
@@ -189,7 +179,7 @@ struct TrainCommand: ParsableCommand {
         o.numThreads = engine.threads ?? Engine.threads
         do {
             try o.setModelOptions(modelArguments, for: m)
-            try m.validate(o)
+            try m.check(o)
         } catch let e as TrainingError {
             if case .invalidOptions(let why) = e { throw ValidationError(why) }
             throw e
@@ -226,6 +216,11 @@ struct TrainCommand: ParsableCommand {
         switch outcome {
         case .finished:
             print("finished \(run.totalEpochs) epochs: \(run.directory)/latest_net_*.safetensors, report \(run.report.indexPath)")
+            let failed = run.failedFiles
+            if !failed.isEmpty {
+                print("\(failed.count) input file\(failed.count == 1 ? "" : "s") failed (named above)")
+                throw ExitCode(ExitStatus.someFilesFailed.rawValue)
+            }
         case .interrupted:
             print("interrupted: saved \(run.latestPath) at epoch \(run.trainer.currentEpochNumber), iteration "
                   + "\(run.trainer.progress.iteration); resume with the same command and --continue")
