@@ -42,7 +42,7 @@ final class OptionPropertyTests: CLITestCase {
         case .int: common = Self.ints
         case .float: common = Self.floats
         case .text: common = Self.texts
-        case .path: common = ["", path("does/not/exist"), "/dev/null", "/", path(".")]
+        case .path: common = ["", path("does/not/exist"), "/dev/null", path("g.safetensors"), path("none/README.txt")]
         case .netG: common = ["unet_128", "unet_32", "unet_16", "unet_0", "unet_-8", "resnet_0blocks", "resnet_-1blocks",
                               "resnet_99999999999999999999blocks", "unet_4611686018427387904", "resnet_1blocks", "bogus", ""]
         case .netD: common = ["basic", "n_layers", "pixel", "bogus", ""]
