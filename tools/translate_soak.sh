@@ -41,7 +41,11 @@ status=$?
 set -e
 [ "$status" = 3 ] || { echo "clean run: exit status $status, expected 3"; exit 1; }
 
-# The soak: kill at a random moment 0.05-1.0 s after start, KILLS times, then run to the end.
+# The soak: KILLS times, kill at a random moment once the run has written a random 10-110 more
+# outputs (or, one time in four, 0.05-0.5 s after start, which often falls in the start-up or
+# the folder scan); then run to the end.
+mkdir -p "$work/out"
+count() { find "$work/out" -maxdepth 1 -type f ! -name '.*' | wc -l; }
 declare -A inode
 n=0; runs=0
 record() {  # remembers each output's inode the first time it is seen; fails if one changed
@@ -54,7 +58,13 @@ while [ "$n" -lt "$kills" ]; do
     "$BIN" "${args[@]}" --output "$work/out" >/dev/null 2>&1 &
     pid=$!
     runs=$((runs + 1))
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.05 + (r % 950) / 1000 }')"
+    if [ $((RANDOM % 4)) = 0 ]; then
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.05 + (r % 450) / 1000 }')"
+    else
+        target=$(( $(count) + 10 + RANDOM % 101 ))
+        while kill -0 "$pid" 2>/dev/null && [ "$(count)" -lt "$target" ]; do sleep 0.01; done
+        sleep "0.0$((RANDOM % 10))"
+    fi
     if kill -9 "$pid" 2>/dev/null; then n=$((n + 1)); fi
     wait "$pid" 2>/dev/null || true
     record

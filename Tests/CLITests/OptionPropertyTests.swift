@@ -211,6 +211,8 @@ final class OptionPropertyTests: CLITestCase {
             ("pix2pix", ["--preprocess", "crop", "--load-size", "10", "--crop-size", "20"], "must be at least --crop-size"),
             ("pix2pix", ["--ngf", "0"], "--ngf and --ndf must be"),
             ("cyclegan", ["--batch-size", "9223372036854775807"], "--batch-size must be"),
+            ("dcgan", ["--nz", "9223372036854775807"], "parameters: lower --nz"),
+            ("cyclegan", ["--pool-size", "-1"], "--pool-size takes an integer >= 0"),
         ]
         for (model, extra, message) in cases {
             let r = try train(model, extra)
@@ -220,6 +222,8 @@ final class OptionPropertyTests: CLITestCase {
         let g = try img2img(["generate", "--model", path("none.safetensors"), "--count", "0"])
         XCTAssertEqual(g.status, 64, g.stderr)
         XCTAssertTrue(g.stderr.contains("--count must be at least 1"), g.stderr)
+        let many = try img2img(["generate", "--model", path("none.safetensors"), "--count", "9223372036854775807"])
+        XCTAssertEqual(many.status, 64, many.stderr)
         let missing = try img2img(["generate", "--model", path("none.safetensors"), "--count", "1"])
         XCTAssertEqual(missing.status, 1, "the same command with a valid count fails at run time: \(missing.stderr)")
     }
