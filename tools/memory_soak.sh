@@ -7,7 +7,8 @@
 # LIMIT % (2 by default).
 #
 #   tools/memory_soak.sh [ITERS] [IMAGES]        defaults: 3000 iterations, 2000 images
-#   SIZE=32 SAMPLE=2 WARMUP=20 LIMIT=2 CONFIG=release tools/memory_soak.sh
+#   SIZE=32 SAMPLE=1 WARMUP=20 LIMIT=2 CONFIG=release tools/memory_soak.sh
+#   BIN=path/to/img2img OUT=dir tools/memory_soak.sh 20000 20000     (what the README reports)
 #
 # The samples go to $OUT (default: a temporary folder, kept when the script fails) as
 # <job>.rss (seconds, kB per line).
@@ -17,7 +18,7 @@ command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 iters=${1:-3000}
 images=${2:-2000}
 size=${SIZE:-32}
-sample=${SAMPLE:-2}
+sample=${SAMPLE:-1}
 warmup=${WARMUP:-20}
 limit=${LIMIT:-2}
 config=${CONFIG:-release}
@@ -53,10 +54,14 @@ measure() {
 failed=0
 report() {  # name, what
     local name=$1 what=$2
-    read -r n warm last max < <(awk -v w="$warmup" '{t[NR]=$1; r[NR]=$2} END {
+    # warm: the mean of the first 5 samples after warm-up; last: the mean of the last 5 (one
+    # sample alone moves by about 1 MB as the allocator takes and gives back pages)
+    read -r n warm last max < <(awk -v w="$warmup" '{r[NR]=$2} END {
         i = int(NR * w / 100) + 1; if (i > NR) i = NR; m = 0
         for (k = i; k <= NR; k++) if (r[k] > m) m = r[k]
-        print NR, r[i], r[NR], m }' "$work/$name.rss")
+        k = (NR - i + 1 < 5) ? NR - i + 1 : 5; a = 0; b = 0
+        for (j = 0; j < k; j++) { a += r[i + j]; b += r[NR - j] }
+        printf "%d %d %d %d\n", NR, a / k, b / k, m }' "$work/$name.rss")
     growth=$(awk -v a="$warm" -v b="$last" 'BEGIN { printf "%.2f", (b - a) * 100 / a }')
     printf '%-10s %s, %d samples every %ss: RSS after warm-up %d kB, at the end %d kB (max %d kB), growth %s %%\n' \
         "$name" "$what" "$n" "$sample" "$warm" "$last" "$max" "$growth"
