@@ -13,6 +13,7 @@
 //   latest_net_<G_A|G|...>.safetensors   each network alone with its architecture (translate)
 //   epoch_<n>.safetensors, epoch_<n>_net_*.safetensors   every save_epoch_freq epochs
 //   options.json, opt.txt           the effective options (JSON; the paper code's format)
+//   .lock                           flock held while a run runs (RunFolderLock: one writer per folder)
 //   loss_log.jsonl, index.html, web/images/   the report (RunReport)
 // The loop per epoch: update the learning rate (at the start, as the paper code), then one
 // optimize call per batch; after each: the NaN/Inf stop, the log, the iteration save and the
@@ -174,8 +175,8 @@ public final class TrainingRun {
 
     public func run() throws -> TrainingOutcome {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let lock = try RunFolderLock(path: lockPath, directory: directory)
-        defer { lock.release() }
+        let folderLock = try RunFolderLock(path: lockPath, directory: directory)  // one writer per run folder
+        defer { folderLock.release() }
         _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
         var batchInEpoch = 0
         if options.continueTrain {
