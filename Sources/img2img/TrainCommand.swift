@@ -26,7 +26,10 @@ struct TrainCommand: ParsableCommand {
 
             Ctrl-C saves a checkpoint and exits (status 130); --continue resumes a run exactly where it \
             stopped (same batches, same random numbers). A loss that becomes NaN or infinite stops the \
-            run with a message naming it; the last good checkpoint is kept.
+            run with a message naming it; the last good checkpoint is kept. Input files that fail \
+            (unreadable, or named as images but not images) are named and the run ends with status 3. \
+            A run folder has one writer: a second train with the same --name is refused while the \
+            first runs. A warning names the options when a whole epoch would run at learning rate 0.
 
             Defaults of --netG, --norm, --gan-mode and dropout are each model's own (the paper code's). \
             Each model's own options follow its name below (--name value or --name=value).
