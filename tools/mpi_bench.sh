@@ -23,8 +23,8 @@ printf "%-10s %-28s %10s %10s %14s\n" model setup "s/step" "images/s" "allreduce
 for model in pix2pix cyclegan; do
     root=datasets/earth-day2night; [ $model = cyclegan ] && root=$work/unpaired
     common=(train $model --dataroot "$root" --checkpoints-dir "$work/runs" --n-epochs 2 --n-epochs-decay 0
-            --max-dataset-size $((2 * steps)) --save-latest-epochs 0 --save-epoch-freq 0 --seed 1 --quiet)
-    one=$("$BIN" "${common[@]}" --name "$model-one" --batch-size 2 --threads 2 | grep '^epoch 2/2')
+            --max-dataset-size $((2 * steps)) --save-latest-epochs 0 --save-epoch-freq 0 --seed 1 --lr-policy step)
+    one=$("$BIN" "${common[@]}" --name "$model-one" --batch-size 2 --threads 2 2>/dev/null | grep '^epoch 2/2')
     two=$(mpirun --oversubscribe --allow-run-as-root -np 2 "$BIN" "${common[@]}" --name "$model-two" --batch-size 1 \
           --threads 1 2>/dev/null | grep '^epoch 2/2')
     for line in "one process, 2 threads, b=2|$one" "mpirun -np 2, 1 thread, b=1|$two"; do
