@@ -13,6 +13,9 @@ public struct ServeConfiguration: Sendable {
     public var maxUploadBytes: Int = 50 * 1_000_000
     /// Requests admitted at once (uploading, queued or translating); one more gets 503.
     public var maxQueue: Int = 16
+    /// A connection that sends nothing for this long while its request is read (a stalled
+    /// upload holding a place in the queue) or between requests is closed.
+    public var idleTimeoutSeconds: Int = 30
     /// Seconds sent in `Retry-After` with a 503.
     public var retryAfterSeconds: Int = 1
     /// The decoder's caps: pixels (before any allocation) and decoded bytes; over them, 413.

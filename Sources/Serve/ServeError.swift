@@ -77,10 +77,8 @@ public struct ServeError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     var jsonBody: Data {
-        {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? enc.encode(Body(error: kind.rawValue, message: message))) ?? Data()
-    }()
     }
 }

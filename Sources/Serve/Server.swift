@@ -45,6 +45,8 @@ public final class TranslationServer: Sendable {
         if logger == nil { log.logLevel = .notice }
         return Application(
             responder: ServeResponder(server: self, router: makeRouter().buildResponder()),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()],
+                                                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                     serverName: "img2img"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
@@ -58,6 +60,20 @@ public final class TranslationServer: Sendable {
                                                       logger: app.logger))
         try await group.run()
         queue.shutdown()
+    }
+
+    /// Starts serving without signal handling (tests, embedding) and returns once the port is
+    /// bound; `RunningServer.stop()` shuts down gracefully.
+    public func start(logger: Logger? = nil) async throws -> RunningServer {
+        let bound = OnceBox<Result<Int, Error>>()
+        let app = application(logger: logger) { port in bound.set(.success(port)) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: app.logger))
+        let task = Task {
+            do { try await group.run() } catch { bound.set(.failure(error)) }
+            bound.set(.failure(ServeError(.badConfiguration, "the server stopped before it was listening")))
+        }
+        let port = try await bound.wait().get()
+        return RunningServer(port: port, group: group, task: task)
     }
 
     // MARK: - Routes
@@ -162,7 +178,7 @@ public final class TranslationServer: Sendable {
         let decoding = configuration.decoding, tiling = configuration.tiling, jpegQuality = quality
         let channel = context.channel
         let queued = ContinuousClock.now
-        let result = try await slot.run(stillWanted: { channel.isActive }) { () throws(ServeError) -> Translated in
+        let result = try await slot.run(stillWanted: { ClientGoneHandler.isConnected(channel) }) { () throws(ServeError) -> Translated in
             let start = ContinuousClock.now
             let image: Image
             do throws(ImageIOError) { image = try decodeImage(data: bytes, options: decoding) } catch { throw ServeError(decoding: error) }
@@ -307,5 +323,50 @@ struct ServeResponder: HTTPResponder {
         if e.kind == .busy { headers[.retryAfter] = String(server.configuration.retryAfterSeconds) }
         if e.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return TranslationServer.response(e.status, type: "application/json", [UInt8](e.jsonBody), headers: headers)
+    }
+}
+
+/// A server started by `TranslationServer.start`.
+public final class RunningServer: Sendable {
+    public let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, Never>
+
+    init(port: Int, group: ServiceGroup, task: Task<Void, Never>) {
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    /// Stops accepting connections, finishes the requests in flight, and returns when done.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        await task.value
+    }
+}
+
+/// A value set once (later sets are ignored), awaited by one reader.
+final class OnceBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T?
+    private var waiter: CheckedContinuation<T, Never>?
+
+    func set(_ v: T) {
+        lock.lock()
+        guard value == nil else { lock.unlock(); return }
+        value = v
+        let w = waiter
+        waiter = nil
+        lock.unlock()
+        w?.resume(returning: v)
+    }
+
+    func wait() async -> T {
+        await withCheckedContinuation { k in
+            lock.lock()
+            if let v = value { lock.unlock(); k.resume(returning: v); return }
+            waiter = k
+            lock.unlock()
+        }
     }
 }
