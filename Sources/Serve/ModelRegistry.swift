@@ -66,7 +66,7 @@ public struct ModelRegistry: Sendable {
                 skipped.append((entry, "symbolic link to outside the models folder"))
                 continue
             }
-            fm.fileExists(atPath: real, isDirectory: &isDir)
+            guard fm.fileExists(atPath: real, isDirectory: &isDir) else { continue }
             if isDir.boolValue {
                 let files = Self.sortedListing(real).filter(Self.isModelFile)
                 for f in files {

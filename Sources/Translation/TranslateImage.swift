@@ -12,7 +12,7 @@ public func translateImage(_ source: Image, with tr: any ImageTranslator, sizing
     let (img, alpha) = sized(source, sizing: sizing, index: index)
     let input = Normalization.toSignedUnit(adapt(img, channels: tr.inputChannels))
     var asm = Assembler(width: img.width, height: img.height, channels: tr.outputChannels, overlap: tiling.overlap)
-    for g in planPieces(width: img.width, height: img.height, multiple: max(1, tr.sizeMultiple), options: tiling) {
+    for g in planPieces(width: img.width, height: img.height, multiple: max(1, tr.sizeMultiple), minimum: tr.minimumSide, options: tiling) {
         let x = extractPiece(input, width: img.width, height: img.height, channels: tr.inputChannels, piece: g)
         let y = try tr.translate(x, count: 1, height: g.height, width: g.width)
         y.withUnsafeBufferPointer { asm.add($0, piece: g) }

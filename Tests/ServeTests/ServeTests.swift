@@ -125,6 +125,27 @@ final class ServeEndpointTests: ServeTestCase {
         XCTAssertEqual(out16.body, try cliTranslate(odd))
     }
 
+    func testTinyImagesAreTranslatedNotTrapped() throws {
+        // Below the ResNet's 8x8 minimum (its bottleneck's reflection pad): these used to trap the
+        // process (found by tools/serve_fuzz.sh); now they are reflected out and cropped back,
+        // here and in `img2img translate` alike.
+        let (_, client) = try startServer()
+        let cases: [(String, Image)] = [
+            ("1x1-gray.png", Image(width: 1, height: 1, channels: 1, pixels8: [200])),
+            ("3x2-rgba.png", Image(width: 3, height: 2, channels: 4, pixels8: (0..<24).map { UInt8($0 * 10) })),
+            ("40x1-rgb.png", Image(width: 40, height: 1, channels: 3, pixels8: (0..<120).map { UInt8($0 * 2) })),
+        ]
+        for (name, img) in cases {
+            let path = tmp.appendingPathComponent(name).path
+            try Data(try encodePNG(img)).write(to: URL(fileURLWithPath: path))
+            let r = try client.post("/v1/models/night2day/translate", try bytes(path))
+            XCTAssertEqual(r.status, 200, "\(name): \(r.text)")
+            let out = try decodeImage(data: r.body)
+            XCTAssertEqual([out.width, out.height], [img.width, img.height], name)
+            XCTAssertEqual(r.body, try cliTranslate(path), name)
+        }
+    }
+
     // MARK: - Bad input
 
     func testBadInputGets400WithANamedProblem() throws {
