@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Drives the `img2img serve` page in headless Chromium: uploads an image, waits until its
 translation appears, and saves a screenshot (phone-sized window by default).
 

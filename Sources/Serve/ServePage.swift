@@ -19,7 +19,7 @@ enum ServePage {
   .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
   select, input, button { font: inherit; padding: 4px 6px; }
   #info { color: #555; font-size: 0.9em; margin-bottom: 8px; }
-  #drop { border: 2px dashed #999; border-radius: 8px; padding: 22px 10px; text-align: center; background: #fff; cursor: pointer; }
+  #drop { display: block; border: 2px dashed #999; border-radius: 8px; padding: 22px 10px; text-align: center; background: #fff; cursor: pointer; }
   #drop.over { border-color: #2a6; background: #efe; }
   .row { display: flex; flex-wrap: wrap; gap: 10px; background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 8px; margin-top: 10px; }
   .cell { flex: 1 1 260px; min-width: 0; }
