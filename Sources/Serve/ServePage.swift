@@ -22,9 +22,9 @@ enum ServePage {
   #drop { display: block; border: 2px dashed #999; border-radius: 8px; padding: 22px 10px; text-align: center; background: #fff; cursor: pointer; }
   #drop.over { border-color: #2a6; background: #efe; }
   .row { display: flex; flex-wrap: wrap; gap: 10px; background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 8px; margin-top: 10px; }
-  .cell { flex: 1 1 260px; min-width: 0; }
+  .cell { flex: 1 1 160px; min-width: 0; }
   .cell img { max-width: 100%; height: auto; display: block; border-radius: 4px; background: #eee; }
-  .cap { font-size: 0.85em; color: #444; margin: 4px 0; word-break: break-all; }
+  .cap { font-size: 0.85em; color: #444; margin: 4px 0; overflow-wrap: anywhere; }
   .err { color: #b00; }
   #token-box { display: none; }
 </style>
