@@ -102,6 +102,22 @@ public final class TranslationServer: Sendable {
         api.post("models/{name}/translate") { [self] request, context in
             try await translate(request, context: context)
         }
+        // Another method on a known path: 405 with Allow, not 404.
+        for (group, paths): (any RouterMethods<ServeContext>, [(RouterPath, HTTPRequest.Method)]) in
+            [(router, [("/", .get), ("/healthz", .get), ("/metrics", .get), ("/openapi.json", .get)]),
+             (api, [("models", .get), ("models/{name}", .get), ("models/{name}/translate", .post)])] {
+            for (path, allowed) in paths {
+                for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .options] where method != allowed {
+                    group.on(path, method: method) { _, _ -> Response in
+                        var r = ServeResponder.errorResponse(
+                            ServeError(.methodNotAllowed, "\(method.rawValue) is not allowed here; use \(allowed.rawValue)"),
+                            server: self)
+                        r.headers[.allow] = allowed.rawValue
+                        return r
+                    }
+                }
+            }
+        }
         return router
     }
 

@@ -199,6 +199,17 @@ final class ServeEndpointTests: ServeTestCase {
         }
     }
 
+    func testOtherMethodsOnKnownPathsGet405WithAllow() throws {
+        let (_, client) = try startServer()
+        for (method, path, allow) in [("DELETE", "/v1/models", "GET"), ("GET", "/v1/models/night2day/translate", "POST"),
+                                      ("PUT", "/healthz", "GET"), ("POST", "/", "GET"), ("PATCH", "/v1/models/x", "GET")] {
+            let r = try client.request(method, path)
+            XCTAssertEqual(r.status, 405, "\(method) \(path)")
+            XCTAssertEqual(r.headers["allow"], allow, "\(method) \(path)")
+            XCTAssertEqual(try r.json()["error"] as? String, "method_not_allowed")
+        }
+    }
+
     // MARK: - Limits
 
     func testOversizedUploadGets413BeforeTheBodyIsRead() throws {
