@@ -122,7 +122,7 @@ enum OpenAPIDocument {
         "type": "object",
         "required": [ "error", "message" ],
         "properties": {
-          "error": { "type": "string", "enum": [ "bad_request", "not_an_image", "corrupt", "truncated", "unsupported", "unauthorized", "not_found", "method_not_allowed", "upload_too_large", "image_too_large", "busy", "internal" ] },
+          "error": { "type": "string", "enum": [ "bad_request", "not_an_image", "corrupt", "truncated", "unsupported", "unauthorized", "not_found", "method_not_allowed", "upload_too_large", "image_too_large", "busy", "client_gone", "internal" ] },
           "message": { "type": "string" }
         }
       },

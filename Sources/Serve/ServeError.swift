@@ -28,6 +28,9 @@ public struct ServeError: Error, CustomStringConvertible, Sendable, Equatable {
         case imageTooLarge = "image_too_large"
         /// 503: the translation queue is full (the response has Retry-After).
         case busy
+        /// 499 (nginx's "client closed request"): the client hung up before its answer; only
+        /// ever seen in the metrics, as nobody is left to read it.
+        case clientGone = "client_gone"
         /// 500: a failure of the server itself.
         case `internal`
         /// The server cannot start (not a request error).
@@ -50,6 +53,7 @@ public struct ServeError: Error, CustomStringConvertible, Sendable, Equatable {
         case .methodNotAllowed: return .methodNotAllowed
         case .uploadTooLarge, .imageTooLarge: return .contentTooLarge
         case .busy: return .serviceUnavailable
+        case .clientGone: return HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
         case .internal, .badConfiguration: return .internalServerError
         }
     }

@@ -184,7 +184,7 @@ public final class TranslationServer: Sendable {
             throw OversizeUpload(declared: nil, cap: cap)
         } catch {
             slot.release()  // the client went away mid-upload: nothing more is done for it
-            throw error
+            throw ServeError(.clientGone, "the connection ended during the upload: \(error)")
         }
         guard body.readableBytes > 0 else {
             slot.release()
@@ -323,7 +323,8 @@ struct ServeResponder: HTTPResponder {
             response = Self.errorResponse(ServeError(kind, e.body ?? e.status.reasonPhrase), server: server)
             response.status = e.status
         } catch is WorkQueue.Cancelled {
-            response = Self.errorResponse(ServeError(.internal, "client gone"), server: server)
+            response = Self.errorResponse(ServeError(.clientGone, "the client hung up while its request was queued"),
+                                          server: server)
         } catch {
             // The client went away mid-upload, or something unforeseen: an answer, never a crash.
             response = Self.errorResponse(ServeError(.internal, "\(error)"), server: server)

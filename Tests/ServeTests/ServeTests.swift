@@ -309,6 +309,7 @@ final class ServeEndpointTests: ServeTestCase {
         let metrics = try client.get("/metrics").text
         XCTAssertTrue(metrics.contains(#"img2img_translate_duration_seconds_count{model="night2day"} 1"#), metrics)
         XCTAssertTrue(metrics.contains(#"img2img_http_errors_total{route="/v1/models/{name}/translate",status="503"} 1"#), metrics)
+        XCTAssertTrue(metrics.contains(#"img2img_http_requests_total{route="/v1/models/{name}/translate",status="499"} 1"#), metrics)
     }
 
     func testConcurrentRequestsOverTheQueueGet503() throws {
@@ -338,6 +339,8 @@ final class ServeEndpointTests: ServeTestCase {
         XCTAssertEqual(c.status, 200)
         let metrics = try client.get("/metrics").text
         XCTAssertTrue(metrics.contains(#"img2img_translate_duration_seconds_count{model="night2day"} 2"#), metrics)
+        XCTAssertTrue(metrics.contains(#"img2img_http_requests_total{route="/v1/models/{name}/translate",status="499"} 1"#), metrics)
+        XCTAssertFalse(metrics.contains(#"status="500""#), metrics)
     }
 
     func testGracefulShutdownFinishesTheRequestInFlight() throws {
