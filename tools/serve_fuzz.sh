@@ -14,7 +14,7 @@ command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 N=${1:-200}
 SECS=${2:-300}
 VERSION=4.32.5
-VENV=${VENV:-.build/schemathesis-$VERSION}
+VENV=${VENV:-$PWD/.build/schemathesis-$VERSION}
 [ -x "$VENV/bin/schemathesis" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "schemathesis==$VERSION"; }
 BIN=${BIN:-$(swift build -c release --show-bin-path)}
 [ -x "$BIN/img2img-serve" ] || swift build -c release --product img2img-serve
@@ -27,10 +27,12 @@ PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/serve.out" | head -1)
 URL="http://127.0.0.1:$PORT"
 
 set +e
-"$VENV/bin/schemathesis" run "$URL/openapi.json" --checks not_a_server_error --mode all \
+# (run from the temporary folder: schemathesis keeps its example database in ./.schemathesis)
+(cd "$TMP" && "$VENV/bin/schemathesis" run "$URL/openapi.json" --checks not_a_server_error --mode all \
   --max-examples "$N" --max-time "$SECS" --workers 2 --seed 14 --request-timeout 120 \
-  --no-color --suppress-health-check all 2>&1 | tail -40
-ST=${PIPESTATUS[0]}
+  --no-color --suppress-health-check all) > "$TMP/st.out" 2>&1
+ST=$?
+tail -40 "$TMP/st.out"
 set -e
 
 echo "--- server's request counts (route, status: count) ---"
