@@ -343,6 +343,21 @@ final class ServeEndpointTests: ServeTestCase {
         XCTAssertFalse(metrics.contains(#"status="500""#), metrics)
     }
 
+    func testClientGoneMidTranslationLeavesTheServerServing() throws {
+        let (server, client) = try startServer()
+        let jpeg = try bytes(sampleJPEG)
+        // The client hangs up while its translation runs: the answer has nowhere to go, the
+        // server carries on with the next request.
+        let gone = try HTTPTestClient.Connection(port: client.port)
+        gone.send(Array("POST /v1/models/night2day/translate HTTP/1.1\r\nHost: x\r\nContent-Length: \(jpeg.count)\r\n\r\n".utf8) + jpeg)
+        XCTAssertTrue(waitUntil(10) { server.queue.length == 1 })
+        gone.close()
+        XCTAssertTrue(waitUntil(30) { server.queue.length == 0 })
+        let next = try client.post("/v1/models/night2day/translate", jpeg)
+        XCTAssertEqual(next.status, 200)
+        XCTAssertEqual(try client.get("/healthz").status, 200)
+    }
+
     func testGracefulShutdownFinishesTheRequestInFlight() throws {
         let (server, client) = try startServer()
         let jpeg = try bytes(sampleJPEG)
