@@ -10,6 +10,7 @@ import PackageDescription
 //   Translation -> Serve (Hummingbird: page, API, metrics) -> img2img-serve (`img2img serve` execs it)
 // Checkpoint knows nothing of tensors: it moves named float arrays. ImageIO knows nothing of
 // tensors either. The CLI parses options, calls one library entry point and prints.
+//   Models -> ONNX (export to ONNX through swift-protobuf; the generated onnx.pb.swift is committed)
 // Modules whose name starts with `_` are internal: no stable API.
 let package = Package(
     name: "img2img",
@@ -26,6 +27,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "ONNX", targets: ["ONNX"]),
         .executable(name: "img2img", targets: ["img2img"]),
         .executable(name: "img2img-bench", targets: ["img2img-bench"]),
         // `img2img serve` runs this sibling binary, so the `img2img` product never links SwiftNIO
@@ -34,6 +36,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // MARK: the HTTP server (img2img-serve and its tests only)
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -75,6 +78,10 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore", "Autograd"]),
         .target(name: "Models", dependencies: ["NN", "Checkpoint", "TensorCore", "Autograd"]),
 
+        // MARK: - Export (ONNX; tools/generate_onnx_swift.sh regenerates onnx.pb.swift)
+        .target(name: "ONNX", dependencies: ["Models", "NN", "TensorCore", "Checkpoint",
+                                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+
         // MARK: - Checkpoints
         .target(name: "Checkpoint"),
 
@@ -93,7 +100,7 @@ let package = Package(
             name: "img2img",
             dependencies: [
                 "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore",
-                "Models", "Training", "Reports",
+                "Models", "Training", "Reports", "ONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -136,6 +143,8 @@ let package = Package(
         .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd",
+                                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
                                                         "Datasets", "ImageIO", "Reports"],
                     exclude: ["Fixtures"]),

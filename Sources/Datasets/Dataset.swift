@@ -27,7 +27,8 @@ public protocol ImageDataset: Sendable {
     /// Channel counts the items are converted to (1 gray or 3 RGB; 0 for "no B").
     var channelsA: Int { get }
     var channelsB: Int { get }
-    /// Files found while scanning that are not images, or could not be read.
+    /// Files found while scanning that failed: unreadable, or named as images but not images
+    /// (`ImageFolder.failed`). Other non-images (`README.txt`) are not listed.
     var skipped: [SkippedFile] { get }
     func sample(at index: Int, using rng: inout SeededGenerator) throws -> Sample
 }
@@ -81,11 +82,13 @@ public struct SkippedFile: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(path): \(reason)" }
 }
 
+/// The scan's failed files (`ImageFolder.failed`): unreadable files, links to folders, and
+/// files named as images that are not; other non-images (`README.txt`) are left out quietly.
 func skippedFiles(_ scan: ImageFolder) -> [SkippedFile] {
-    scan.skipped.map { s in
+    scan.failed.map { s in
         let why: String
         switch s.reason {
-        case .notAnImage: why = "not a PNG or JPEG image"
+        case .notAnImage: why = "named as an image but not one: " + s.message
         case .unreadable: why = "unreadable" + (s.message.isEmpty ? "" : ": " + s.message)
         case .symlinkedDirectory: why = "symbolic link to a folder, not followed"
         case .notARegularFile: why = "not a regular file"

@@ -54,7 +54,9 @@ public struct AlignedDataset: ImageDataset {
     /// `channelsA` is the input's count (the paper code's input_nc), `channelsB` the output's.
     public init(root: String, phase: String = "train", options: AugmentOptions = AugmentOptions(),
                 direction: Direction = .aToB, channelsA: Int = 3, channelsB: Int = 3) throws {
-        precondition(options.loadSize >= options.cropSize, "load size must be at least the crop size")
+        guard options.loadSize >= options.cropSize else {  // the paper code's assert, as an error
+            throw DatasetError(path: root, reason: "load size \(options.loadSize) must be at least the crop size \(options.cropSize)")
+        }
         let s = try scanImages(root + "/" + phase)
         self.paths = s.files
         self.skipped = s.skipped

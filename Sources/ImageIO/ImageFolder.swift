@@ -11,6 +11,10 @@ import Foundation
 ///   never by extension; the files are not decoded here.
 /// - Nothing is dropped silently: every file that is not an image, cannot be
 ///   read, or is not a regular file is listed in `skipped` with a reason.
+///   `failed` are the skipped files a user must hear about: all but those
+///   whose content is not an image and whose name does not claim one either
+///   (`README.txt`, `.DS_Store`); a `notes.png` holding text, or an empty
+///   `photo.jpg`, is a failed input (`ImageFormat.imageNameExtensions`).
 /// - Symbolic links: a link to a regular file is read like a file; a link to
 ///   a directory is never followed (listed in `skipped`), which rules out
 ///   cycles and folders outside the root.
@@ -36,6 +40,13 @@ public struct ImageFolder: Sendable {
         public let reason: Reason
         /// The detail, e.g. the system's error string.
         public let message: String
+
+        /// A file whose name claims an image (`ImageFormat.imageNameExtensions`) but whose
+        /// content is none: an input that failed, not a file to ignore.
+        public var claimsImage: Bool { reason == .notAnImage && ImageFormat.nameClaimsImage(relativePath) }
+
+        /// False only for a non-image that does not claim to be one (ignored quietly).
+        public var isFailure: Bool { reason != .notAnImage || claimsImage }
     }
 
     public let root: String
@@ -44,6 +55,12 @@ public struct ImageFolder: Sendable {
 
     /// The skipped files that could not be read (as opposed to non-images).
     public var unreadable: [Skipped] { skipped.filter { $0.reason == .unreadable } }
+
+    /// The skipped files to name as failed inputs (`Skipped.isFailure`).
+    public var failed: [Skipped] { skipped.filter(\.isFailure) }
+
+    /// The files ignored quietly: not images, and not named as images.
+    public var ignored: [Skipped] { skipped.filter { !$0.isFailure } }
 
     /// The absolute-or-root-relative path of an entry.
     public func path(of entry: Entry) -> String { join(root, entry.relativePath) }
@@ -105,7 +122,7 @@ public struct ImageFolder: Sendable {
                         images.append(Entry(relativePath: relPath, format: format))
                     } else {
                         skipped.append(Skipped(relativePath: relPath, reason: .notAnImage,
-                                               message: head.isEmpty ? "empty file" : "not a PNG or JPEG signature"))
+                                               message: head.isEmpty ? "empty file" : "not a PNG or JPEG (by content)"))
                     }
                 } catch {
                     skipped.append(Skipped(relativePath: relPath, reason: .unreadable, message: error.message))

@@ -31,6 +31,22 @@ public enum ImageFormat: String, Sendable, Equatable, CaseIterable {
         }
     }
 
+    /// File-name extensions (lowercase, without the dot) that claim a file is an image: a
+    /// file with one of these names whose content is not a PNG or JPEG is reported as a failed
+    /// input, never ignored quietly. The formats we read, and the common ones we do not (a
+    /// `.webp` folder must not translate to nothing without a word).
+    public static let imageNameExtensions: Set<String> = [
+        "png", "jpg", "jpeg", "jpe", "jfif", "pjpeg", "pjp",
+        "gif", "bmp", "webp", "tif", "tiff", "heic", "heif", "avif",
+    ]
+
+    /// True when the last path component's extension is one of `imageNameExtensions` (any case).
+    public static func nameClaimsImage(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+        return imageNameExtensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
     /// "PNG" or "JPEG", for messages.
     public var name: String {
         switch self {

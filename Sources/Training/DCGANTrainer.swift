@@ -183,8 +183,16 @@ extension TrainableModel {
             setDefaults: { o in o.ganMode = .vanilla },
             validate: { o in
                 let s = o.int("image-size"), q = s / 4
-                guard s % 4 == 0 && q & (q - 1) == 0 else {
-                    throw TrainingError.invalidOptions("image-size must be 4 * 2^k (8, 16, 32, 64, 128, ...), got \(s)")
+                guard s % 4 == 0 && q & (q - 1) == 0 && s <= maxTrainingImageSide else {
+                    throw TrainingError.invalidOptions("image-size must be 4 * 2^k (8, 16, 32, 64, 128, ... \(maxTrainingImageSide)), got \(s)")
+                }
+                let nz = o.int("nz")
+                for c in [ModelConfig(kind: .dcganGenerator, outputNC: o.outputNc, ngf: o.ngf, nz: nz, imageSize: s),
+                          ModelConfig(kind: .dcganDiscriminator, inputNC: o.outputNc, ndf: o.ndf, imageSize: s)] {
+                    guard let n = c.parameterBound(), n <= ModelConfig.maxParameters else {
+                        throw TrainingError.invalidOptions("the \(c.kind.rawValue) would have more than \(ModelConfig.maxParameters) "
+                                                           + "parameters: lower --nz, --ngf/--ndf or --image-size")
+                    }
                 }
             },
             augment: { o in

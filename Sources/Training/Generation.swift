@@ -19,10 +19,15 @@ public struct GeneratedImages {
     public var images: [Image]
     public var count: Int
 
+    /// The most images per label (all of them are held in memory before writing).
+    public static let maxCount = 4096
+
     /// `count` images for each label (class names or indices; all classes when `labels` is
     /// empty), from noise drawn from `seed`.
     public static func make(model path: String, labels requested: [String], count: Int, seed: UInt64) throws -> GeneratedImages {
-        guard count >= 1 else { throw GenerationError(description: "the image count must be at least 1") }
+        guard (1...maxCount).contains(count) else {
+            throw GenerationError(description: "the image count must be 1...\(maxCount), got \(count)")
+        }
         let m = try loadNetwork(path: path, select: .translator(reverse: false))
         let cfg = m.config
         let labels: [Int]

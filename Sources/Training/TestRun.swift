@@ -77,6 +77,11 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     }
     func each(_ folder: String, _ body: (String, Int, String) throws -> Void) throws {
         let scan = try ImageFolder.scan(root: folder)
+        for s in scan.failed {  // notes.png holding text, an empty photo.jpg, an unreadable file
+            failures += 1
+            onFailure(folder + "/" + s.relativePath,
+                      (s.claimsImage ? "named as an image but not one: " : "") + (s.message.isEmpty ? s.reason.rawValue : s.message))
+        }
         for (i, e) in scan.images.prefix(o.numTest).enumerated() {
             let path = scan.path(of: e)
             do { try body(path, i, stem(e.relativePath)) } catch {
@@ -101,7 +106,9 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     } else {
         let g = try generator("G")
         try each(o.dataroot + "/" + o.phase) { path, i, s in
-            let (l, r) = try readImage(at: path).toRGB8().splitHorizontally()
+            let ab = try readImage(at: path).toRGB8()
+            guard ab.width >= 2 else { throw DatasetError(path: path, reason: "too narrow to hold an A|B pair") }
+            let (l, r) = ab.splitHorizontally()
             let (a, b) = o.direction == .aToB ? (l, r) : (r, l)
             var fake = try translateImage(a, with: g, index: i).toRGB8()
             if fake.width != b.width || fake.height != b.height {

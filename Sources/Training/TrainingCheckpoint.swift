@@ -187,7 +187,12 @@ public enum TrainingCheckpoint {
         // pools, generators, schedule, progress
         for (pn, pool) in trainer.pools {
             guard let s = meta.rng[pn].flatMap(UInt64.init) else { throw fail("no generator state for \(pn)") }
-            pool.restore(stacked: byName[pn + ".images"].map(tensor), rngState: s)
+            let stored = byName[pn + ".images"]
+            if let n = stored?.shape.first, n > pool.poolSize {
+                throw fail("the \(pn) image pool holds \(n) images, more than --pool-size \(pool.poolSize): "
+                           + "continue with --pool-size \(n) or more")
+            }
+            pool.restore(stacked: stored.map(tensor), rngState: s)
         }
         guard let r = meta.rng["trainer"].flatMap(UInt64.init) else { throw fail("no trainer generator state") }
         trainer.rng.state = r

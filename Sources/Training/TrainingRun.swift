@@ -13,6 +13,7 @@
 //   latest_net_<G_A|G|...>.safetensors   each network alone with its architecture (translate)
 //   epoch_<n>.safetensors, epoch_<n>_net_*.safetensors   every save_epoch_freq epochs
 //   options.json, opt.txt           the effective options (JSON; the paper code's format)
+//   .lock                           flock held while a run runs (RunFolderLock: one writer per folder)
 //   loss_log.jsonl, index.html, web/images/   the report (RunReport)
 // The loop per epoch: update the learning rate (at the start, as the paper code), then one
 // optimize call per batch; after each: the NaN/Inf stop, the log, the iteration save and the
@@ -81,6 +82,13 @@ public enum TrainingOutcome: Equatable {
 public enum TrainingRunError: Error, CustomStringConvertible {
     case unknownModel(String)
     case noCheckpointToContinue(String)
+    /// Another process holds the run folder's lock (`pid` read from the lock file, nil if unknown).
+    case runInUse(directory: String, pid: Int32?)
+    /// The lock file could not be created or locked.
+    case cannotLock(path: String, reason: String)
+    /// The training images reach the networks at a size they cannot take (from the data, e.g.
+    /// `--preprocess none`); found on the first batch of that size, before its step.
+    case imageSize(String)
     /// A loss became NaN or infinite; the last good checkpoint is kept.
     case nonFiniteLoss(name: String, value: Float, epoch: Int, iteration: Int, kept: String)
 
@@ -89,6 +97,11 @@ public enum TrainingRunError: Error, CustomStringConvertible {
         case .unknownModel(let m):
             return "unknown model '\(m)' (known: \(ModelRegistry.models.map(\.name).joined(separator: ", ")))"
         case .noCheckpointToContinue(let p): return "--continue: no checkpoint at \(p)"
+        case .runInUse(let dir, let pid):
+            return "the run folder \(dir) is in use by another img2img train" + (pid.map { " (pid \($0))" } ?? "")
+                + ": wait for it to end (then --continue resumes it) or choose another --name"
+        case .cannotLock(let path, let why): return "cannot lock \(path): \(why)"
+        case .imageSize(let why): return why
         case .nonFiniteLoss(let n, let v, let e, let i, let kept):
             return "loss \(n) became \(v) at epoch \(e), iteration \(i): stopping; the last good checkpoint "
                 + "(\(kept)) is kept. Try a lower learning rate."
@@ -109,6 +122,8 @@ public final class TrainingRun {
     public let configs: [String: ModelConfig]
     public let classes: [String]?
     public var events: TrainingEvents
+    /// Files of the dataset that failed at the scan (named as images but not images, unreadable).
+    private let datasetFailures: [String]
     private var stopRequested = false
     private let lock = NSLock()
 
@@ -116,13 +131,21 @@ public final class TrainingRun {
     public var directory: String { options.directory }
     public var latestPath: String { directory + "/latest.safetensors" }
     public var totalEpochs: Int { options.nEpochs + options.nEpochsDecay }
+    /// The lock file held while `run()` runs (one writer per run folder).
+    public var lockPath: String { directory + "/.lock" }
+
+    /// Every input file that failed, at the scan or when loaded (each was named through
+    /// `events.message`): the CLI's exit status 3.
+    public var failedFiles: [String] {
+        Array(Set(datasetFailures + loader.failures.map(\.path))).sorted()
+    }
 
     /// Checks the options, scans the dataset and builds the model (networks initialized from the seed).
     public init(options: TrainOptions, model: TrainableModel? = nil, events: TrainingEvents = TrainingEvents()) throws {
         guard let m = model ?? ModelRegistry.model(named: options.model) else {
             throw TrainingRunError.unknownModel(options.model)
         }
-        try m.validate(options)
+        try m.check(options)
         guard options.worldSize == DataParallel.size else {
             throw TrainingError.invalidOptions("world_size \(options.worldSize) but \(DataParallel.size) MPI ranks are running")
         }
@@ -132,6 +155,7 @@ public final class TrainingRun {
         self.events = DataParallel.isWriter ? events : TrainingEvents()
         let dataset = try m.makeDataset(options)
         if DataParallel.isWriter { for s in dataset.skipped { events.message("img2img: skipped \(s)") } }
+        datasetFailures = dataset.skipped.map(\.path)
         if DataParallel.isActive {
             let counts = DataParallel.allGather(dataset.count)
             guard Set(counts).count == 1 else {
@@ -177,10 +201,14 @@ public final class TrainingRun {
 
     public func run() throws -> TrainingOutcome {
         let writer = DataParallel.isWriter
+        // One writer per run folder: rank 0 of a data-parallel run, or the one process.
+        var folderLock: RunFolderLock? = nil
         if writer {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            folderLock = try RunFolderLock(path: lockPath, directory: directory)
             _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
         }
+        defer { folderLock?.release() }
         DataParallel.barrier()  // the folder exists before any rank looks for a checkpoint in it
         var batchInEpoch = 0
         if options.continueTrain {
@@ -189,6 +217,7 @@ public final class TrainingRun {
             report.resetLog()
         }
         if writer { try writeOptions() }
+        if let w = zeroRateWarning(from: trainer.progress.epoch) { events.message(w) }
         if DataParallel.isActive {
             events.message("data-parallel: \(DataParallel.size) ranks x batch \(options.batchSize) = \(options.effectiveBatchSize) "
                            + "images per step, \(loader.batchesPerEpoch) steps per epoch"
@@ -197,6 +226,7 @@ public final class TrainingRun {
 
         let perEpoch = loader.batchesPerEpoch
         let imagesPerBatch = Double(options.effectiveBatchSize)
+        var checkedSizes = Set<[Int]>()
         while trainer.progress.epoch < totalEpochs {
             let epoch = trainer.progress.epoch
             if batchInEpoch == 0 { trainer.updateLearningRate() }
@@ -211,6 +241,11 @@ public final class TrainingRun {
                 let stop = try agree(batch: next?.index)
                 guard let batch = next else { break }
                 if stop { try save(label: "latest", batchInEpoch: batchInEpoch); return .interrupted }
+                if checkedSizes.insert([batch.height, batch.width]).inserted {
+                    do { try model.checkTrainingSize(options, height: batch.height, width: batch.width) } catch {
+                        throw TrainingRunError.imageSize("\(error) (\(batch.pathsA.first ?? "a batch") after preprocessing)")
+                    }
+                }
                 trainer.optimizeParameters(trainingBatch(batch))
                 trainer.progress.iteration += 1
                 batchInEpoch = batch.index + 1
@@ -251,6 +286,43 @@ public final class TrainingRun {
                                      allreduceSeconds: DataParallel.reduceSeconds - reducedBefore, savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
         }
         return .finished
+    }
+
+    /// The warning for the epochs from `epoch` (0-based) on that train at learning rate 0, naming
+    /// the options that make it so; nil when every epoch has a rate above 0. The schedule is the
+    /// paper code's (one step at the start of each epoch, so a linear schedule's last epoch is
+    /// at 0); it is replayed from the start, as the trainers follow it.
+    public func zeroRateWarning(from epoch: Int) -> String? {
+        let total = totalEpochs
+        guard epoch < total else { return nil }
+        var s = LRSchedule(policy: options.lrPolicy, baseLR: options.lr, nEpochs: options.nEpochs,
+                           nEpochsDecay: options.nEpochsDecay, lrDecayIters: options.lrDecayIters)
+        var zero: [Int] = []
+        for k in 0..<total {
+            s.step()
+            if k >= epoch && !(abs(s.lr) > options.lr * 1e-9) { zero.append(k + 1) }
+        }
+        guard !zero.isEmpty else { return nil }
+        let which = zero.count == 1 ? "epoch \(zero[0])" : "epochs \(zero.first!)-\(zero.last!)"
+        let all = zero.count == total - epoch
+        let cause: String
+        if !(options.lr > 0) {
+            cause = "--lr \(options.lr)"
+        } else {
+            switch options.lrPolicy {
+            case .linear:
+                cause = "--lr-policy linear with --n-epochs \(options.nEpochs) --n-epochs-decay \(options.nEpochsDecay): "
+                    + "the rate reaches 0 at the start of the last epoch, as in the paper code"
+            case .cosine:
+                cause = "--lr-policy cosine with --n-epochs \(options.nEpochs): the rate is 0 every 2 * n-epochs epochs"
+            case .step:
+                cause = "--lr-policy step with --lr-decay-iters \(options.lrDecayIters): the rate underflows to 0"
+            case .plateau:
+                cause = "--lr-policy plateau"
+            }
+        }
+        return "img2img: warning: \(which) of \(total) will run at learning rate 0 (\(cause))"
+            + (all ? "; the run will not change the networks: raise --n-epochs-decay or --n-epochs" : "")
     }
 
     /// Restores the latest checkpoint; returns the batches of the current epoch already done.

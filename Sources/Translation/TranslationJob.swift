@@ -109,7 +109,7 @@ public struct TranslationPlan: Sendable {
     public var done: [WorkItem]
     public var alreadyDone: Int { done.count }
     public var problems: [PlanProblem]
-    /// Files in the folder that are not images (not errors, just counted).
+    /// Files in the folder that are not images and not named as images (not errors, just counted).
     public var notImages: Int
 
     public static func make(_ o: TranslationOptions) throws -> TranslationPlan {
@@ -120,9 +120,11 @@ public struct TranslationPlan: Sendable {
         var notImages = 0
         var claimed: [String: String] = [:]
         for s in scan.skipped {
-            if s.reason == .notAnImage { notImages += 1; continue }
+            // README.txt, .DS_Store: counted, not errors; notes.png holding text, an empty
+            // photo.jpg: named and failed (their names say they are images).
+            if !s.isFailure { notImages += 1; continue }
             guard o.shard.contains(s.relativePath) else { continue }
-            problems.append(PlanProblem(path: scan.root + "/" + s.relativePath, reason: s.message.isEmpty ? s.reason.rawValue : s.message))
+            problems.append(PlanProblem(path: scan.root + "/" + s.relativePath, reason: describeSkip(s)))
         }
         for e in scan.images where o.shard.contains(e.relativePath) {
             let src = scan.path(of: e)
@@ -151,6 +153,12 @@ public struct TranslationPlan: Sendable {
         }
         return TranslationPlan(todo: todo, done: done, problems: problems, notImages: notImages)
     }
+}
+
+/// One line for a skipped file: the scan's detail, and for a file named as an image, that it is not one.
+func describeSkip(_ s: ImageFolder.Skipped) -> String {
+    let detail = s.message.isEmpty ? s.reason.rawValue : s.message
+    return s.claimsImage ? "named as an image but not one: \(detail)" : detail
 }
 
 /// The output's relative name: the input's, with the extension of the output format unless the

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import Augment
+import Training
 
 extension Preprocess: ExpressibleByArgument {}
 extension ResizeFilter: ExpressibleByArgument {}
@@ -24,7 +25,9 @@ struct PreprocessOptions: ParsableArguments {
     var filter: ResizeFilter = .bicubic
 
     func validate() throws {
-        guard loadSize > 0, cropSize > 0 else { throw ValidationError("--load-size and --crop-size must be positive") }
+        guard (1...maxTrainingImageSide).contains(loadSize), (1...maxTrainingImageSide).contains(cropSize) else {
+            throw ValidationError("--load-size and --crop-size must be 1...\(maxTrainingImageSide), got \(loadSize) and \(cropSize)")
+        }
         if preprocess == .resizeAndCrop || preprocess == .scaleWidthAndCrop, loadSize < cropSize {
             throw ValidationError("--load-size (\(loadSize)) must be at least --crop-size (\(cropSize))")
         }
@@ -63,7 +66,7 @@ struct AugmentCommand: ParsableCommand {
     func run() throws {
         let scan = try ImageFolder.scan(root: input)
         let report = FileReport()
-        for s in scan.skipped where s.reason != .notAnImage { report.failed(scan.root + "/" + s.relativePath, s.message) }
+        for s in scan.failed { report.failed(scan.root + "/" + s.relativePath, describe(s)) }
         let o = preprocessing.augmentOptions
         for (i, entry) in scan.images.enumerated() {
             let rel = entry.relativePath

@@ -27,6 +27,9 @@ struct Combine: ParsableCommand {
         let b = try ImageFolder.scan(root: foldB)
         let bNames = Set(b.images.map(\.relativePath))
         let report = FileReport()
+        for (scan, s) in a.failed.map({ (a, $0) }) + b.failed.map({ (b, $0) }) {
+            report.failed(scan.root + "/" + s.relativePath, describe(s))
+        }
         for entry in a.images {
             let rel = entry.relativePath
             guard bNames.contains(rel) else {

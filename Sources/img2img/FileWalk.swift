@@ -26,6 +26,12 @@ final class FileReport {
     }
 }
 
+/// One line for a file the scan could not take (`ImageFolder.failed`).
+func describe(_ s: ImageFolder.Skipped) -> String {
+    let detail = s.message.isEmpty ? s.reason.rawValue : s.message
+    return s.claimsImage ? "named as an image but not one: \(detail)" : detail
+}
+
 /// Output paths derived from input names stay inside the output folder.
 func outputPath(root: String, relative: String, replacingExtensionWith ext: String?) throws -> String {
     var rel = relative

@@ -39,6 +39,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard count <= GeneratedImages.maxCount else { throw ValidationError("--count must be at most \(GeneratedImages.maxCount)") }
         if !label.isEmpty && allLabels { throw ValidationError("give --label or --all-labels, not both") }
     }
 

@@ -7,13 +7,13 @@ struct Img2Img: ParsableCommand {
         abstract: "Image-to-image translation and style transfer (CycleGAN, pix2pix) on the CPU.",
         discussion: """
         Exit status: 0 when every file was processed, \(ExitStatus.someFilesFailed.rawValue) when \
-        the run finished but some input files were skipped (each is named on stderr), \
-        1 on any other error, 64 for a usage error, 130 for a training run stopped by Ctrl-C \
-        (after saving a checkpoint).
+        the run finished but some input files failed (each is named on stderr), 64 for a usage \
+        error, 1 on any other error, 130 for a training run stopped with Ctrl-C (after saving \
+        a checkpoint).
         """,
         version: "0.1.0",
         subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self,
-                      ConvertCommand.self, AugmentCommand.self, Combine.self, ServeCommand.self]
+                      ConvertCommand.self, ExportCommand.self, AugmentCommand.self, Combine.self, ServeCommand.self]
     )
 }
 

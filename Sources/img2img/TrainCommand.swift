@@ -26,7 +26,10 @@ struct TrainCommand: ParsableCommand {
 
             Ctrl-C saves a checkpoint and exits (status 130); --continue resumes a run exactly where it \
             stopped (same batches, same random numbers). A loss that becomes NaN or infinite stops the \
-            run with a message naming it; the last good checkpoint is kept.
+            run with a message naming it; the last good checkpoint is kept. Input files that fail \
+            (unreadable, or named as images but not images) are named and the run ends with status 3. \
+            A run folder has one writer: a second train with the same --name is refused while the \
+            first runs. A warning names the options when a whole epoch would run at learning rate 0.
 
             Data-parallel: `mpirun -np N img2img train ...` (or srun under Slurm) trains on N processes, \
             each taking --batch-size images of every step (N times --batch-size per step); gradients are \
@@ -160,17 +163,7 @@ struct TrainCommand: ParsableCommand {
         guard let m = ModelRegistry.model(named: model) else {
             throw ValidationError("unknown model '\(model)': \(ModelRegistry.models.map(\.name).joined(separator: ", "))")
         }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard saveLatestEpochs >= 0 else { throw ValidationError("--save-latest-epochs must be 0 or more") }
-        guard nEpochs >= 0, nEpochsDecay >= 0, nEpochs + nEpochsDecay >= 1 else {
-            throw ValidationError("--n-epochs + --n-epochs-decay must be at least 1")
-        }
-        guard dSteps >= 1 else { throw ValidationError("--d-steps must be at least 1") }
-        guard [1, 3].contains(inputNc), [1, 3].contains(outputNc) else {
-            throw ValidationError("--input-nc and --output-nc must be 1 or 3")
-        }
-        if let netG, ModelConfig.parseNetG(netG) == nil { throw ValidationError("unknown --netG '\(netG)'") }
-        guard ["basic", "n_layers", "pixel"].contains(netD) else { throw ValidationError("unknown --netD '\(netD)'") }
+        // Ranges, network sizes and the model's own rules: Training's TrainableModel.check, below.
         if dropout && noDropout { throw ValidationError("--dropout and --no-dropout contradict each other") }
 
         var o = m.defaultOptions(dataroot: dataroot, name: name)
@@ -197,7 +190,7 @@ struct TrainCommand: ParsableCommand {
         o.syncBN = syncBn
         do {
             try o.setModelOptions(modelArguments, for: m)
-            try m.validate(o)
+            try m.check(o)
         } catch let e as TrainingError {
             if case .invalidOptions(let why) = e { throw ValidationError(why) }
             throw e
@@ -243,6 +236,11 @@ struct TrainCommand: ParsableCommand {
         switch outcome {
         case .finished:
             print("finished \(run.totalEpochs) epochs: \(run.directory)/latest_net_*.safetensors, report \(run.report.indexPath)")
+            let failed = run.failedFiles
+            if !failed.isEmpty {
+                print("\(failed.count) input file\(failed.count == 1 ? "" : "s") failed (named above)")
+                throw ExitCode(ExitStatus.someFilesFailed.rawValue)
+            }
         case .interrupted:
             print("interrupted: saved \(run.latestPath) at epoch \(run.trainer.currentEpochNumber), iteration "
                   + "\(run.trainer.progress.iteration); resume with the same command and --continue")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import Augment
+import Training
 import Translation
 import Models
 import Datasets
@@ -129,9 +130,23 @@ struct TranslateCommand: ParsableCommand {
         guard preprocess == "pad" || Preprocess(rawValue: preprocess) != nil else {
             throw ValidationError("unknown --preprocess '\(preprocess)'")
         }
-        guard tileSize >= 16, tileOverlap >= 0, tileOverlap < tileSize else {
-            throw ValidationError("--tile-size must be at least 16 and --tile-overlap smaller than it")
+        guard tileSize >= 16, tileSize <= maxTrainingImageSide, tileOverlap >= 0, tileOverlap < tileSize else {
+            throw ValidationError("--tile-size must be 16...\(maxTrainingImageSide) and --tile-overlap 0 or more and smaller than it")
         }
+        guard batchSize <= maxBatchSize else { throw ValidationError("--batch-size must be at most \(maxBatchSize)") }
+        if preprocess != "pad" {
+            guard (1...maxTrainingImageSide).contains(loadSize), (1...maxTrainingImageSide).contains(cropSize) else {
+                throw ValidationError("--load-size and --crop-size must be 1...\(maxTrainingImageSide), got \(loadSize) and \(cropSize)")
+            }
+        }
+        guard tilePixels >= 1 else { throw ValidationError("--tile-pixels must be at least 1") }
+        guard maxImagePixels >= 1 else { throw ValidationError("--max-image-pixels must be at least 1") }
+        if let maxImageMb, maxImageMb < 1 { throw ValidationError("--max-image-mb must be at least 1") }
+        if let ngf, !(1...maxBaseWidth).contains(ngf) { throw ValidationError("--ngf must be 1...\(maxBaseWidth)") }
+        for (name, nc) in [("--input-nc", inputNc), ("--output-nc", outputNc)] {
+            if let nc, !(1...4).contains(nc) { throw ValidationError("\(name) must be 1...4") }
+        }
+        if let netG, ModelConfig.parseNetG(netG) == nil { throw ValidationError("unknown --netG '\(netG)'") }
     }
 
     func run() throws {

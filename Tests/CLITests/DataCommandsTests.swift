@@ -43,7 +43,7 @@ final class DataCommandsTests: CLITestCase {
 
     func testAugmentValidatesOptions() throws {
         let r = try img2img(["augment", "--input", path("x"), "--output", path("y"), "--load-size", "100", "--crop-size", "200"])
-        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.status, 64, "a usage error")
         XCTAssertTrue(r.stderr.contains("--load-size"), r.stderr)
     }
 

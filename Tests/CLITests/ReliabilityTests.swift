@@ -135,6 +135,12 @@ final class ReliabilityTests: CLITestCase {
             XCTAssertNoThrow(try readImage(at: out + "/" + f), "\(f) is whole")
         }
         XCTAssertEqual(temporaryFiles(under: out), [], "failed writes leave no temporary file")
+        let written = outputs(out).filter { $0 != "filler" }
+        XCTAssertLessThan(written.count, 6, "the disk was full for some of them")
+        for i in 0..<6 where !written.contains("img\(i).png") {
+            XCTAssertTrue(r.stderr.contains("img\(i).png: ") && r.stderr.contains("No space left on device"),
+                          "img\(i).png is named with the reason: \(r.stderr)")
+        }
         // with room again, a rerun finishes the rest
         try FileManager.default.removeItem(atPath: out + "/filler")
         let again = try translate(model, output: out)

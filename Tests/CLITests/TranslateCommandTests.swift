@@ -86,7 +86,7 @@ final class TranslateCommandTests: CLITestCase {
         }
         XCTAssertEqual(all.sorted(), (0..<9).map { "d\($0 % 2)/f\($0).png" }.sorted())
         let bad = try img2img(["translate", "--model", model, "--input", path("in"), "--output", path("x"), "--shard", "3/3"])
-        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertEqual(bad.status, 64, "a usage error")
         XCTAssertTrue(bad.stderr.contains("--shard"), bad.stderr)
     }
 
@@ -103,7 +103,7 @@ final class TranslateCommandTests: CLITestCase {
         let model = try makeModel()
         try put(pattern(8, 8, channels: 3), "x.png")
         let r = try img2img(["translate", "--model", model, "--input", path("in"), "--output", path("out"), "--ngf", "8"])
-        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("model.1.weight"), r.stderr)
     }
 

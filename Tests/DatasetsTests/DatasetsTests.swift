@@ -47,13 +47,17 @@ final class DatasetsTests: XCTestCase {
         for i in 0..<5 { try write(image(40, 30, tag: i), "trainA/a\(i).png") }
         for i in 0..<3 { try write(image(50, 36, tag: 10 + i), "trainB/sub/b\(i).jpg", jpeg: true) }
         try writeJunk("trainA/notes.txt", Array("hello".utf8))
+        try writeJunk("trainA/notes.png", Array("hello".utf8))   // named as an image: a failed input
+        try writeJunk("trainB/empty.jpg", [])
         // A PNG signature followed by garbage: an image by content that fails to decode.
         try writeJunk("trainB/broken.png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3, 4])
         let o = AugmentOptions(preprocess: .resizeAndCrop, loadSize: 36, cropSize: 32)
         let ds = try UnalignedDataset(root: root, phase: "train", options: o)
         XCTAssertEqual(ds.pathsA.count, 5)
         XCTAssertEqual(ds.count, 5, "an epoch is as long as the larger domain")
-        XCTAssertTrue(ds.skipped.contains { $0.path.hasSuffix("notes.txt") }, "non-images are reported, not dropped silently")
+        XCTAssertEqual(ds.skipped.map { ($0.path as NSString).lastPathComponent }.sorted(), ["empty.jpg", "notes.png"],
+                       "files named as images are reported; notes.txt is ignored quietly")
+        XCTAssertTrue(ds.skipped.allSatisfy { $0.reason.contains("named as an image") }, "\(ds.skipped)")
         let loader = DataLoader(dataset: ds, batchSize: 2, shuffle: true, seed: 9)
         let batches = collect(loader)
         let total = batches.reduce(0) { $0 + $1.count }

@@ -147,6 +147,14 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(skipped["dangling.png"], .unreadable)
         if chmodBlocksReads { XCTAssertEqual(skipped["secret.png"], .unreadable) }
         XCTAssertEqual(scan.images.count + scan.skipped.count, 9, "every entry accounted for")
+        // names that claim an image make a non-image a failure; other names are ignored quietly
+        XCTAssertTrue(scan.skipped.first { $0.relativePath == "a/readme.png" }!.claimsImage)
+        XCTAssertEqual(scan.ignored.map(\.relativePath), [], "every non-image here is named as an image")
+        XCTAssertEqual(Set(scan.failed.map(\.relativePath)).isSuperset(of: ["a/readme.png", "empty.jpg", "loop", "dangling.png"]), true)
+        for (name, claims) in [("x.PNG", true), ("a/b.jpeg", true), ("c.webp", true), ("README.txt", false), (".DS_Store", false),
+                               (".png", false), ("png", false), ("dir.png/file", false)] {
+            XCTAssertEqual(ImageFormat.nameClaimsImage(name), claims, name)
+        }
         XCTAssertEqual(try readImage(at: scan.path(of: scan.images[0])), img)
 
         XCTAssertThrowsError(try ImageFolder.scan(root: root + "/missing")) { e in

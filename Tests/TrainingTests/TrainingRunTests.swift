@@ -96,6 +96,7 @@ final class TrainingRunTests: XCTestCase {
         let stopped = try TrainingRun(options: o, events: events)
         box.withLock { $0 = stopped }
         XCTAssertEqual(try stopped.run(), .interrupted)
+        box.withLock { $0 = nil }  // the run's events hold the box: break the cycle (LeakSanitizer)
         let state = try SafeTensors.read(path: stopped.latestPath)
         XCTAssertTrue(state.metadata[TrainingCheckpoint.metadataKey]!.contains("\"iteration\":4"))
         XCTAssertTrue(state.metadata[RunMetadata.key]!.contains("\"batchInEpoch\":4"))

@@ -5,8 +5,8 @@
 //   2. TrainingCheckpoint.restore with the input as the `img2img.training` metadata of an
 //      otherwise valid checkpoint of a tiny pix2pix trainer (`train --continue`); a restored
 //      trainer must be able to report its epoch and save again.
-//   3. The CLI's run state (`img2img.run`: batch in epoch, class names), decoded as the CLI
-//      does (TrainingRun.swift `RunState`; the CLI is an executable, so its shape is repeated here).
+//   3. The run state (`img2img.run`: batch in epoch, class names) as Models reads the class
+//      names back (`RunMetadata.classes`), and a run folder's options.json (`TrainOptions`).
 import FuzzDriver
 import Glibc
 import Checkpoint
@@ -14,11 +14,6 @@ import Foundation
 import Models
 import TensorCore
 import Training
-
-struct RunState: Codable {
-    var batchInEpoch: Int
-    var classes: [String]?
-}
 
 nonisolated(unsafe) let trainer: Pix2PixTrainer = {
     var o = Pix2PixOptions()
@@ -63,11 +58,9 @@ func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if debug { print("restore: \(error)") }
     }
 
-    // 3. the CLI's run state
-    if let st = try? JSONDecoder().decode(RunState.self, from: Data(bytes)) {
-        _ = st.batchInEpoch > 0 ? "batch \(st.batchInEpoch)" : ""
-        _ = st.classes?.joined(separator: ",")
-    }
+    // 3. the run state and the run folder's options
+    _ = RunMetadata.classes(in: [RunMetadata.key: text])?.joined(separator: ",")
+    if let o = try? TrainOptions.fromJSON(Data(bytes)) { _ = try? o.optText(defaults: o) }
     return 0
 }
 
