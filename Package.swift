@@ -7,6 +7,7 @@ import PackageDescription
 //   Checkpoint (safetensors / .pth) -> Models                    |
 //   Reports (HTML pages, loss log) -------> Training, Translation +
 //   Models -> Translation (folder pipeline; networks only through ImageTranslator) -> img2img
+//   Translation -> Serve (Hummingbird: page, API, metrics) -> img2img-serve (`img2img serve` execs it)
 // Checkpoint knows nothing of tensors: it moves named float arrays. ImageIO knows nothing of
 // tensors either. The CLI parses options, calls one library entry point and prints.
 //   Models -> ONNX (export to ONNX through swift-protobuf; the generated onnx.pb.swift is committed)
@@ -29,10 +30,21 @@ let package = Package(
         .library(name: "ONNX", targets: ["ONNX"]),
         .executable(name: "img2img", targets: ["img2img"]),
         .executable(name: "img2img-bench", targets: ["img2img-bench"]),
+        // `img2img serve` runs this sibling binary, so the `img2img` product never links SwiftNIO
+        // and `swift build --product img2img` (README command 1) never builds Hummingbird.
+        .executable(name: "img2img-serve", targets: ["img2img-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // MARK: the HTTP server (img2img-serve and its tests only)
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: - System libraries and the C shim that owns setjmp/longjmp
@@ -93,6 +105,25 @@ let package = Package(
             ]
         ),
 
+        // MARK: - HTTP server: `img2img serve` (a page and an API over the translate pipeline)
+        .target(
+            name: "Serve",
+            dependencies: [
+                "ImageIO", "Translation", "Models", "TensorCore", "_Sync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "img2img-serve",
+            dependencies: ["Serve", "TensorCore", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
         .executableTarget(
             name: "img2img-bench",
@@ -109,6 +140,7 @@ let package = Package(
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint"]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd",

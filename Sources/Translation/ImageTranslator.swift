@@ -10,6 +10,13 @@ public protocol ImageTranslator: Sendable {
     /// Heights and widths given to `translate` are multiples of this
     /// (4 for the ResNet generators, 2^downsamplings for the U-Nets).
     var sizeMultiple: Int { get }
+    /// Heights and widths given to `translate` are at least this: smaller images are reflected
+    /// out to it (a ResNet generator's reflection pads need its bottleneck to be 2x2 or more).
+    var minimumSide: Int { get }
     /// `x` is `[count, height, width, inputChannels]`; returns `[count, height, width, outputChannels]`.
     func translate(_ x: [Float], count: Int, height: Int, width: Int) throws -> [Float]
+}
+
+extension ImageTranslator {
+    public var minimumSide: Int { sizeMultiple }
 }

@@ -235,7 +235,7 @@ func prepare(_ item: WorkItem, index: Int, options o: TranslationOptions, transl
     let sixteen = img.depth == .sixteen
     let color = adapt(img, channels: tr.inputChannels)
     let input = Normalization.toSignedUnit(color)
-    let pieces = planPieces(width: img.width, height: img.height, multiple: max(1, tr.sizeMultiple), options: o.tiling)
+    let pieces = planPieces(width: img.width, height: img.height, multiple: max(1, tr.sizeMultiple), minimum: tr.minimumSide, options: o.tiling)
     let header = ImageHeader(item: item, index: index, width: img.width, height: img.height, pieceCount: pieces.count,
                              alpha: alpha, sixteenBit: sixteen)
     return PreparedImage(header: header, input: input, width: img.width, height: img.height, pieces: pieces)

@@ -44,9 +44,12 @@ func reflectIndex(_ i: Int, _ n: Int) -> Int {
     return k < n ? k : period - k
 }
 
-func planPieces(width: Int, height: Int, multiple m: Int, options o: TilingOptions) -> [PieceGeometry] {
+/// The pieces an image is translated in; each is padded to a multiple of `m` and to at least
+/// `minimum` on each side.
+func planPieces(width: Int, height: Int, multiple m: Int, minimum: Int = 1, options o: TilingOptions) -> [PieceGeometry] {
+    let least = roundUp(max(minimum, 1), m)
     if width * height <= o.maxPiecePixels {
-        let ph = roundUp(height, m), pw = roundUp(width, m)
+        let ph = max(roundUp(height, m), least), pw = max(roundUp(width, m), least)
         return [PieceGeometry(x0: 0, y0: 0, w: width, h: height, padTop: (ph - height) / 2, padLeft: (pw - width) / 2,
                               height: ph, width: pw, left: false, right: false, top: false, bottom: false)]
     }
@@ -65,7 +68,7 @@ func planPieces(width: Int, height: Int, multiple m: Int, options o: TilingOptio
     for (yi, y) in ys.enumerated() {
         for (xi, x) in xs.enumerated() {
             let w = min(t, width), h = min(t, height)
-            let ph = roundUp(h, m), pw = roundUp(w, m)
+            let ph = max(roundUp(h, m), least), pw = max(roundUp(w, m), least)
             pieces.append(PieceGeometry(x0: x, y0: y, w: w, h: h, padTop: (ph - h) / 2, padLeft: (pw - w) / 2,
                                         height: ph, width: pw,
                                         left: xi > 0, right: xi < xs.count - 1, top: yi > 0, bottom: yi < ys.count - 1))

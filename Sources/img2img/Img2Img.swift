@@ -13,7 +13,7 @@ struct Img2Img: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self,
-                      ConvertCommand.self, ExportCommand.self, AugmentCommand.self, Combine.self]
+                      ConvertCommand.self, ExportCommand.self, AugmentCommand.self, Combine.self, ServeCommand.self]
     )
 }
 
