@@ -22,7 +22,9 @@ struct HTTPTestClient {
 
     /// A connected socket (closed by `close`), with a receive timeout.
     final class Connection {
-        let fd: Int32
+        // Closed exactly once: the server runs in this process, so a second close() could close
+        // a descriptor the server has been given since (NIO then traps on EBADF).
+        private(set) var fd: Int32
         init(port: Int, timeout: Int = 120) throws {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
@@ -37,7 +39,11 @@ struct HTTPTestClient {
                     connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
             }
-            guard r == 0 else { Glibc.close(fd); throw Failure(description: "connect: \(errno)") }
+            guard r == 0 else {
+                let e = errno
+                close()
+                throw Failure(description: "connect: \(e)")
+            }
         }
 
         /// Sends all of `bytes`; false when the peer has closed.
@@ -97,8 +103,11 @@ struct HTTPTestClient {
             return Response(status: status, headers: headers, body: body)
         }
 
-        func close() { Glibc.close(fd) }
-        deinit { Glibc.close(fd) }
+        func close() {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
+        deinit { close() }
     }
 
     /// One request on a new connection.
