@@ -3,7 +3,12 @@
 # stays out of the product and the tests).
 #
 #   tools/bench.sh [--threads N] [--repeats K] [--warmup W] [--cases "name name ..."] [--sequential]
-#                  [--out DIR]
+#                  [--out DIR] [--isa avx512|avx2|portable]
+#
+# --isa forces our kernels' instruction set (Engine.setKernelISA) and caps PyTorch the same way
+# (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS), so each path can be measured
+# on any machine that has it; with portable, PyTorch stays uncapped, for scale. The table's header
+# says which ISA each side used.
 #
 # Builds the release img2img-bench, then for every case runs it and tools/bench_torch.py (torch
 # 2.15.0, same thread count, same repeats), interleaved case by case (ours, then torch) so both see
@@ -16,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 
-threads=2 repeats=5 warmup=1 cases="" sequential=0 out=.build/bench
+threads=2 repeats=5 warmup=1 cases="" sequential=0 out=.build/bench isa=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) threads=$2; shift 2 ;;
@@ -25,7 +30,8 @@ while [ $# -gt 0 ]; do
         --cases) cases=$2; shift 2 ;;
         --sequential) sequential=1; shift ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --isa) isa=$2; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -38,7 +44,17 @@ rm -f "$out"/cases/*.json
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 common=(--threads "$threads" --repeats "$repeats" --warmup "$warmup")
-ours() { "$bin" "${common[@]}" --only "$1" --json "$out/cases/ours_$1.json" | grep -v '^#' >&2 || true; }
+ours_isa=()
+case "$isa" in
+    "") ;;
+    avx512) ours_isa=(--isa avx512); export ATEN_CPU_CAPABILITY=avx512 ONEDNN_MAX_CPU_ISA=AVX512_CORE MKL_ENABLE_INSTRUCTIONS=AVX512 ;;
+    avx2) ours_isa=(--isa avx2); export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ;;
+    portable) ours_isa=(--isa portable) ;;   # torch uncapped: for scale
+    *) echo "--isa takes avx512, avx2 or portable" >&2; exit 2 ;;
+esac
+# Ours first: a CPU without the ISA stops here instead of after a whole torch run.
+if [ -n "$isa" ] && ! "$bin" "${ours_isa[@]}" --list >/dev/null; then exit 2; fi
+ours() { "$bin" "${common[@]}" "${ours_isa[@]}" --only "$1" --json "$out/cases/ours_$1.json" | grep -v '^#' >&2 || true; }
 torch() { case "$1" in *_direct) return 0 ;; esac   # our kernel-choice variants: no torch twin
           python3 tools/bench_torch.py "${common[@]}" --cases "$1" --json "$out/cases/torch_$1.json" \
               | grep -v '^#' | sed 's/^/torch /' >&2 || true; }
@@ -65,7 +81,9 @@ ours, oenv = collect("ours")
 torch, tenv = collect("torch")
 for name, res, env in (("img2img.json", ours, oenv), ("torch.json", torch, tenv)):
     json.dump(dict(env=env, results=[res[n] for n in names if n in res]), open(os.path.join(out, name), "w"), indent=1)
-print(f"# img2img ({oenv.get('kernels', '?')} kernels) vs torch {tenv.get('torch', '?')}, {threads} threads, "
+print(f"# img2img ({oenv.get('kernels', '?')} kernels) vs torch {tenv.get('torch', '?')} (ATen "
+      f"{tenv.get('aten_capability', '?')}, oneDNN max {tenv.get('onednn_max_cpu_isa', '?')}, MKL "
+      f"{tenv.get('mkl_instructions', '?')}), {threads} threads, "
       f"256x256 batch 1, median of {repeats}; cpu {tenv.get('cpu', '?')}")
 print(f"# loadavg at start {load_start}, at end {load_end}  (shared machine: ratios are same-run, absolute times are not)")
 print(f"# seconds = median; ratio = img2img / torch median seconds (lower is better); min_ratio = same with each "

@@ -266,8 +266,14 @@ def main():
         if os.path.exists("/proc/cpuinfo") else platform.processor()
     env = dict(torch=torch.__version__, threads=args.threads, repeats=args.repeats, warmup=args.warmup,
                cpu=cpu, cpu_count=os.cpu_count(), python=platform.python_version(),
-               mkldnn=torch.backends.mkldnn.is_available(), loadavg_start=os.getloadavg())
+               mkldnn=torch.backends.mkldnn.is_available(), loadavg_start=os.getloadavg(),
+               # what this process may use: ATen's vectorized kernels and the caps set for oneDNN and MKL
+               # (tools/bench.sh --isa sets them; unset = the CPU's best)
+               aten_capability=torch.backends.cpu.get_cpu_capability(),
+               onednn_max_cpu_isa=os.environ.get("ONEDNN_MAX_CPU_ISA", "native"),
+               mkl_instructions=os.environ.get("MKL_ENABLE_INSTRUCTIONS", "native"))
     print(f"# torch {env['torch']}  threads {args.threads}  repeats {args.repeats} (median)  warmup {args.warmup}")
+    print(f"# torch ISA: ATen {env['aten_capability']}, oneDNN max {env['onednn_max_cpu_isa']}, MKL {env['mkl_instructions']}")
     print(f"# cpu {cpu} x{os.cpu_count()}  loadavg {' '.join(f'{v:.2f}' for v in env['loadavg_start'])}"
           "  (first look only: shared machine, re-run on a quiet one)")
     print(f"# {'name':28s} {'seconds':>10s} {'gflops':>8s} {'peak_rss_mb':>12s}")

@@ -34,12 +34,14 @@ struct Options {
     var list = false
     /// BufferPool.shared.maxCachedBytes in MiB (nil: the pool's default).
     var poolCacheMiB: Int? = nil
+    /// Forces the kernels' instruction set (avx512, avx2, portable), to measure each path on any machine.
+    var isa: String? = nil
 }
 
 func usage() -> Never {
     emit("""
     usage: img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]] [--json out.json]
-                         [--in-process] [--list] [--pool-cache-mb MB]
+                         [--in-process] [--list] [--pool-cache-mb MB] [--isa avx512|avx2|portable]
     """)
     exit(2)
 }
@@ -62,6 +64,7 @@ func parseOptions() -> Options {
         case "--in-process": o.inProcess = true
         case "--list": o.list = true
         case "--pool-cache-mb": o.poolCacheMiB = Int(value(a)) ?? { usage() }()
+        case "--isa": o.isa = value(a)
         case "-h", "--help": usage()
         default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); usage()
         }
@@ -333,6 +336,7 @@ func runChild(_ name: String, _ o: Options) -> Result? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     p.arguments = ["--child", name, "--threads", "\(o.threads)", "--repeats", "\(o.repeats)", "--warmup", "\(o.warmup)"]
+        + (o.isa.map { ["--isa", $0] } ?? [])
         + (o.poolCacheMiB.map { ["--pool-cache-mb", "\($0)"] } ?? [])
     let pipe = Pipe()
     p.standardOutput = pipe
@@ -373,6 +377,12 @@ func cpuModel() -> String {
 
 let options = parseOptions()
 Engine.threads = options.threads
+if let isa = options.isa {
+    do { try Engine.setKernelISA(isa) } catch {
+        FileHandle.standardError.write("img2img-bench: \(error)\n".data(using: .utf8)!)
+        exit(2)
+    }
+}
 if let mb = options.poolCacheMiB { BufferPool.shared.maxCachedBytes = mb << 20 }
 
 if let name = options.child {
