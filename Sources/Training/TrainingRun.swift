@@ -229,7 +229,10 @@ public final class TrainingRun {
         var checkedSizes = Set<[Int]>()
         while trainer.progress.epoch < totalEpochs {
             let epoch = trainer.progress.epoch
-            if batchInEpoch == 0 { trainer.updateLearningRate() }
+            // The paper code steps the rate at the start of each epoch. It is stepped here just
+            // before the epoch's first step, after the ranks agreed to go on, so that a stop agreed
+            // at an epoch's start saves it unstepped and the resume steps it exactly once.
+            var rateStepped = batchInEpoch > 0
             let started = Date()
             let reducedBefore = DataParallel.reduceSeconds
             var done = 0
@@ -241,6 +244,7 @@ public final class TrainingRun {
                 let stop = try agree(batch: next?.index)
                 guard let batch = next else { break }
                 if stop { try save(label: "latest", batchInEpoch: batchInEpoch); return .interrupted }
+                if !rateStepped { trainer.updateLearningRate(); rateStepped = true }
                 if checkedSizes.insert([batch.height, batch.width]).inserted {
                     do { try model.checkTrainingSize(options, height: batch.height, width: batch.width) } catch {
                         throw TrainingRunError.imageSize("\(error) (\(batch.pathsA.first ?? "a batch") after preprocessing)")
@@ -266,11 +270,8 @@ public final class TrainingRun {
                 if options.saveLatestFreq > 0 && trainer.progress.iteration % options.saveLatestFreq == 0 && batchInEpoch < perEpoch {
                     try save(label: "latest", batchInEpoch: batchInEpoch)
                 }
-                if !DataParallel.isActive && shouldStop {
-                    try save(label: "latest", batchInEpoch: batchInEpoch)
-                    return .interrupted
-                }
             }
+            if !rateStepped { trainer.updateLearningRate() }  // an epoch without a batch still counts
             let trainedFor = Date().timeIntervalSince(started)
             trainer.progress.epoch += 1
             batchInEpoch = 0
@@ -401,9 +402,7 @@ public final class TrainingRun {
             let rows = s.shape[0] / perRow
             return (0..<rows).map { r in
                 let caption = classes.map { r < $0.count ? $0[r] : "class \(r)" } ?? "G(z)"
-                let per = s.count / s.shape[0] * perRow
-                let row = Tensor(shape: [perRow] + s.shape.dropFirst(), scalars: Array(s.scalars[(r * per)..<((r + 1) * per)]))
-                return (caption, image(of: imageGrid(row, columns: perRow), item: 0))
+                return (caption, Image.grid((0..<perRow).map { image(of: s, item: r * perRow + $0) }, columns: perRow))
             }
         }
         return trainer.visuals.map { ($0.name, image(of: $0.image, item: 0)) }
@@ -451,8 +450,9 @@ extension TrainingRun {
     /// One collective per step: every rank's next batch index (or -1 at the end) and stop flag.
     /// Returns whether to stop; throws when the ranks are not at the same batch.
     func agree(batch index: Int?) throws -> Bool {
-        let mine = (index ?? -1) * 2 + (shouldStop ? 1 : 0)
-        guard DataParallel.isActive else { return shouldStop }
+        let stop = shouldStop
+        guard DataParallel.isActive else { return stop }
+        let mine = (index ?? -1) * 2 + (stop ? 1 : 0)
         let all = DataParallel.allGather(mine + 2)  // +2: keeps -1 (end) apart from flags
         let indices = all.map { ($0 - 2) >> 1 }
         guard Set(indices).count == 1 else { throw DataParallelError.batchesDiffer(indices: indices) }

@@ -116,6 +116,30 @@ final class TrainingRunTests: XCTestCase {
                           try bytes(different.directory + "/latest_net_G.safetensors"))
     }
 
+    /// A stop that arrives while an epoch ends (its saves and report) takes effect at the next
+    /// epoch's start, before that epoch's learning-rate step: the resume steps it once, and the
+    /// run ends as an uninterrupted one (the rate changes every epoch here, so a double step shows).
+    func testStopBetweenEpochsResumesWithOneRateStep() throws {
+        func decaying(_ name: String) -> TrainOptions {
+            var o = options(.pix2pix, name: name, epochs: 1)
+            o.nEpochsDecay = 2
+            return o
+        }
+        let straight = try TrainingRun(options: decaying("straight"))
+        XCTAssertEqual(try straight.run(), .finished)
+
+        let box = Locked<TrainingRun?>(nil)
+        let stopped = try TrainingRun(options: decaying("stopped"),
+                                      events: TrainingEvents(epoch: { s in if s.epoch == 1 { box.withLock { $0 }?.requestStop() } }))
+        box.withLock { $0 = stopped }
+        XCTAssertEqual(try stopped.run(), .interrupted)
+        XCTAssertEqual(stopped.trainer.progress.epoch, 1)
+        var o = decaying("stopped")
+        o.continueTrain = true
+        XCTAssertEqual(try TrainingRun(options: o).run(), .finished)
+        XCTAssertEqual(try bytes(straight.latestPath), try bytes(stopped.latestPath))
+    }
+
     /// latest every save_latest_epochs, numbered copies named by the epochs finished.
     func testSaveSchedule() throws {
         var o = options(.pix2pix, name: "schedule", epochs: 3)
