@@ -168,7 +168,6 @@ extension TrainableModel {
                 throw TrainingError.invalidOptions("the identity loss needs input and output channel counts to be equal "
                                                    + "(input_nc \(o.inputNc), output_nc \(o.outputNc)); set lambda-identity 0")
             }
-            try validatePatchGAN(o)
         },
         build: { o, _ in
             var c = CycleGANOptions()

@@ -69,15 +69,6 @@ public enum DataParallel {
         return out.map { Int($0) }
     }
 
-    /// Rank 0's bytes on every rank.
-    public static func broadcast(_ bytes: [UInt8]) -> [UInt8] {
-        guard isActive else { return bytes }
-        let n = allGather(bytes.count)[0]
-        var buf = rank == 0 ? bytes : [UInt8](repeating: 0, count: n)
-        check(buf.withUnsafeMutableBytes { i2i_mpi_broadcast_bytes($0.baseAddress, Int64($0.count)) }, "broadcast")
-        return buf
-    }
-
     /// Every rank's bytes at rank 0, in rank order (nil on the other ranks).
     public static func gather(_ bytes: [UInt8]) -> [[UInt8]]? {
         guard isActive else { return [bytes] }

@@ -54,7 +54,8 @@ public struct TrainableModel: Sendable {
     public var options: [ModelOption]
     /// The model's defaults for the common options (the paper code's `set_defaults`).
     public var setDefaults: @Sendable (inout TrainOptions) -> Void
-    /// Checks the resolved options before anything is loaded; throws `TrainingError.invalidOptions`.
+    /// The model's own checks of the resolved options (the shared ranges and the networks' sizes are
+    /// `check`'s, which calls this last); throws `TrainingError.invalidOptions`.
     public var validate: @Sendable (TrainOptions) throws -> Void
     /// The training data's preprocessing, when the model fixes it (cgan/dcgan: square images).
     public var augment: @Sendable (TrainOptions) -> AugmentOptions
@@ -101,20 +102,5 @@ public enum ModelRegistry {
 
     public static func model(named name: String) -> TrainableModel? {
         models.first { $0.name == name }
-    }
-}
-
-/// Checks shared by the models whose training images go through a PatchGAN.
-func validatePatchGAN(_ o: TrainOptions) throws {
-    guard o.netD != "pixel" else { return }
-    // A PatchGAN shrinks its input 2^n_layers times and then by 3; too small an image would
-    // leave it nothing to judge.
-    let layers = o.netD == "basic" ? 3 : o.nLayersD
-    let trainSize: Int? = [.resizeAndCrop, .crop, .scaleWidthAndCrop].contains(o.preprocess) ? o.cropSize
-        : (o.preprocess == .resize ? o.loadSize : nil)
-    if let s = trainSize, NLayerDiscriminator.outputSize(inputSize: s, nLayers: layers) < 1 {
-        let need = NLayerDiscriminator.smallestInputSize(nLayers: layers)
-        throw TrainingError.invalidOptions("a \(layers)-layer PatchGAN needs training images of at least \(need) pixels, "
-                                           + "got \(s): raise the crop size or use the pixel discriminator or fewer layers")
     }
 }

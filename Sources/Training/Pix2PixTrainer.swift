@@ -117,7 +117,6 @@ extension TrainableModel {
         setDefaults: { o in
             o.netG = "unet_256"; o.norm = .batch; o.ganMode = .vanilla; o.useDropout = true
         },
-        validate: validatePatchGAN,
         build: { o, _ in
             var p = Pix2PixOptions()
             p.training = o.trainingOptions

@@ -114,7 +114,6 @@ extension TrainableModel {
                         help: "Weight of an adversarial loss from a PatchGAN on the output (0: regression only)."),
         ],
         setDefaults: { o in o.netG = "resnet_9blocks"; o.norm = .batch; o.ganMode = .lsgan },
-        validate: { o in if o.float("lambda-GAN") > 0 { try validatePatchGAN(o) } },
         build: { o, _ in
             var t = TemplateOptions()
             t.training = o.trainingOptions

@@ -122,10 +122,6 @@ static int bcast_chunks(char *buf, int64_t n, MPI_Handle type, int size) {
 int i2i_mpi_sum_floats(float *buf, int64_t n) { TREE_SUM(float, mpi.f32) }
 int i2i_mpi_sum_doubles(double *buf, int64_t n) { TREE_SUM(double, mpi.f64) }
 
-int i2i_mpi_broadcast_bytes(void *buf, int64_t n) {
-    return mpi.active ? bcast_chunks((char *)buf, n, mpi.byte, 1) : 0;
-}
-
 int i2i_mpi_allgather_int64(int64_t value, int64_t *out) {
     if (!mpi.active) { out[0] = value; return 0; }
     return mpi.allgather(&value, 1, mpi.i64, out, 1, mpi.i64, mpi.world);

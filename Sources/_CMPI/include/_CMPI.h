@@ -25,8 +25,6 @@ int i2i_mpi_barrier(void);
 int i2i_mpi_sum_floats(float *buf, int64_t n);
 /// The same for doubles (losses, statistics).
 int i2i_mpi_sum_doubles(double *buf, int64_t n);
-/// Broadcasts `n` bytes from rank 0.
-int i2i_mpi_broadcast_bytes(void *buf, int64_t n);
 /// Every rank's `value`, in rank order, into `out` (size i2i_mpi_size()).
 int i2i_mpi_allgather_int64(int64_t value, int64_t *out);
 /// Point to point (tag 0), for gathering per-rank state at rank 0.
