@@ -2,7 +2,11 @@
 // .pth, or a safetensors converted from one), from tensor names and shapes alone.
 //
 //   ResNet G   model.1.weight [ngf,in,7,7], model.K.conv_block.* (K = 10 ... 9+n_blocks);
-//              conv_block.6.weight (not .5) means dropout; conv_block.0.weight means zero padding
+//              conv_block.6.weight (not .5) means dropout; conv_block.0.weight means zero padding.
+//              CUT's anti-aliased variant: blocks from model.12 (each downsampling is conv, norm,
+//              ReLU, blur Downsample); no weight right after the last block (model.(K+n) is a blur
+//              Upsample, its conv follows) means anti-aliased upsampling
+//   PatchGAN D with CUT's anti-aliasing: model.2.filt (a blur Downsample after the first LeakyReLU)
 //   U-Net G    model.model.0.weight [ngf,in,4,4], model.model.3.weight [2ngf,out,4,4];
 //              num_downs = nesting depth of `.model.` blocks (dropout leaves no trace: off)
 //   PatchGAN D model.0.weight [ndf,in,4,4]: n_layers = (number of convs) - 2
@@ -43,7 +47,7 @@ public func inferConfig(from sd: StateDict, file: String? = nil) throws -> Model
             if parts[2] == "conv_block" { blocks.insert(k) }
             if parts.count == 3, parts[2] == "weight", shapes[n]?.count == 4 { lastConv = max(lastConv, k) }
         }
-        let first = blocks.min() ?? 10
+        let first = blocks.min() ?? (shapes["model.7.filt"] != nil ? 12 : 10)
         let p = "model.\(first).conv_block."
         let zeroPad = shapes[p + "0.weight"] != nil
         let dropout = shapes[p + (zeroPad ? "4.weight" : "6.weight")]?.count == 4
@@ -51,6 +55,8 @@ public func inferConfig(from sd: StateDict, file: String? = nil) throws -> Model
                                       outputNC: try shape("model.\(lastConv).weight", rank: 4)[0], ngf: w1[0],
                                       norm: norm(at: "model.2", biasOf: "model.1"), useDropout: dropout)
         c.paddingType = zeroPad ? .zero : .reflect
+        c.antialias = first == 12
+        c.antialiasUp = shapes["model.\(first + blocks.count).weight"] == nil
         return c
     }
     // U-Net generator
@@ -76,6 +82,12 @@ public func inferConfig(from sd: StateDict, file: String? = nil) throws -> Model
         }.count
         guard convs >= 3 else { throw fail("a PatchGAN discriminator with \(convs) convs: at least 3 expected") }
         let n = convs - 2
+        if shapes["model.2.filt"] != nil {
+            var c = ModelConfig.discriminator(n == 3 ? "basic" : "n_layers", inputNC: w0[1], ndf: w0[0], nLayersD: n,
+                                              norm: norm(at: "model.4", biasOf: "model.3"))
+            c.antialias = true
+            return c
+        }
         return .discriminator(n == 3 ? "basic" : "n_layers", inputNC: w0[1], ndf: w0[0], nLayersD: n,
                               norm: norm(at: "model.3", biasOf: "model.2"))
     }

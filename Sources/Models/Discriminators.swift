@@ -2,6 +2,8 @@
 //   NLayerDiscriminator (PatchGAN): x [N,H,W,input_nc] -> [N,H',W',1]; n_layers stride-2 4x4
 //     convs, then two stride-1 4x4 convs, padding 1. `basic` = 3 layers: 70x70 receptive
 //     field, 256x256 -> 30x30 (256 -> 128 -> 64 -> 32 -> 31 -> 30).
+//     CUT's variant (`antialias`, its default): each stride-2 conv becomes a stride-1 conv
+//     followed (after its norm and LeakyReLU) by a blur `Downsample`; the sizes are the same.
 //   PixelDiscriminator (1x1 PatchGAN): x [N,H,W,input_nc] -> [N,H,W,1].
 import Autograd
 import NN
@@ -9,18 +11,21 @@ import NN
 public final class NLayerDiscriminator: Layer {
     public let model: Sequential
 
-    public init(inputNC: Int, ndf: Int = 64, nLayers: Int = 3, norm: ModelConfig.Norm = .batch) {
+    public init(inputNC: Int, ndf: Int = 64, nLayers: Int = 3, norm: ModelConfig.Norm = .batch, antialias: Bool = false) {
         precondition(nLayers >= 1, "NLayerDiscriminator: nLayers must be >= 1")
         let useBias = norm.convolutionsHaveBias
-        var layers: [any Layer] = [Conv2D(inChannels: inputNC, outChannels: ndf, kernelSize: 4, stride: 2, padding: 1),
+        let downStride = antialias ? 1 : 2
+        var layers: [any Layer] = [Conv2D(inChannels: inputNC, outChannels: ndf, kernelSize: 4, stride: downStride, padding: 1),
                                    LeakyReLU(negativeSlope: 0.2)]
+        if antialias { layers.append(BlurDownsample(channels: ndf)) }
         var nfMult = 1, nfMultPrev = 1
         for n in 1..<max(nLayers, 1) {
             nfMultPrev = nfMult
             nfMult = min(1 << n, 8)
-            layers += [Conv2D(inChannels: ndf * nfMultPrev, outChannels: ndf * nfMult, kernelSize: 4, stride: 2,
+            layers += [Conv2D(inChannels: ndf * nfMultPrev, outChannels: ndf * nfMult, kernelSize: 4, stride: downStride,
                               padding: 1, bias: useBias),
                        norm.layer(ndf * nfMult), LeakyReLU(negativeSlope: 0.2)]
+            if antialias { layers.append(BlurDownsample(channels: ndf * nfMult)) }
         }
         nfMultPrev = nfMult
         nfMult = min(1 << nLayers, 8)

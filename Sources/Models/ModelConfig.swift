@@ -53,6 +53,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var imageSize: Int
     public var numClasses: Int
     public var embedDim: Int
+    /// CUT's anti-aliased downsampling (blur Downsample after stride-1 convs) in the ResNet
+    /// generator and the PatchGAN discriminator (CUT's default; its --no_antialias turns it off).
+    public var antialias: Bool = false
+    /// CUT's anti-aliased upsampling in the ResNet generator (blur Upsample, then a conv;
+    /// CUT's default; its --no_antialias_up turns it off).
+    public var antialiasUp: Bool = false
 
     public init(kind: Kind, netG: String = "resnet_9blocks", netD: String = "basic", inputNC: Int = 3,
                 outputNC: Int = 3, ngf: Int = 64, ndf: Int = 64, norm: Norm = .instance, useDropout: Bool = false,
@@ -81,6 +87,21 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case kind, netG, netD, ngf, ndf, norm, nz
         case inputNC = "input_nc", outputNC = "output_nc", useDropout = "use_dropout", nLayersD = "n_layers_D"
         case paddingType = "padding_type", imageSize = "image_size", numClasses = "num_classes", embedDim = "embed_dim"
+        case antialias, antialiasUp = "antialias_up"
+    }
+
+    /// Every field, except the anti-aliasing flags when off: configs of the paper code's
+    /// networks stay byte for byte what they were before CUT.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind); try c.encode(netG, forKey: .netG); try c.encode(netD, forKey: .netD)
+        try c.encode(inputNC, forKey: .inputNC); try c.encode(outputNC, forKey: .outputNC); try c.encode(ngf, forKey: .ngf)
+        try c.encode(ndf, forKey: .ndf); try c.encode(norm, forKey: .norm); try c.encode(useDropout, forKey: .useDropout)
+        try c.encode(nLayersD, forKey: .nLayersD); try c.encode(paddingType, forKey: .paddingType); try c.encode(nz, forKey: .nz)
+        try c.encode(imageSize, forKey: .imageSize); try c.encode(numClasses, forKey: .numClasses)
+        try c.encode(embedDim, forKey: .embedDim)
+        if antialias { try c.encode(antialias, forKey: .antialias) }
+        if antialiasUp { try c.encode(antialiasUp, forKey: .antialiasUp) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -101,6 +122,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
         numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses) ?? d.numClasses
         embedDim = try c.decodeIfPresent(Int.self, forKey: .embedDim) ?? d.embedDim
+        antialias = try c.decodeIfPresent(Bool.self, forKey: .antialias) ?? false
+        antialiasUp = try c.decodeIfPresent(Bool.self, forKey: .antialiasUp) ?? false
     }
 
     /// The metadata key of the config in a safetensors header.

@@ -63,7 +63,8 @@ func buildNetwork<G: RandomNumberGenerator>(_ c: ModelConfig, using rng: inout G
         switch ModelConfig.parseNetG(c.netG) {
         case .resnet(let n)?:
             return ResnetGenerator(inputNC: c.inputNC, outputNC: c.outputNC, ngf: c.ngf, norm: c.norm,
-                                   useDropout: c.useDropout, nBlocks: n, paddingType: c.paddingType)
+                                   useDropout: c.useDropout, nBlocks: n, paddingType: c.paddingType,
+                                   antialias: c.antialias, antialiasUp: c.antialiasUp)
         case .unet(let d)?:
             try check(d >= 5, "a U-Net needs at least 5 downsamplings (unet_32), got \(c.netG)")
             return UnetGenerator(inputNC: c.inputNC, outputNC: c.outputNC, numDowns: d, ngf: c.ngf, norm: c.norm,
@@ -73,10 +74,10 @@ func buildNetwork<G: RandomNumberGenerator>(_ c: ModelConfig, using rng: inout G
         }
     case .discriminator:
         switch c.netD {
-        case "basic": return NLayerDiscriminator(inputNC: c.inputNC, ndf: c.ndf, nLayers: 3, norm: c.norm)
+        case "basic": return NLayerDiscriminator(inputNC: c.inputNC, ndf: c.ndf, nLayers: 3, norm: c.norm, antialias: c.antialias)
         case "n_layers":
             try check(c.nLayersD >= 1, "n_layers_D must be >= 1, got \(c.nLayersD)")
-            return NLayerDiscriminator(inputNC: c.inputNC, ndf: c.ndf, nLayers: c.nLayersD, norm: c.norm)
+            return NLayerDiscriminator(inputNC: c.inputNC, ndf: c.ndf, nLayers: c.nLayersD, norm: c.norm, antialias: c.antialias)
         case "pixel": return PixelDiscriminator(inputNC: c.inputNC, ndf: c.ndf, norm: c.norm)
         default: throw ModelError(.invalidConfig, "unknown netD '\(c.netD)' (basic, n_layers, pixel)")
         }

@@ -4,6 +4,10 @@
 // State-dict names as the paper code's nn.Sequential `model`: model.1 (7x7 conv),
 // model.4 and model.7 (downsampling), model.10 ... model.(9+n) (ResnetBlocks),
 // transposed convs after them, then the last 7x7 conv.
+// CUT's variant (`antialias`, its default): each downsampling is a stride-1 conv, norm, ReLU and
+// a blur `Downsample` (model.4-7, model.8-11, blocks from model.12); `antialiasUp` replaces each
+// transposed conv by a blur `Upsample` and a stride-1 conv. `encode` returns the outputs of
+// chosen layers of `model`, as CUT's forward(input, layers, encode_only=True).
 import Autograd
 import NN
 
@@ -11,7 +15,8 @@ public final class ResnetGenerator: Layer {
     public let model: Sequential
 
     public init(inputNC: Int, outputNC: Int, ngf: Int = 64, norm: ModelConfig.Norm = .batch, useDropout: Bool = false,
-                nBlocks: Int = 6, paddingType: ModelConfig.Padding = .reflect) {
+                nBlocks: Int = 6, paddingType: ModelConfig.Padding = .reflect, antialias: Bool = false,
+                antialiasUp: Bool = false) {
         precondition(nBlocks >= 0, "ResnetGenerator: nBlocks must be >= 0")
         let useBias = norm.convolutionsHaveBias
         var layers: [any Layer] = [
@@ -23,9 +28,15 @@ public final class ResnetGenerator: Layer {
         let nDownsampling = 2
         for i in 0..<nDownsampling {
             let mult = 1 << i
-            layers += [Conv2D(inChannels: ngf * mult, outChannels: ngf * mult * 2, kernelSize: 3, stride: 2, padding: 1,
-                              bias: useBias),
-                       norm.layer(ngf * mult * 2), ReLU()]
+            if antialias {
+                layers += [Conv2D(inChannels: ngf * mult, outChannels: ngf * mult * 2, kernelSize: 3, stride: 1, padding: 1,
+                                  bias: useBias),
+                           norm.layer(ngf * mult * 2), ReLU(), BlurDownsample(channels: ngf * mult * 2)]
+            } else {
+                layers += [Conv2D(inChannels: ngf * mult, outChannels: ngf * mult * 2, kernelSize: 3, stride: 2, padding: 1,
+                                  bias: useBias),
+                           norm.layer(ngf * mult * 2), ReLU()]
+            }
         }
         let mult = 1 << nDownsampling
         for i in 0..<nBlocks {
@@ -34,9 +45,16 @@ public final class ResnetGenerator: Layer {
         }
         for i in 0..<nDownsampling {
             let mult = 1 << (nDownsampling - i)
-            layers += [ConvTranspose2D(inChannels: ngf * mult, outChannels: ngf * mult / 2, kernelSize: 3, stride: 2,
-                                       padding: 1, outputPadding: 1, bias: useBias),
-                       norm.layer(ngf * mult / 2), ReLU()]
+            if antialiasUp {
+                layers += [BlurUpsample(channels: ngf * mult),
+                           Conv2D(inChannels: ngf * mult, outChannels: ngf * mult / 2, kernelSize: 3, stride: 1, padding: 1,
+                                  bias: useBias),
+                           norm.layer(ngf * mult / 2), ReLU()]
+            } else {
+                layers += [ConvTranspose2D(inChannels: ngf * mult, outChannels: ngf * mult / 2, kernelSize: 3, stride: 2,
+                                           padding: 1, outputPadding: 1, bias: useBias),
+                           norm.layer(ngf * mult / 2), ReLU()]
+            }
         }
         layers += [ReflectionPad2D(3), Conv2D(inChannels: ngf, outChannels: outputNC, kernelSize: 7), Tanh()]
         model = Sequential(layers)
@@ -48,6 +66,22 @@ public final class ResnetGenerator: Layer {
         precondition(x.shape.count == 4 && x.shape[1] % 4 == 0 && x.shape[2] % 4 == 0,
                      "ResnetGenerator: input must be [N,H,W,C] with H and W multiples of 4, got \(x.shape)")
         return model(x)
+    }
+
+    /// The outputs of `model`'s layers `layers` (ascending indices), stopping after the last one.
+    public func encode(_ x: Variable, layers: [Int]) -> [Variable] {
+        precondition(x.shape.count == 4 && x.shape[1] % 4 == 0 && x.shape[2] % 4 == 0,
+                     "ResnetGenerator: input must be [N,H,W,C] with H and W multiples of 4, got \(x.shape)")
+        guard let last = layers.max() else { return [] }
+        precondition(layers.allSatisfy { $0 >= 0 } && last < model.count,
+                     "ResnetGenerator.encode: layers \(layers) outside 0..<\(model.count)")
+        var feats: [Variable] = []
+        var h = x
+        for i in 0...last {
+            h = model[i](h)
+            if layers.contains(i) { feats.append(h) }
+        }
+        return feats
     }
 }
 

@@ -15,6 +15,7 @@
 // bit for bit on the same machine and thread count, and a resumed run equals an
 // uninterrupted one.
 import Autograd
+import Checkpoint
 import NN
 import TensorCore
 
@@ -84,11 +85,16 @@ public protocol GANTrainer: AnyObject {
     /// Images of the last iteration by name (the paper code's visual_names: real_A, fake_B, ...),
     /// [N,H,W,C] values in [-1, 1], for sample grids (`imageGrid`).
     var visuals: [(name: String, image: Tensor)] { get }
+    /// Called by `TrainingCheckpoint.restore` before anything is restored: a trainer whose
+    /// networks are created from the data (CUT's netF) creates them here from the file's shapes,
+    /// so that they and their optimizers are restored too. Default: nothing.
+    func prepareToRestore(_ file: TensorFile) throws
 }
 
 extension GANTrainer {
     public var pools: [(name: String, pool: ImagePool)] { [] }
     public var visuals: [(name: String, image: Tensor)] { [] }
+    public func prepareToRestore(_ file: TensorFile) throws {}
 
     /// Whether this iteration updates G (D is updated every iteration; G every dSteps-th).
     public var isGeneratorIteration: Bool { (progress.iteration + 1) % max(options.dSteps, 1) == 0 }

@@ -84,6 +84,8 @@ public struct ModelOption: Sendable {
         case float(min: Double)
         /// A flag: `--name` sets it, `--no-name` clears it.
         case flag
+        /// Comma-separated integers >= min (`--nce-layers 0,4,8,12,16`), kept as the text.
+        case intList(min: Int)
     }
     /// The command-line name without dashes ("lambda-A").
     public var name: String
@@ -97,6 +99,14 @@ public struct ModelOption: Sendable {
 
     /// The name in options.json and opt.txt (the paper code's spelling: `lambda_A`).
     public var key: String { name.replacingOccurrences(of: "-", with: "_") }
+
+    /// "0,4,8" -> [0, 4, 8]; nil if empty, not integers, or below `min`.
+    public static func parseIntList(_ text: String, min: Int) -> [Int]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 >= min }) else { return nil }
+        return values
+    }
 }
 
 /// The effective options of one training run.
@@ -262,6 +272,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         return false
     }
 
+    /// An `.intList` option's integers (an option set from options.json may be malformed: nil).
+    public func intList(_ name: String) -> [Int]? { ModelOption.parseIntList(value(name).description, min: Int.min) }
+
     /// Parses the model's own options from command-line words (`--lambda-A 5`, `--lambda-A=5`,
     /// `--nce-idt`, `--no-nce-idt`). Unknown names and bad values throw `invalidOptions`
     /// naming the model's options.
@@ -301,6 +314,12 @@ public struct TrainOptions: Codable, Equatable, Sendable {
                         throw fail("--\(name) takes a number >= \(min), got '\(text)'")
                     }
                     modelOptions[o.key] = .double(v)
+                case .intList(let min):
+                    let text = try inline ?? next(&i, words, name, fail)
+                    guard let v = ModelOption.parseIntList(text, min: min) else {
+                        throw fail("--\(name) takes comma-separated integers >= \(min) (e.g. 0,4,8), got '\(text)'")
+                    }
+                    modelOptions[o.key] = .string(v.map(String.init).joined(separator: ","))
                 }
             } else if name.hasPrefix("no-"), let o = model.options.first(where: { $0.name == name.dropFirst(3) && $0.kind == .flag }) {
                 guard inline == nil else { throw fail("--\(name) takes no value") }

@@ -151,6 +151,7 @@ public enum TrainingCheckpoint {
         guard meta.schedule.lr.isFinite, meta.schedule.baseLR.isFinite else { throw fail("the learning rate is not finite") }
         let modelName = trainer.modelName
         guard meta.model == modelName else { throw fail("checkpoint of model \(meta.model), trainer is \(modelName)") }
+        try trainer.prepareToRestore(file)
         var byName: [String: NamedTensor] = [:]
         for t in file.tensors { byName[t.name] = t }
         func tensor(_ t: NamedTensor) -> Tensor { Tensor(shape: t.shape, scalars: t.values) }

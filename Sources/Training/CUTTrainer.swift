@@ -1,0 +1,361 @@
+// CUT and FastCUT (Park et al., "Contrastive Learning for Unpaired Image-to-Image Translation",
+// ECCV 2020), as taesungp/contrastive-unpaired-translation's models/cut_model.py.
+//   netG: A -> B (ResNet generator, anti-aliased by default), netD: PatchGAN on B images,
+//   netF: PatchSampleF, MLP heads on netG's encoder features, created from the first batch.
+//   forward:  real = cat(real_A, real_B) if nce_idt else real_A   (FastCUT: flipped along W
+//             with probability 1/2), fake = netG(real), fake_B = fake[:B], idt_B = fake[B:]
+//   D step:   loss_D = (GAN(netD(fake_B.detach()), fake) + GAN(netD(real_B), real)) * 0.5
+//   G step (netD frozen; optimizer_G and optimizer_F):
+//     loss_G = lambda_GAN GAN(netD(fake_B), real) + NCE(real_A, fake_B)           (FastCUT)
+//     loss_G = lambda_GAN GAN(netD(fake_B), real) + (NCE(real_A, fake_B) + NCE(real_B, idt_B)) / 2  (CUT)
+//   NCE(src, tgt) = 1/L sum over the nce_layers l of mean(PatchNCE(netF(netG_l(tgt)), netF(netG_l(src))))
+//                   * lambda_NCE, the same patch locations for both (drawn for src)
+//   PatchNCE(q, k): per sampled location i, cross-entropy of ((q_i . k_i), (q_i . k_j) j != i) / nce_T
+//                   against class 0, the negatives k_j from the same image (k detached).
+// No image pool (CUT's pool_size 0). Patch locations and the flip come from the trainer's `rng`
+// (in the checkpoint), so runs are reproducible and a resume is exact.
+import Autograd
+import Checkpoint
+import Models
+import NN
+import TensorCore
+
+public struct CUTOptions: Sendable, Codable, Equatable {
+    public var training = TrainingOptions()
+    /// "cut" or "fastcut" (CUT's --CUT_mode); the checkpoints' model name.
+    public var mode = "cut"
+    public var lambdaGAN: Float = 1
+    public var lambdaNCE: Float = 1
+    public var nceIdt = true
+    public var nceLayers = [0, 4, 8, 12, 16]
+    public var nceIncludesAllNegativesFromMinibatch = false
+    public var netFNc = 256
+    public var nceT: Float = 0.07
+    public var numPatches = 256
+    public var flipEquivariance = false
+    /// netF's initialization (CUT's --init_type, --init_gain), applied when it is created.
+    public var initType = InitType.xavier
+    public var initGain: Float = 0.02
+    public init() {}
+}
+
+/// The losses of one iteration, named as cut_model.py's loss_names.
+public struct CUTLosses: Sendable, Equatable {
+    public var G_GAN: Float = 0, D_real: Float = 0, D_fake: Float = 0, G: Float = 0, NCE: Float = 0, NCE_Y: Float = 0
+    public init() {}
+}
+
+public final class CUTTrainer: GANTrainer {
+    public var modelName: String { cutOptions.mode }
+    public let netG: ResnetGenerator, netD: any Layer, netF: PatchSampleF
+    public let cutOptions: CUTOptions
+    public var options: TrainingOptions { cutOptions.training }
+    public let optimizerG: Adam, optimizerD: Adam
+    /// Created with netF (CUT's data_dependent_initialize); nil while lambda_NCE is 0 or before the first batch.
+    public private(set) var optimizerF: Adam?
+    public var schedule: LRSchedule
+    public var rng: SplitMix64
+    public var progress = TrainingProgress()
+    public private(set) var losses = CUTLosses()
+    public private(set) var visuals: [(name: String, image: Tensor)] = []
+    let criterionGAN: GANLoss
+    /// Patch locations the next NCE computations use instead of drawing them (parity tests), one
+    /// [[Int]] (per layer) per call, consumed in order.
+    var injectedPatchIDs: [[[Int]]] = []
+    /// The flip decision the next iteration uses instead of drawing it (parity tests).
+    var injectedFlip: Bool?
+    /// Whether the last forward flipped the images (flip_equivariance).
+    public private(set) var flippedForEquivariance = false
+
+    public init(netG: ResnetGenerator, netD: any Layer, options: CUTOptions = .init()) {
+        self.netG = netG; self.netD = netD; self.cutOptions = options
+        netF = PatchSampleF(nc: options.netFNc)
+        netG.train(); netD.train()
+        let t = options.training
+        optimizerG = makeAdam([("G", netG)], t)
+        optimizerD = makeAdam([("D", netD)], t)
+        schedule = makeSchedule(t)
+        schedule.apply(to: [optimizerG, optimizerD])
+        rng = SplitMix64(seed: deriveSeed(t.seed, 3))
+        criterionGAN = GANLoss(t.ganMode)
+    }
+
+    public var networks: [(name: String, module: any Module)] {
+        netF.isCreated ? [("G", netG), ("F", netF), ("D", netD)] : [("G", netG), ("D", netD)]
+    }
+    public var optimizers: [(name: String, optimizer: Adam)] {
+        [("optimizer_G", optimizerG), ("optimizer_D", optimizerD)] + (optimizerF.map { [("optimizer_F", $0)] } ?? [])
+    }
+    public var lossValues: [(name: String, value: Float)] {
+        [("G_GAN", losses.G_GAN), ("D_real", losses.D_real), ("D_fake", losses.D_fake), ("G", losses.G), ("NCE", losses.NCE)]
+            + (cutOptions.nceIdt ? [("NCE_Y", losses.NCE_Y)] : [])
+    }
+
+    /// Creates netF for features of `channels` channels and its optimizer (at the current rate).
+    /// Its weights come from a generator of their own, derived from the seed, so that they do
+    /// not depend on when the first batch comes.
+    func createNetF(channels: [Int]) {
+        var initRNG = SplitMix64(seed: deriveSeed(options.seed, 4))
+        netF.createMLP(channels: channels, initType: cutOptions.initType, gain: cutOptions.initGain, using: &initRNG)
+        let adam = makeAdam([("F", netF)], options)
+        adam.lr = schedule.lr
+        adam.beforeStep = optimizerG.beforeStep
+        optimizerF = adam
+    }
+
+    /// A checkpoint written after netF's creation holds netF: create it (from the file's shapes)
+    /// before the weights and optimizer states are restored.
+    public func prepareToRestore(_ file: TensorFile) throws {
+        guard !netF.isCreated else { return }
+        var channels: [Int] = []
+        while let w = file["F.mlp_\(channels.count).0.weight"] {
+            guard w.shape.count == 2, w.shape[0] == cutOptions.netFNc, w.shape[1] > 0 else {
+                throw TrainingError.incompatible(file: "checkpoint", reason: "F.mlp_\(channels.count).0.weight has shape \(w.shape), "
+                                                 + "expected [\(cutOptions.netFNc), channels] (--netF-nc \(cutOptions.netFNc))")
+            }
+            channels.append(w.shape[1])
+        }
+        if !channels.isEmpty { createNetF(channels: channels) }
+    }
+
+    public func optimizeParameters(_ batch: TrainingBatch) {
+        guard let realBTensor = batch.realB else { preconditionFailure("CUT needs realB") }
+        let realA = Variable(batch.realA), realB = Variable(realBTensor)
+        let o = cutOptions
+
+        // forward
+        let (fakeB, idtB) = forward(realA: realA, realB: realB)
+        visuals = [("real_A", batch.realA), ("fake_B", fakeB.value), ("real_B", realBTensor)]
+            + (idtB.map { [("idt_B", $0.value)] } ?? [])
+
+        // update D
+        netD.setRequiresGrad(true)
+        optimizerD.zeroGrad()
+        let lossD = computeDLoss(fakeB: fakeB, realB: realB)
+        lossD.backward()
+        optimizerD.step()
+
+        // update G (and F)
+        netD.setRequiresGrad(false)
+        optimizerG.zeroGrad()
+        optimizerF?.zeroGrad()
+        let lossG = computeGLoss(realA: realA, realB: realB, fakeB: fakeB, idtB: idtB)
+        if lossG.needsGrad { lossG.backward() }  // not when lambda_GAN and lambda_NCE are both 0
+        optimizerG.step()
+        if o.lambdaNCE > 0 { optimizerF?.step() }
+        netD.setRequiresGrad(true)
+    }
+
+    /// fake_B = G(real_A) and, with nce_idt, idt_B = G(real_B): one pass over cat(real_A, real_B)
+    /// as CUT, or two when A and B differ in size (the same for instance norm).
+    func forward(realA: Variable, realB: Variable) -> (fakeB: Variable, idtB: Variable?) {
+        if cutOptions.flipEquivariance {
+            flippedForEquivariance = injectedFlip ?? (Double.random(in: 0..<1, using: &rng) < 0.5)
+            injectedFlip = nil
+        } else {
+            flippedForEquivariance = false
+        }
+        let flip: (Variable) -> Variable = { self.flippedForEquivariance ? flipHorizontally($0) : $0 }
+        guard cutOptions.nceIdt else { return (netG(flip(realA)), nil) }
+        if realA.shape.dropFirst() == realB.shape.dropFirst() {
+            let n = realA.shape[0]
+            let fake = netG(flip(concat([realA, realB], axis: 0)))
+            return (slice(fake, axis: 0, range: 0..<n), slice(fake, axis: 0, range: n..<fake.shape[0]))
+        }
+        return (netG(flip(realA)), netG(flip(realB)))
+    }
+
+    func computeDLoss(fakeB: Variable, realB: Variable) -> Variable {
+        let lossFake = criterionGAN(netD(fakeB.detached()), targetIsReal: false)
+        let lossReal = criterionGAN(netD(realB), targetIsReal: true)
+        losses.D_fake = lossFake.value.scalar
+        losses.D_real = lossReal.value.scalar
+        return (lossFake + lossReal) * 0.5
+    }
+
+    func computeGLoss(realA: Variable, realB: Variable, fakeB: Variable, idtB: Variable?) -> Variable {
+        let o = cutOptions
+        var lossG: Variable? = nil
+        losses.G_GAN = 0; losses.NCE = 0; losses.NCE_Y = 0
+        if o.lambdaGAN > 0 {
+            let gan = criterionGAN(netD(fakeB), targetIsReal: true) * o.lambdaGAN
+            losses.G_GAN = gan.value.scalar
+            lossG = gan
+        }
+        if o.lambdaNCE > 0 {
+            let nce = calculateNCELoss(src: realA, tgt: fakeB)
+            losses.NCE = nce.value.scalar
+            var both = nce
+            if o.nceIdt, let idtB {
+                let nceY = calculateNCELoss(src: realB, tgt: idtB)
+                losses.NCE_Y = nceY.value.scalar
+                both = (nce + nceY) * 0.5
+            }
+            lossG = lossG.map { $0 + both } ?? both
+        }
+        let total = lossG ?? Variable(Tensor(0))
+        losses.G = total.value.scalar
+        return total
+    }
+
+    func calculateNCELoss(src: Variable, tgt: Variable) -> Variable {
+        let o = cutOptions
+        var featQ = netG.encode(tgt, layers: o.nceLayers)
+        if o.flipEquivariance && flippedForEquivariance { featQ = featQ.map(flipHorizontally) }
+        // PatchNCE detaches the keys: nothing flows back through netG(src) or netF's key pass,
+        // so they are computed without recording.
+        let (featKPool, ids) = withNoGrad { () -> ([Variable], [[Int]]) in
+            let featK = netG.encode(src, layers: o.nceLayers)
+            if !netF.isCreated { createNetF(channels: featK.map { $0.shape[3] }) }
+            let injected = injectedPatchIDs.isEmpty ? nil : injectedPatchIDs.removeFirst()
+            return netF(featK, numPatches: o.numPatches, patchIDs: injected, sample: { self.samplePatches($0, of: $1) })
+        }
+        let (featQPool, _) = netF(featQ, numPatches: o.numPatches, patchIDs: ids, sample: { _, _ in [] })
+        var total: Variable? = nil
+        let batchDim = o.nceIncludesAllNegativesFromMinibatch ? 1 : src.shape[0]
+        for (q, k) in zip(featQPool, featKPool) {
+            let loss = mean(patchNCELoss(q, k, batchDim: batchDim, temperature: o.nceT) * o.lambdaNCE)
+            total = total.map { $0 + loss } ?? loss
+        }
+        return total! / Float(o.nceLayers.count)
+    }
+
+    /// `count` distinct locations of 0..<total in random order (np.random.permutation(total)[:count]).
+    func samplePatches(_ count: Int, of total: Int) -> [Int] {
+        var perm = Array(0..<total)
+        for i in 0..<count {
+            let j = i + Int(rng.next() % UInt64(total - i))
+            perm.swapAt(i, j)
+        }
+        return Array(perm[..<count])
+    }
+}
+
+/// CUT's PatchNCELoss (models/patchnce.py), per sampled location: q, k [N,D] (rows item-major,
+/// N = batchDim * P), k detached. Returns the cross-entropy losses [N].
+///   l_pos[i] = q_i . k_i;  l_neg[i, j] = q_i . k_j over the P rows of the same item (same block
+///   of batchDim), the diagonal set to -10;  loss_i = CE(cat(l_pos, l_neg) / T, class 0).
+public func patchNCELoss(_ q: Variable, _ k: Variable, batchDim: Int, temperature T: Float) -> Variable {
+    precondition(q.shape.count == 2 && q.shape == k.shape && q.shape[0] % batchDim == 0,
+                 "patchNCELoss: q \(q.shape) and k \(k.shape) must be [N,D] with N a multiple of \(batchDim)")
+    let k = k.detached()
+    let (N, P) = (q.shape[0], q.shape[0] / batchDim)
+    let lPos = sum(q * k, alongAxes: [1], keepingDims: true)
+    var blocks: [Variable] = []
+    for b in 0..<batchDim {
+        let rows = (b * P)..<((b + 1) * P)
+        blocks.append(matmul(slice(q, axis: 0, range: rows), slice(k, axis: 0, range: rows), transposeB: true))
+    }
+    let lNegAll = batchDim == 1 ? blocks[0] : concat(blocks, axis: 0)
+    // masked_fill of the diagonal with -10: keep the off-diagonal, add the constant
+    var keep = [Float](repeating: 1, count: N * P), fill = [Float](repeating: 0, count: N * P)
+    for i in 0..<N { keep[i * P + i % P] = 0; fill[i * P + i % P] = -10 }
+    let lNeg = multiplyByConstant(lNegAll, Tensor(shape: [N, P], scalars: keep)) + Variable(Tensor(shape: [N, P], scalars: fill))
+    let out = concat([lPos, lNeg], axis: 1) / T
+    // cross-entropy against class 0: logsumexp(out_i) - out_i0, shifted by the row max for range
+    let rowMax = out.value.scalars.withUnsafeBufferPointer { s in
+        (0..<N).map { i in s[(i * (P + 1))..<((i + 1) * (P + 1))].max()! }
+    }
+    let m = Variable(Tensor(shape: [N, 1], scalars: rowMax))
+    let lse = log(sum(exp(out - m), alongAxes: [1], keepingDims: true)) + m
+    return reshape(lse - slice(out, axis: 1, range: 0..<1), [N])
+}
+
+extension TrainableModel {
+    /// `img2img train cut` and `img2img train fastcut`: CUT's options (kebab-case) and defaults.
+    static func cutOptions(fast: Bool) -> [ModelOption] {
+        [
+            ModelOption("lambda-GAN", .float(min: 0), default: .double(1), help: "Weight of the GAN loss GAN(G(X))."),
+            ModelOption("lambda-NCE", .float(min: 0), default: .double(fast ? 10 : 1), help: "Weight of the NCE loss NCE(G(X), X)."),
+            ModelOption("nce-idt", .flag, default: .bool(!fast), help: "Use the NCE loss for the identity mapping NCE(G(Y), Y)."),
+            ModelOption("nce-layers", .intList(min: 0), default: .string("0,4,8,12,16"),
+                        help: "Layers of G's model whose outputs the NCE loss compares (indices, ascending)."),
+            ModelOption("nce-includes-all-negatives-from-minibatch", .flag, default: .bool(false),
+                        help: "Take negatives from every image of the batch (single-image translation), not only the same image."),
+            ModelOption("netF-nc", .int(min: 1), default: .int(256), help: "Width of netF's MLPs (mlp_sample)."),
+            ModelOption("nce-T", .float(min: 0), default: .double(0.07), help: "Temperature of the NCE loss."),
+            ModelOption("num-patches", .int(min: 1), default: .int(256), help: "Patch locations sampled per layer."),
+            ModelOption("flip-equivariance", .flag, default: .bool(fast),
+                        help: "Flip the input horizontally at random and the features back (FastCUT's regularization)."),
+            ModelOption("no-antialias", .flag, default: .bool(false),
+                        help: "Stride-2 convs instead of anti-aliased (blur) downsampling in G and D."),
+            ModelOption("no-antialias-up", .flag, default: .bool(false),
+                        help: "Transposed convs instead of anti-aliased (blur) upsampling in G."),
+        ]
+    }
+
+    static func makeCUT(fast: Bool) -> TrainableModel {
+        TrainableModel(
+            name: fast ? "fastcut" : "cut",
+            abstract: fast ? "FastCUT: unpaired translation A -> B with one G, one D and PatchNCE (no identity NCE, flip-equivariance)."
+                           : "CUT: unpaired translation A -> B with one G, one D and a contrastive (PatchNCE) loss.",
+            datasetMode: .unaligned,
+            options: cutOptions(fast: fast),
+            setDefaults: { o in
+                o.netG = "resnet_9blocks"; o.norm = .instance; o.ganMode = .lsgan; o.useDropout = false
+                o.initType = .xavier; o.initGain = 0.02
+                o.nEpochs = fast ? 150 : 200; o.nEpochsDecay = fast ? 50 : 200
+            },
+            validate: { o in
+                guard case .resnet? = ModelConfig.parseNetG(o.netG) else {
+                    throw TrainingError.invalidOptions("CUT's NCE layers index a ResNet generator: --netG resnet_<n>blocks, got \(o.netG)")
+                }
+                guard o.ganMode == .lsgan || o.ganMode == .vanilla else {
+                    throw TrainingError.invalidOptions("CUT trains with --gan-mode lsgan or vanilla, got \(o.ganMode.rawValue)")
+                }
+                guard let layers = o.intList("nce-layers"), !layers.isEmpty else {
+                    throw TrainingError.invalidOptions("--nce-layers must be comma-separated layer indices, got '\(o.value("nce-layers"))'")
+                }
+                let g = try cutGeneratorConfig(o)
+                guard case .resnet(let blocks)? = ModelConfig.parseNetG(g.netG) else { return }
+                // pad, conv, norm, ReLU; 2 downsamplings; the blocks; 2 upsamplings; pad, conv, tanh
+                let depth = 4 + 2 * (g.antialias ? 4 : 3) + blocks + 2 * (g.antialiasUp ? 4 : 3) + 3
+                guard layers == layers.sorted(), Set(layers).count == layers.count, layers.last! < depth else {
+                    throw TrainingError.invalidOptions("--nce-layers must be distinct ascending indices of G's \(depth) layers "
+                                                       + "(0..<\(depth)), got \(layers.map(String.init).joined(separator: ","))")
+                }
+                if o.flag("nce-idt") && o.inputNc != o.outputNc {
+                    throw TrainingError.invalidOptions("--nce-idt runs G on B images: input_nc (\(o.inputNc)) must equal output_nc "
+                                                       + "(\(o.outputNc)); use --no-nce-idt")
+                }
+            },
+            build: { o, _ in
+                var c = CUTOptions()
+                c.training = o.trainingOptions
+                c.mode = fast ? "fastcut" : "cut"
+                c.lambdaGAN = o.float("lambda-GAN")
+                c.lambdaNCE = o.float("lambda-NCE")
+                c.nceIdt = o.flag("nce-idt")
+                c.nceLayers = o.intList("nce-layers") ?? []
+                c.nceIncludesAllNegativesFromMinibatch = o.flag("nce-includes-all-negatives-from-minibatch")
+                c.netFNc = o.int("netF-nc")
+                c.nceT = o.float("nce-T")
+                c.numPatches = o.int("num-patches")
+                c.flipEquivariance = o.flag("flip-equivariance")
+                c.initType = o.initType; c.initGain = o.initGain
+                let g = try cutGeneratorConfig(o)
+                var d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, norm: o.norm,
+                                    nLayersD: o.nLayersD)
+                d.antialias = !o.flag("no-antialias")
+                var rng = SplitMix64(seed: deriveSeed(o.seed, 0))
+                guard let G = try makeLayer(g, initType: o.initType, gain: o.initGain, using: &rng) as? ResnetGenerator else {
+                    throw TrainingError.invalidOptions("CUT needs a ResNet generator, got \(o.netG)")
+                }
+                let D = try makeLayer(d, initType: o.initType, gain: o.initGain, using: &rng)
+                reseedDropout([G, D], seed: o.seed)
+                return BuiltTrainer(trainer: CUTTrainer(netG: G, netD: D, options: c), configs: ["G": g, "D": d])
+            })
+    }
+
+    /// G's architecture from the options (CUT's define_G with no_antialias, no_antialias_up).
+    static func cutGeneratorConfig(_ o: TrainOptions) throws -> ModelConfig {
+        var g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf, norm: o.norm,
+                                      useDropout: o.useDropout)
+        g.antialias = !o.flag("no-antialias")
+        g.antialiasUp = !o.flag("no-antialias-up")
+        return g
+    }
+
+    public static let cut = makeCUT(fast: false)
+    public static let fastcut = makeCUT(fast: true)
+}
