@@ -17,10 +17,10 @@ enum Fixture {
 
     static func read(_ name: String) throws -> TensorFile { try CheckpointFile.read(path: path(name)) }
 
-    /// The network's tensors of a fixture (drops input / output* / after_train_forward.*).
+    /// The network's tensors of a fixture (drops input / output* / after_train_forward.* / encode_*).
     static func stateDict(_ file: TensorFile) -> StateDict {
         let kept = file.removingTensors { t in
-            t.name == "input" || t.name.hasPrefix("output") || t.name.hasPrefix("after_train_forward.")
+            t.name == "input" || t.name.hasPrefix("output") || t.name.hasPrefix("after_train_forward.") || t.name.hasPrefix("encode_")
         }
         return Models.stateDict(of: kept)
     }

@@ -48,7 +48,7 @@ struct Deviation: CustomStringConvertible {
 
 /// Compares every tensor of `m` (PyTorch layout) with `<prefix><name>` of the fixture.
 func compareNetwork(_ m: any Module, _ f: TensorFile, prefix: String, skip: Set<String> = [], atol: Float = 1e-5, rtol: Float = 1e-4,
-                    grads: Bool = false, file: StaticString = #filePath, line: UInt = #line) -> Deviation {
+                    grads: Bool = false, gradAtol: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) -> Deviation {
     var d = Deviation()
     for (name, t) in m.namedTensors() {
         if skip.contains(name) { continue }
@@ -69,7 +69,7 @@ func compareNetwork(_ m: any Module, _ f: TensorFile, prefix: String, skip: Set<
             if r > d.maxRel { d.maxRel = r; d.worst = prefix + name }
             // gradients: |d| <= 1e-4 + 1e-2 |ref| (accumulation order differs; Adam's first step
             // depends on them only through m / sqrt(v), so the weights agree far more tightly)
-            if grads ? e > 1e-4 + 1e-2 * abs(b) : e > atol + rtol * abs(b) {
+            if grads ? e > gradAtol + 1e-2 * abs(b) : e > atol + rtol * abs(b) {
                 XCTFail("\(prefix + name): \(a) vs torch \(b)", file: file, line: line)
                 break
             }
