@@ -98,7 +98,7 @@ public struct TrainableModel: Sendable {
 
 public enum ModelRegistry {
     /// Every model `img2img train` offers, in the order its help lists them.
-    public static let models: [TrainableModel] = [.cyclegan, .pix2pix, .cut, .fastcut, .cgan, .dcgan, .template]
+    public static let models: [TrainableModel] = [.cyclegan, .pix2pix, .cgan, .dcgan, .template, .cut, .fastcut]
 
     public static func model(named name: String) -> TrainableModel? {
         models.first { $0.name == name }

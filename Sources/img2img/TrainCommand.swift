@@ -49,12 +49,17 @@ struct TrainCommand: ParsableCommand {
         if m.datasetMode != .labeled {
             s += "\n  defaults: --netG \(d.netG) --norm \(d.norm.rawValue) --gan-mode \(d.ganMode.rawValue)"
                 + (d.useDropout ? " --dropout" : "")
+                + (d.initType != .normal ? " --init-type \(d.initType.rawValue)" : "")
+                + (d.nEpochs != 100 || d.nEpochsDecay != 100 ? " --n-epochs \(d.nEpochs) --n-epochs-decay \(d.nEpochsDecay)" : "")
         } else {
             s += "\n  defaults: --gan-mode \(d.ganMode.rawValue)"
         }
         for o in m.options {
+            // a flag that is itself a negation (CUT's --no-antialias) has no --no- form worth naming
+            let negated = o.name.hasPrefix("no-")
             s += "\n  --\(o.name)" + (o.kind == .flag ? "" : " <\(o.defaultValue)>") + ": \(o.help)"
-                + (o.kind == .flag ? " (--no-\(o.name) turns it off; default \(o.defaultValue))" : "")
+                + (o.kind == .flag ? (negated ? " (default \(o.defaultValue))"
+                                              : " (--no-\(o.name) turns it off; default \(o.defaultValue))") : "")
         }
         return s
     }
@@ -84,8 +89,8 @@ struct TrainCommand: ParsableCommand {
     var ndf: Int = 64
     @Option(help: "instance | batch | none | instance_affine")
     var norm: ModelConfig.Norm?
-    @Option(help: "normal | xavier | kaiming | orthogonal")
-    var initType: InitType = .normal
+    @Option(help: "normal | xavier | kaiming | orthogonal (default: the model's; normal, cut/fastcut: xavier)")
+    var initType: InitType?
     @Option(help: "Scale of the initialization.")
     var initGain: Float = 0.02
     @Flag(help: "Dropout in the generator (pix2pix uses it by default; see --no-dropout).")
@@ -116,10 +121,10 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Images per batch.")
     var batchSize: Int = 1
-    @Option(help: "Epochs at the initial learning rate.")
-    var nEpochs: Int = 100
-    @Option(help: "Epochs of linear decay to zero.")
-    var nEpochsDecay: Int = 100
+    @Option(help: "Epochs at the initial learning rate (default: the model's; 100, cut 200, fastcut 150).")
+    var nEpochs: Int?
+    @Option(help: "Epochs of linear decay to zero (default: the model's; 100, cut 200, fastcut 50).")
+    var nEpochsDecay: Int?
     @Option(help: "Initial learning rate.")
     var lr: Double = 0.0002
     @Option(help: "Adam beta1.")
@@ -171,7 +176,8 @@ struct TrainCommand: ParsableCommand {
         if let netG { o.netG = netG }
         o.netD = netD; o.nLayersD = nLayersD; o.ngf = ngf; o.ndf = ndf
         if let norm { o.norm = norm }
-        o.initType = initType; o.initGain = initGain
+        if let initType { o.initType = initType }
+        o.initGain = initGain
         if dropout { o.useDropout = true }
         if noDropout { o.useDropout = false }
         o.inputNc = inputNc; o.outputNc = outputNc
@@ -181,7 +187,9 @@ struct TrainCommand: ParsableCommand {
         o.preprocess = preprocessing.preprocess; o.loadSize = preprocessing.loadSize; o.cropSize = preprocessing.cropSize
         o.noFlip = preprocessing.noFlip; o.filter = preprocessing.filter
         o.serialBatches = serialBatches; o.maxDatasetSize = maxDatasetSize; o.batchSize = batchSize
-        o.nEpochs = nEpochs; o.nEpochsDecay = nEpochsDecay; o.lr = lr; o.beta1 = beta1; o.lrPolicy = lrPolicy
+        if let nEpochs { o.nEpochs = nEpochs }
+        if let nEpochsDecay { o.nEpochsDecay = nEpochsDecay }
+        o.lr = lr; o.beta1 = beta1; o.lrPolicy = lrPolicy
         o.lrDecayIters = lrDecayIters; o.seed = seed; o.continueTrain = continueTrain
         o.saveEpochFreq = saveEpochFreq; o.saveLatestFreq = saveLatestFreq; o.saveLatestEpochs = saveLatestEpochs
         o.printFreq = printFreq
