@@ -258,6 +258,11 @@ func networkCases() -> [(String, () -> () -> Void)] {
             let batch = TrainingBatch.pair(image(), image())
             return { t.optimizeParameters(batch) }
         }),
+        // CUT and FastCUT at their defaults (anti-aliased resnet_9blocks and PatchGAN, PatchNCE on
+        // layers 0,4,8,12,16 with 256 patches, netF 256 wide). netF is created by the first call
+        // (a warm-up call, untimed). No torch twin yet.
+        ("cut_iter", { cutIteration(fast: false) }),
+        ("fastcut_iter", { cutIteration(fast: true) }),
         ("pix2pix_iter", {
             let t = Pix2PixTrainer(G: net(.generator("unet_256", norm: .batch, useDropout: true)),
                                    D: net(.discriminator("basic", inputNC: 6, norm: .batch)))
@@ -265,6 +270,20 @@ func networkCases() -> [(String, () -> () -> Void)] {
             return { t.optimizeParameters(batch) }
         }),
     ]
+}
+
+func cutIteration(fast: Bool) -> () -> Void {
+    var g = ModelConfig.generator("resnet_9blocks", norm: .instance)
+    g.antialias = true; g.antialiasUp = true
+    var d = ModelConfig.discriminator("basic", inputNC: 3, norm: .instance)
+    d.antialias = true
+    guard let G = net(g) as? ResnetGenerator else { fatalError("resnet_9blocks is a ResnetGenerator") }
+    var o = CUTOptions()
+    o.mode = fast ? "fastcut" : "cut"
+    o.nceIdt = !fast; o.lambdaNCE = fast ? 10 : 1; o.flipEquivariance = fast
+    let t = CUTTrainer(netG: G, netD: net(d), options: o)
+    let batch = TrainingBatch.pair(image(), image())
+    return { t.optimizeParameters(batch) }
 }
 
 /// The other ops of the networks at their sizes there, each forward (inference) or forward and
