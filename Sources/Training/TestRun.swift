@@ -14,7 +14,8 @@ import Reports
 import Translation
 
 public struct TestOptions: Sendable {
-    /// cyclegan (testA through G_A and back, testB through G_B and back) or pix2pix.
+    /// cyclegan (testA through G_A and back, testB through G_B and back), pix2pix, or cut /
+    /// fastcut (testA through G).
     public var model: String
     public var dataroot: String
     public var name: String
@@ -34,7 +35,7 @@ public struct TestOptions: Sendable {
 
     public var outputFolder: String { resultsDir + "/" + name + "/test_" + epoch }
     /// The models `test` knows: those whose generators translate images.
-    public static let models = ["cyclegan", "pix2pix"]
+    public static let models = ["cyclegan", "pix2pix", "cut", "fastcut"]
 }
 
 public struct TestResult: Sendable {
@@ -102,6 +103,15 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
                                                             try save(f, "\(s)_\(fake).png", fake),
                                                             try save(r, "\(s)_\(rec).png", rec)]))
             }
+        }
+    } else if o.model == "cut" || o.model == "fastcut" {
+        // CUT's test.py: A -> B only (no G for B -> A, no pairs to compare with)
+        let g = try generator("G")
+        try each(o.dataroot + "/" + o.phase + "A") { path, i, s in
+            let real = try readImage(at: path).toRGB8()
+            let fake = try translateImage(real, with: g, index: i)
+            rows.append(ImageTableRow(label: s, cells: [try save(real, "\(s)_real_A.png", "real_A"),
+                                                        try save(fake, "\(s)_fake_B.png", "fake_B")]))
         }
     } else {
         let g = try generator("G")

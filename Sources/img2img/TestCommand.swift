@@ -11,11 +11,12 @@ struct TestCommand: ParsableCommand {
         discussion: """
         cyclegan: DATAROOT/testA goes through G_A (and back through G_B), DATAROOT/testB through \
         G_B (and back through G_A). pix2pix: DATAROOT/test holds A|B pairs; the output of G on \
-        A is compared with B (L1 on [0, 1], PSNR in dB, SSIM), per image and on average. Results \
+        A is compared with B (L1 on [0, 1], PSNR in dB, SSIM), per image and on average. cut, \
+        fastcut: DATAROOT/testA goes through G. Results \
         go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs).
         """)
 
-    @Argument(help: "cyclegan | pix2pix")
+    @Argument(help: "cyclegan | pix2pix | cut | fastcut")
     var model: String
 
     @Option(help: "Dataset folder.")

@@ -48,6 +48,14 @@ final class CUTCommandTests: CLITestCase {
             XCTAssertEqual(files(under: out).count, 2)
         }
 
+        // The paper code's test.py: testA through G, a results page.
+        try FileManager.default.copyItem(atPath: root + "/trainA", toPath: root + "/testA")
+        let tt = try img2img(["test", "cut", "--dataroot", root, "--name", "cut", "--checkpoints-dir", path("runs"),
+                              "--results-dir", path("results")])
+        XCTAssertEqual(tt.status, 0, tt.stderr)
+        let page = try String(contentsOfFile: path("results/cut/test_latest/index.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("fake_B") && page.contains("real_A"), page)
+
         // Usage errors are typed, with the option's name.
         let bad = try img2img(args("cut", root: root, name: "bad", extra: ["--nce-layers", "4,0"]))
         XCTAssertEqual(bad.status, 64, bad.stderr)
