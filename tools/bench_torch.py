@@ -97,6 +97,56 @@ def _cases():
             opt_D.step()
         return step
 
+    def cut_iter(fast=False):
+        # CUT's optimize_parameters at its defaults (tools/cut_networks.py: anti-aliased resnet_9blocks
+        # and PatchGAN, PatchNCE on layers 0,4,8,12,16, 256 patches, netF 256 wide); FastCUT: no
+        # identity NCE, lambda_NCE 10, flip-equivariance. netF is created by the first call (untimed).
+        import cut_networks as cn
+        G, D, Fnet = cn.ResnetGenerator(3, 3, 64, 9).train(), cn.NLayerDiscriminator(3, 64).train(), cn.PatchSampleF(256)
+        cn.init_weights(G); cn.init_weights(D)
+        mse = nn.MSELoss()
+        layers, nce_idt, lambda_NCE = [0, 4, 8, 12, 16], not fast, 10.0 if fast else 1.0
+        opt_G, opt_D = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam)
+        real_A, real_B = img(), img()
+        state = {}
+
+        def gan(pred, real):
+            return mse(pred, torch.full_like(pred, 1.0 if real else 0.0))
+
+        def nce(src, tgt, flipped):
+            feat_q = G(tgt, layers, encode_only=True)
+            if flipped:
+                feat_q = [torch.flip(f, [3]) for f in feat_q]
+            feat_k = G(src, layers, encode_only=True)
+            ids = [torch.randperm(f.shape[2] * f.shape[3])[:256] for f in feat_k]
+            k_pool, q_pool = Fnet(feat_k, 256, ids), Fnet(feat_q, 256, ids)
+            return sum((cn.patch_nce_loss(q, k, 1, 0.07) * lambda_NCE).mean() for q, k in zip(q_pool, k_pool)) / len(layers)
+
+        def step():
+            real = torch.cat((real_A, real_B)) if nce_idt else real_A
+            flipped = fast and bool(torch.rand(()) < 0.5)
+            if flipped:
+                real = torch.flip(real, [3])
+            fake = G(real)
+            fake_B, idt_B = fake[:1], fake[1:]
+            pn.set_requires_grad([D], True)
+            opt_D.zero_grad()
+            ((gan(D(fake_B.detach()), False) + gan(D(real_B), True)) * 0.5).backward()
+            opt_D.step()
+            pn.set_requires_grad([D], False)
+            opt_G.zero_grad()
+            if "opt_F" in state:
+                state["opt_F"].zero_grad()
+            loss_NCE = nce(real_A, fake_B, flipped)
+            both = (loss_NCE + nce(real_B, idt_B, flipped)) * 0.5 if nce_idt else loss_NCE
+            (gan(D(fake_B), True) + both).backward()
+            opt_G.step()
+            if "opt_F" not in state:
+                state["opt_F"] = torch.optim.Adam(Fnet.parameters(), **adam)
+            else:
+                state["opt_F"].step()
+        return step
+
     def pix2pix_iter():
         G = pn.define_G(3, 3, 64, "unet_256", norm="batch", use_dropout=True).train()
         D = pn.define_D(6, 64, "basic", norm="batch").train()
@@ -204,6 +254,8 @@ def _cases():
         "patchgan_fwd": patchgan_fwd,
         "cyclegan_iter": cyclegan_iter,
         "pix2pix_iter": pix2pix_iter,
+        "cut_iter": cut_iter,
+        "fastcut_iter": lambda: cut_iter(fast=True),
         **layer_cases,
     }
 
@@ -217,7 +269,8 @@ _LAYER_NAMES = [f"{b}_{p}" for b, ps in [
 _ELT_NAMES = ["instnorm_64_256_fwd", "instnorm_64_256_fwdbwd", "batchnorm_64_256_fwdbwd", "reflpad1_256_64_fwdbwd",
               "relu_64_256_fwdbwd", "leakyrelu_64_256_fwdbwd", "tanh_3_256_fwdbwd", "add_256_64_fwdbwd",
               "concat_64_128_fwdbwd"]
-CASE_NAMES = (["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter"] + _ELT_NAMES
+CASE_NAMES = (["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter", "cut_iter",
+               "fastcut_iter"] + _ELT_NAMES
               + _LAYER_NAMES)
 
 
