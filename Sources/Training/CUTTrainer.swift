@@ -105,17 +105,19 @@ public final class CUTTrainer: GANTrainer {
 
     /// A checkpoint written after netF's creation holds netF: create it (from the file's shapes)
     /// before the weights and optimizer states are restored.
+    /// The shapes are checked against G's features first: a file cannot make it build anything else.
     public func prepareToRestore(_ file: TensorFile) throws {
-        guard !netF.isCreated else { return }
-        var channels: [Int] = []
-        while let w = file["F.mlp_\(channels.count).0.weight"] {
-            guard w.shape.count == 2, w.shape[0] == cutOptions.netFNc, w.shape[1] > 0 else {
-                throw TrainingError.incompatible(file: "checkpoint", reason: "F.mlp_\(channels.count).0.weight has shape \(w.shape), "
-                                                 + "expected [\(cutOptions.netFNc), channels] (--netF-nc \(cutOptions.netFNc))")
+        guard !netF.isCreated, file["F.mlp_0.0.weight"] != nil else { return }
+        let expected = featureChannels(netG, layers: cutOptions.nceLayers)
+        for (l, c) in expected.enumerated() {
+            let shape = file["F.mlp_\(l).0.weight"]?.shape
+            guard shape == [cutOptions.netFNc, c] else {
+                throw TrainingError.incompatible(file: "checkpoint", reason: "F.mlp_\(l).0.weight has shape "
+                                                 + "\(shape.map { "\($0)" } ?? "none"), expected [\(cutOptions.netFNc), \(c)] "
+                                                 + "(--netF-nc \(cutOptions.netFNc), --nce-layers of the run)")
             }
-            channels.append(w.shape[1])
         }
-        if !channels.isEmpty { createNetF(channels: channels) }
+        createNetF(channels: expected)
     }
 
     public func optimizeParameters(_ batch: TrainingBatch) {
@@ -229,6 +231,19 @@ public final class CUTTrainer: GANTrainer {
         }
         return Array(perm[..<count])
     }
+}
+
+/// The channel counts of the outputs of `layers` of G's model, from its convolutions' widths.
+func featureChannels(_ g: ResnetGenerator, layers: [Int]) -> [Int] {
+    // before the first conv (the padding, layer 0), the input's channels
+    var c = g.model.layers.lazy.compactMap { $0 as? Conv2D }.first?.weight.shape[2] ?? 0
+    var out: [Int] = []
+    for (i, layer) in g.model.layers.enumerated() where i <= (layers.max() ?? -1) {
+        if let conv = layer as? Conv2D { c = conv.weight.shape[3] }                // ours [KH,KW,C,OC]
+        if let conv = layer as? ConvTranspose2D { c = conv.weight.shape[2] }       // ours [KH,KW,Cout,Cin]
+        if layers.contains(i) { out.append(c) }
+    }
+    return out
 }
 
 /// CUT's PatchNCELoss (models/patchnce.py), per sampled location: q, k [N,D] (rows item-major,

@@ -241,3 +241,22 @@ final class CUTTests: XCTestCase {
         }
     }
 }
+
+extension CUTTests {
+    /// netF's MLPs are sized by G's features; a checkpoint with other shapes is refused before
+    /// anything is built from it.
+    func testFeatureChannelsAndRestoreRefusesOtherShapes() throws {
+        var rng = SplitMix64(seed: 2)
+        var g = ModelConfig.generator("resnet_2blocks", ngf: 4); g.antialias = true; g.antialiasUp = true
+        let G = try XCTUnwrap(try makeLayer(g, using: &rng) as? ResnetGenerator)
+        let feats = withNoGrad { G.encode(Variable(Tensor(zeros: [1, 16, 16, 3])), layers: [0, 4, 8, 12, 16]) }
+        XCTAssertEqual(featureChannels(G, layers: [0, 4, 8, 12, 16]), feats.map { $0.shape[3] })
+        var o = CUTOptions(); o.netFNc = 8
+        let D = try makeLayer(.discriminator("basic", inputNC: 3, ndf: 2), using: &rng)
+        let t = CUTTrainer(netG: G, netD: D, options: o)
+        let bad = TensorFile(tensors: [NamedTensor(name: "F.mlp_0.0.weight", shape: [8, 5], values: [Float](repeating: 0, count: 40))],
+                             metadata: [:])
+        XCTAssertThrowsError(try t.prepareToRestore(bad))
+        XCTAssertFalse(t.netF.isCreated)
+    }
+}
