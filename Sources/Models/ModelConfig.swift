@@ -53,6 +53,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var imageSize: Int
     public var numClasses: Int
     public var embedDim: Int
+    /// A colorization generator (the paper code's colorization model): L of Lab in (one
+    /// channel, L / 50 - 1), ab out (two channels, ab / 110). Translators feed it the input's
+    /// L and return L with the predicted ab as RGB. nil (not written) for every other network.
+    public var colorization: Bool?
 
     public init(kind: Kind, netG: String = "resnet_9blocks", netD: String = "basic", inputNC: Int = 3,
                 outputNC: Int = 3, ngf: Int = 64, ndf: Int = 64, norm: Norm = .instance, useDropout: Bool = false,
@@ -81,6 +85,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case kind, netG, netD, ngf, ndf, norm, nz
         case inputNC = "input_nc", outputNC = "output_nc", useDropout = "use_dropout", nLayersD = "n_layers_D"
         case paddingType = "padding_type", imageSize = "image_size", numClasses = "num_classes", embedDim = "embed_dim"
+        case colorization
     }
 
     public init(from decoder: Decoder) throws {
@@ -101,6 +106,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
         numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses) ?? d.numClasses
         embedDim = try c.decodeIfPresent(Int.self, forKey: .embedDim) ?? d.embedDim
+        colorization = try c.decodeIfPresent(Bool.self, forKey: .colorization)
     }
 
     /// The metadata key of the config in a safetensors header.
