@@ -118,9 +118,6 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     }
 
     let mode = o.effectiveDatasetMode
-    guard mode != .unaligned || o.model == "cyclegan" else {
-        throw TrainingError.invalidOptions("--dataset-mode unaligned needs cyclegan's two generators; \(o.model) has one")
-    }
     /// The generator that maps the inputs: G, or G_A / G_B of a cyclegan by direction.
     func mainGenerator() throws -> GeneratorTranslator {
         o.model == "cyclegan" ? try generator(o.direction == .aToB ? "G_A" : "G_B") : try generator("G")
@@ -134,6 +131,22 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     }
 
     switch mode {
+    case .unaligned where o.model != "cyclegan":
+        // One generator (CUT's test): test<A> through G, shown beside a B image for reference.
+        let g = try mainGenerator()
+        let (first, second) = o.direction == .aToB ? ("A", "B") : ("B", "A")
+        let references = (try? ImageFolder.scan(root: o.dataroot + "/" + o.phase + second)).map { scan in
+            scan.images.map { scan.path(of: $0) }
+        } ?? []
+        try each(o.dataroot + "/" + o.phase + first) { path, i, s in
+            let real = try readImage(at: path).toRGB8()
+            let fake = try translateImage(real, with: g, index: i)
+            var cells = [try save(real, "\(s)_real_A.png", "real_A"), try save(fake, "\(s)_fake_B.png", "fake_B")]
+            if !references.isEmpty, let b = try? readImage(at: references[i % references.count]).toRGB8() {
+                cells.append(try save(b, "\(s)_real_B.png", "real_B"))
+            }
+            rows.append(ImageTableRow(label: s, cells: cells))
+        }
     case .unaligned:
         let gA = try generator("G_A"), gB = try generator("G_B")
         // A run trained with --direction BtoA has G_A mapping the B folder.
