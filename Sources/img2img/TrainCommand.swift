@@ -47,8 +47,13 @@ struct TrainCommand: ParsableCommand {
         let d = m.defaultOptions(dataroot: "", name: "")
         var s = "\(m.name): \(m.abstract)\n  data: \(m.datasetMode.layout)"
         if m.datasetMode != .labeled {
+            let base = TrainOptions(model: "", dataroot: "", name: "")
             s += "\n  defaults: --netG \(d.netG) --norm \(d.norm.rawValue) --gan-mode \(d.ganMode.rawValue)"
                 + (d.useDropout ? " --dropout" : "")
+                + (d.inputNc != base.inputNc || d.outputNc != base.outputNc ? " --input-nc \(d.inputNc) --output-nc \(d.outputNc)" : "")
+                + (d.nEpochs != base.nEpochs || d.nEpochsDecay != base.nEpochsDecay
+                   ? " --n-epochs \(d.nEpochs) --n-epochs-decay \(d.nEpochsDecay)" : "")
+                + (d.lr != base.lr ? " --lr \(d.lr)" : "")
         } else {
             s += "\n  defaults: --gan-mode \(d.ganMode.rawValue)"
         }
