@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment", "Models", "NN", "Autograd", "TensorCore"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
                     exclude: ["Fixtures"]),  // read via #filePath by the tests

@@ -22,14 +22,34 @@ public struct AugmentOptions: Sendable, Equatable, Codable {
     public var cropSize: Int
     public var flip: Bool
     public var filter: ResizeFilter
+    /// `scale_width` without a crop: the scaled height is rounded to a multiple of this, as
+    /// `none` rounds both sides to 4. Unpaired training on photos of many aspect ratios needs it
+    /// (the generators take multiples of 4); the paper code rounds `none` only. nil: no rounding.
+    public var scaledHeightMultiple: Int?
 
     public init(preprocess: Preprocess = .resizeAndCrop, loadSize: Int = 286, cropSize: Int = 256,
-                flip: Bool = true, filter: ResizeFilter = .bicubic) {
+                flip: Bool = true, filter: ResizeFilter = .bicubic, scaledHeightMultiple: Int? = nil) {
         self.preprocess = preprocess
         self.loadSize = loadSize
         self.cropSize = cropSize
         self.flip = flip
         self.filter = filter
+        self.scaledHeightMultiple = scaledHeightMultiple
+    }
+
+    /// The size an image of `width` x `height` has after this preprocessing (the crop's
+    /// position and the flip do not change it).
+    public func outputSize(width w: Int, height h: Int) -> (width: Int, height: Int) {
+        var (w, h) = (w, h)
+        if resizes {
+            (w, h) = (loadSize, loadSize)
+        } else if scalesWidth && !(w == loadSize && h >= cropSize) {
+            (w, h) = (loadSize, max(Int(Double(loadSize) * Double(h) / Double(w)), cropSize))
+        }
+        if crops && (w > cropSize || h > cropSize) { (w, h) = (min(cropSize, w), min(cropSize, h)) }
+        if preprocess == .none { (w, h) = (roundedToMultiple(w, of: 4), roundedToMultiple(h, of: 4)) }
+        if preprocess == .scaleWidth, let m = scaledHeightMultiple { h = roundedToMultiple(h, of: m) }
+        return (w, h)
     }
 
     /// Test-time options: the paper code's `test.py` keeps the preprocess mode but never flips.
@@ -95,6 +115,9 @@ public struct AugmentParams: Sendable, Equatable, Codable {
         }
         if o.preprocess == .none {
             img = img.roundedToMultiple(of: 4, filter: f)
+        } else if o.preprocess == .scaleWidth, let m = o.scaledHeightMultiple {
+            let h = roundedToMultiple(img.height, of: m)
+            if h != img.height { img = img.resized(width: img.width, height: h, filter: f) }
         }
         if o.flip && flip {
             img = img.flippedHorizontally()
@@ -115,11 +138,13 @@ extension Image {
     /// The paper code's `__make_power_2`: each side rounded to the nearest multiple of `base`
     /// (Python's round, halves to even), at least `base`.
     public func roundedToMultiple(of base: Int, filter: ResizeFilter = .bicubic) -> Image {
-        func r(_ v: Int) -> Int {
-            max(base, Int((Double(v) / Double(base)).rounded(.toNearestOrEven)) * base)
-        }
-        let w = r(width), h = r(height)
+        let w = Augment.roundedToMultiple(width, of: base), h = Augment.roundedToMultiple(height, of: base)
         if w == width && h == height { return self }
         return resized(width: w, height: h, filter: filter)
     }
+}
+
+/// `v` rounded to the nearest multiple of `base` (Python's round, halves to even), at least `base`.
+func roundedToMultiple(_ v: Int, of base: Int) -> Int {
+    max(base, Int((Double(v) / Double(base)).rounded(.toNearestOrEven)) * base)
 }

@@ -10,9 +10,12 @@ public struct Batch: Sendable {
     public var width: Int
     public var channelsA: Int
     public var channelsB: Int
+    /// The B side's size: unpaired A and B images need not match (batch 1 of mixed sizes).
+    public var heightB: Int
+    public var widthB: Int
     /// `[count, height, width, channelsA]`, row-major.
     public var a: [Float]
-    /// `[count, height, width, channelsB]` when the dataset has a B side.
+    /// `[count, heightB, widthB, channelsB]` when the dataset has a B side.
     public var b: [Float]?
     public var labels: [Int]
     public var pathsA: [String]
@@ -21,16 +24,18 @@ public struct Batch: Sendable {
     public var index: Int = 0
 
     public var shapeA: [Int] { [count, height, width, channelsA] }
-    public var shapeB: [Int] { [count, height, width, channelsB] }
+    public var shapeB: [Int] { [count, heightB, widthB, channelsB] }
 
-    /// Packs samples of one size into a batch.
+    /// Packs samples into a batch: the A sides must share one size and the B sides one size,
+    /// which may differ from A's (unpaired domains of their own sizes).
     public static func collate(_ samples: [Sample], channelsA: Int, channelsB: Int) throws -> Batch {
         guard let first = samples.first else { throw DatasetError(path: "", reason: "empty batch") }
         let h = first.a.height, w = first.a.width
+        let hB = first.b?.height ?? h, wB = first.b?.width ?? w
         let n = samples.count
         var a = [Float](repeating: 0, count: n * h * w * channelsA)
         let hasB = first.b != nil
-        var b: [Float]? = hasB ? [Float](repeating: 0, count: n * h * w * channelsB) : nil
+        var b: [Float]? = hasB ? [Float](repeating: 0, count: n * hB * wB * channelsB) : nil
         for (i, s) in samples.enumerated() {
             guard s.a.width == w, s.a.height == h, s.a.channels == channelsA else {
                 throw DatasetError(path: s.pathA, reason: "is \(s.a.width)x\(s.a.height)x\(s.a.channels) after preprocessing, "
@@ -38,13 +43,14 @@ public struct Batch: Sendable {
             }
             Normalization.writeSignedUnit(s.a, into: &a, offset: i * h * w * channelsA)
             if hasB {
-                guard let ib = s.b, ib.width == w, ib.height == h, ib.channels == channelsB else {
-                    throw DatasetError(path: s.pathB ?? s.pathA, reason: "B side does not match the batch's size \(w)x\(h)x\(channelsB)")
+                guard let ib = s.b, ib.width == wB, ib.height == hB, ib.channels == channelsB else {
+                    throw DatasetError(path: s.pathB ?? s.pathA, reason: "B side does not match the batch's size \(wB)x\(hB)x\(channelsB)")
                 }
-                Normalization.writeSignedUnit(ib, into: &b!, offset: i * h * w * channelsB)
+                Normalization.writeSignedUnit(ib, into: &b!, offset: i * hB * wB * channelsB)
             }
         }
         return Batch(count: n, height: h, width: w, channelsA: channelsA, channelsB: hasB ? channelsB : 0,
+                     heightB: hB, widthB: wB,
                      a: a, b: b, labels: samples.map { $0.label ?? 0 },
                      pathsA: samples.map(\.pathA), pathsB: samples.map { $0.pathB ?? "" })
     }

@@ -31,6 +31,27 @@ public protocol ImageDataset: Sendable {
     /// (`ImageFolder.failed`). Other non-images (`README.txt`) are not listed.
     var skipped: [SkippedFile] { get }
     func sample(at index: Int, using rng: inout SeededGenerator) throws -> Sample
+    /// Every file's size after preprocessing, read from the file headers without decoding
+    /// (files whose header cannot be read are left out: they fail, and are skipped, when loaded).
+    func plannedSizes() -> [PlannedSize]
+}
+
+/// A file's size after preprocessing, known before loading it.
+public struct PlannedSize: Sendable, Equatable {
+    public var path: String
+    /// "A", "B" (unpaired sides) or "A|B" (both halves of an aligned pair).
+    public var side: String
+    public var width: Int
+    public var height: Int
+}
+
+/// The planned sizes of `paths`; `halves`: each file holds an A|B pair side by side.
+func plannedSizes(_ paths: [String], side: String, _ options: AugmentOptions, halves: Bool = false) -> [PlannedSize] {
+    paths.compactMap { p in
+        guard let (w, h) = ImageDecoder.dimensions(atPath: p), !halves || w >= 2 else { return nil }
+        let s = options.outputSize(width: halves ? w / 2 : w, height: h)
+        return PlannedSize(path: p, side: side, width: s.width, height: s.height)
+    }
 }
 
 public struct DatasetError: Error, CustomStringConvertible, Sendable {

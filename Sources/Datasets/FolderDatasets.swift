@@ -4,7 +4,8 @@ import Augment
 /// The paper code's `unaligned` layout: `<root>/<phase>A` and `<root>/<phase>B`, unpaired.
 /// An epoch is as long as the larger domain; A is taken in order (wrapping), B is drawn at
 /// random for each item unless `serial` is set (then B wraps in order too), and each side
-/// gets its own crop and flip, as in the paper code.
+/// gets its own crop and flip, as in the paper code. `direction` BtoA swaps the folders (the
+/// paper code swaps A and B in the model): A items come from `<phase>B`.
 public struct UnalignedDataset: ImageDataset {
     public let pathsA: [String]
     public let pathsB: [String]
@@ -15,9 +16,10 @@ public struct UnalignedDataset: ImageDataset {
     public let skipped: [SkippedFile]
 
     public init(root: String, phase: String = "train", options: AugmentOptions = AugmentOptions(),
-                channelsA: Int = 3, channelsB: Int = 3, serial: Bool = false) throws {
-        let a = try scanImages(root + "/" + phase + "A")
-        let b = try scanImages(root + "/" + phase + "B")
+                channelsA: Int = 3, channelsB: Int = 3, serial: Bool = false, direction: Direction = .aToB) throws {
+        let (sideA, sideB) = direction == .aToB ? ("A", "B") : ("B", "A")
+        let a = try scanImages(root + "/" + phase + sideA)
+        let b = try scanImages(root + "/" + phase + sideB)
         self.pathsA = a.files
         self.pathsB = b.files
         self.skipped = a.skipped + b.skipped
@@ -38,6 +40,10 @@ public struct UnalignedDataset: ImageDataset {
         let paramsB = AugmentParams.sample(options: options, width: imgB.width, height: imgB.height, using: &rng)
         return Sample(a: paramsA.apply(to: imgA, options: options), b: paramsB.apply(to: imgB, options: options),
                       pathA: pa, pathB: pb)
+    }
+
+    public func plannedSizes() -> [PlannedSize] {
+        Datasets.plannedSizes(pathsA, side: "A", options) + Datasets.plannedSizes(pathsB, side: "B", options)
     }
 }
 
@@ -79,6 +85,10 @@ public struct AlignedDataset: ImageDataset {
         let b = params.apply(to: adaptChannels(outImg, to: channelsB), options: options)
         return Sample(a: a, b: b, pathA: path, pathB: path)
     }
+
+    public func plannedSizes() -> [PlannedSize] {
+        Datasets.plannedSizes(paths, side: "A|B", options, halves: true)
+    }
 }
 
 /// The paper code's `single` layout: one folder, A only (for translating with one generator).
@@ -105,6 +115,8 @@ public struct SingleDataset: ImageDataset {
         let params = AugmentParams.sample(options: options, width: img.width, height: img.height, using: &rng)
         return Sample(a: params.apply(to: img, options: options), pathA: paths[index])
     }
+
+    public func plannedSizes() -> [PlannedSize] { Datasets.plannedSizes(paths, side: "A", options) }
 }
 
 /// One subfolder per class (`<root>/<class>/*`), for generation from labels. Classes are the
@@ -156,4 +168,6 @@ public struct LabeledDataset: ImageDataset {
         let params = AugmentParams.sample(options: options, width: img.width, height: img.height, using: &rng)
         return Sample(a: params.apply(to: img, options: options), pathA: paths[index], label: labels[index])
     }
+
+    public func plannedSizes() -> [PlannedSize] { Datasets.plannedSizes(paths, side: "A", options) }
 }

@@ -53,6 +53,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var imageSize: Int
     public var numClasses: Int
     public var embedDim: Int
+    /// A colorization generator (the paper code's colorization model): L of Lab in (one
+    /// channel, L / 50 - 1), ab out (two channels, ab / 110). Translators feed it the input's
+    /// L and return L with the predicted ab as RGB. nil (not written) for every other network.
+    public var colorization: Bool?
     /// CUT's anti-aliased downsampling (blur Downsample after stride-1 convs) in the ResNet
     /// generator and the PatchGAN discriminator (CUT's default; its --no_antialias turns it off).
     public var antialias: Bool = false
@@ -87,11 +91,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case kind, netG, netD, ngf, ndf, norm, nz
         case inputNC = "input_nc", outputNC = "output_nc", useDropout = "use_dropout", nLayersD = "n_layers_D"
         case paddingType = "padding_type", imageSize = "image_size", numClasses = "num_classes", embedDim = "embed_dim"
+        case colorization
         case antialias, antialiasUp = "antialias_up"
     }
 
-    /// Every field, except the anti-aliasing flags when off: configs of the paper code's
-    /// networks stay byte for byte what they were before CUT.
+    /// Every field, except colorization when nil and the anti-aliasing flags when off: configs
+    /// of the paper code's networks stay byte for byte what they were before CUT.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind); try c.encode(netG, forKey: .netG); try c.encode(netD, forKey: .netD)
@@ -100,6 +105,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try c.encode(nLayersD, forKey: .nLayersD); try c.encode(paddingType, forKey: .paddingType); try c.encode(nz, forKey: .nz)
         try c.encode(imageSize, forKey: .imageSize); try c.encode(numClasses, forKey: .numClasses)
         try c.encode(embedDim, forKey: .embedDim)
+        try c.encodeIfPresent(colorization, forKey: .colorization)
         if antialias { try c.encode(antialias, forKey: .antialias) }
         if antialiasUp { try c.encode(antialiasUp, forKey: .antialiasUp) }
     }
@@ -122,6 +128,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
         numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses) ?? d.numClasses
         embedDim = try c.decodeIfPresent(Int.self, forKey: .embedDim) ?? d.embedDim
+        colorization = try c.decodeIfPresent(Bool.self, forKey: .colorization)
         antialias = try c.decodeIfPresent(Bool.self, forKey: .antialias) ?? false
         antialiasUp = try c.decodeIfPresent(Bool.self, forKey: .antialiasUp) ?? false
     }

@@ -137,10 +137,31 @@ func discriminatorLoss(_ D: (Variable) -> Variable, real: Tensor, fake: Tensor, 
     let lossFake = gan(D(Variable(fake)), targetIsReal: false)
     var loss = (lossReal + lossFake) * 0.5
     if options.ganMode == .wgangp {
-        loss = loss + gradientPenalty(critic: D, real: real, fake: fake, lambda: options.lambdaGP, using: &rng)
+        // Unpaired images of mixed sizes (batch 1): the penalty interpolates the two on their
+        // common centre, the only place where both have pixels.
+        let (r, f) = real.shape == fake.shape ? (real, fake) : centredOnCommonSize(real, fake)
+        loss = loss + gradientPenalty(critic: D, real: r, fake: f, lambda: options.lambdaGP, using: &rng)
     }
     loss.backward()
     return loss.value.scalar
+}
+
+/// `a` and `b` ([N,H,W,C], equal N and C) cropped to their common height and width, centred.
+func centredOnCommonSize(_ a: Tensor, _ b: Tensor) -> (Tensor, Tensor) {
+    let h = min(a.shape[1], b.shape[1]), w = min(a.shape[2], b.shape[2])
+    func crop(_ t: Tensor) -> Tensor {
+        let (n, th, tw, c) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        let y0 = (th - h) / 2, x0 = (tw - w) / 2
+        let out = Tensor(uninitializedShape: [n, h, w, c])
+        let src = t.pointer, dst = out.uncheckedMutablePointer
+        for i in 0..<n {
+            for y in 0..<h {
+                (dst + ((i * h + y) * w) * c).update(from: src + ((i * th + y0 + y) * tw + x0) * c, count: w * c)
+            }
+        }
+        return out
+    }
+    return (crop(a), crop(b))
 }
 
 func discriminatorLoss(_ D: any Layer, real: Tensor, fake: Tensor, gan: GANLoss,

@@ -7,6 +7,7 @@
 //   1. write the trainer (a GANTrainer) in a new file of this module;
 //   2. in the same file, `extension TrainableModel { public static let mine = TrainableModel(...) }`;
 //   3. add `.mine` to `ModelRegistry.models`.
+import Foundation
 import Augment
 import Datasets
 import Models
@@ -34,12 +35,15 @@ public enum DatasetMode: String, Sendable {
     case aligned
     /// DATAROOT/<class>/..., one subfolder per class.
     case labeled
+    /// Colour photos in DATAROOT/train, or in DATAROOT itself (any folder of photos).
+    case colorization
 
     public var layout: String {
         switch self {
         case .unaligned: return "DATAROOT/trainA and DATAROOT/trainB (unpaired)"
         case .aligned: return "DATAROOT/train with A|B side-by-side pairs"
         case .labeled: return "DATAROOT with one subfolder per class"
+        case .colorization: return "DATAROOT/train, or DATAROOT itself, with colour photos"
         }
     }
 }
@@ -86,21 +90,31 @@ public struct TrainableModel: Sendable {
         switch datasetMode {
         case .unaligned:
             return try UnalignedDataset(root: o.dataroot, phase: "train", options: aug, channelsA: o.inputNc,
-                                        channelsB: o.outputNc, serial: o.serialBatches)
+                                        channelsB: o.outputNc, serial: o.serialBatches, direction: o.direction)
         case .aligned:
             return try AlignedDataset(root: o.dataroot, phase: "train", options: aug, direction: o.direction,
                                       channelsA: o.inputNc, channelsB: o.outputNc)
         case .labeled:
             return try LabeledDataset(root: o.dataroot, options: aug, channels: o.outputNc)
+        case .colorization:
+            // The trainer splits the RGB photos into L and ab.
+            return try SingleDataset(root: colorizationFolder(o.dataroot, phase: "train"), options: aug, channels: 3)
         }
     }
 }
 
 public enum ModelRegistry {
     /// Every model `img2img train` offers, in the order its help lists them.
-    public static let models: [TrainableModel] = [.cyclegan, .pix2pix, .cgan, .dcgan, .template, .cut, .fastcut]
+    public static let models: [TrainableModel] = [.cyclegan, .pix2pix, .colorization, .cgan, .dcgan, .template, .cut, .fastcut]
 
     public static func model(named name: String) -> TrainableModel? {
         models.first { $0.name == name }
     }
+}
+
+/// The colorization dataset's folder: DATAROOT/<phase> when it exists, else DATAROOT itself.
+public func colorizationFolder(_ dataroot: String, phase: String) -> String {
+    var isDir: ObjCBool = false
+    let sub = dataroot + "/" + phase
+    return FileManager.default.fileExists(atPath: sub, isDirectory: &isDir) && isDir.boolValue ? sub : dataroot
 }

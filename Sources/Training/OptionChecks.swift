@@ -7,6 +7,7 @@
 //   TrainableModel.checkTrainingSize(o, h, w)    the size of a batch (from data: --preprocess none,
 //                                                scale_width, crop of small images), before its step
 import Augment
+import Datasets
 import Models
 
 /// The largest side `--load-size` and `--crop-size` may ask for (a 8192x8192 RGB image is 200 M
@@ -40,6 +41,35 @@ extension TrainableModel {
         let usesD = name != TrainableModel.template.name || o.float("lambda-GAN") > 0
         if let why = trainingSizeProblem(o, height: height, width: width, discriminator: usesD) {
             throw TrainingError.invalidOptions(why)
+        }
+    }
+}
+
+extension TrainableModel {
+    /// The checks of the data's sizes before the first step, from the files' headers, when the
+    /// preprocessing keeps sizes from the data (none, scale_width, crop of small images): a batch
+    /// of more than one image needs one size per side, and every size must suit the networks.
+    /// Throws `TrainingError.invalidOptions` naming a file.
+    public func checkPlannedSizes(_ o: TrainOptions, dataset: any ImageDataset) throws {
+        guard datasetMode != .labeled, knownTrainingSize(o) == nil else { return }
+        let sizes = dataset.plannedSizes()
+        let mode = "--preprocess \(o.preprocess.rawValue)"
+        if o.batchSize > 1 {
+            for side in ["A", "B", "A|B"] {
+                let s = sizes.filter { $0.side == side }
+                guard let first = s.first,
+                      let other = s.first(where: { $0.width != first.width || $0.height != first.height }) else { continue }
+                throw TrainingError.invalidOptions(
+                    "--batch-size \(o.batchSize) needs images of one size after \(mode), but \(first.path) is "
+                    + "\(first.width)x\(first.height) and \(other.path) is \(other.width)x\(other.height): use --batch-size 1 "
+                    + "(each image trains at its own size) or a preprocess mode that crops (resize_and_crop, scale_width_and_crop)")
+            }
+        }
+        var seen = Set<[Int]>()
+        for p in sizes where seen.insert([p.width, p.height]).inserted {
+            do { try checkTrainingSize(o, height: p.height, width: p.width) } catch TrainingError.invalidOptions(let why) {
+                throw TrainingError.invalidOptions("\(p.path) is \(p.width)x\(p.height) after \(mode): \(why)")
+            }
         }
     }
 }
@@ -90,6 +120,9 @@ func validateCommonOptions(_ o: TrainOptions, datasetMode: DatasetMode) throws {
         throw fail("--n-epochs and --n-epochs-decay must be 0...\(maxEpochOption), got \(o.nEpochs) and \(o.nEpochsDecay)")
     }
     guard o.nEpochs + o.nEpochsDecay >= 1 else { throw fail("--n-epochs + --n-epochs-decay must be at least 1") }
+    guard (1...(o.nEpochs + o.nEpochsDecay)).contains(o.epochCount) else {
+        throw fail("--epoch-count must be 1...\(o.nEpochs + o.nEpochsDecay) (--n-epochs + --n-epochs-decay), got \(o.epochCount)")
+    }
     guard (1...maxBatchSize).contains(o.batchSize) else { throw fail("--batch-size must be 1...\(maxBatchSize), got \(o.batchSize)") }
     guard o.maxDatasetSize >= 1 else { throw fail("--max-dataset-size must be at least 1, got \(o.maxDatasetSize)") }
     guard (1...maxBaseWidth).contains(o.ngf), (1...maxBaseWidth).contains(o.ndf) else {
@@ -99,7 +132,7 @@ func validateCommonOptions(_ o: TrainOptions, datasetMode: DatasetMode) throws {
     guard (1...maxDiscriminatorLayers).contains(o.nLayersD) else {
         throw fail("--n-layers-D must be 1...\(maxDiscriminatorLayers), got \(o.nLayersD)")
     }
-    guard [1, 3].contains(o.inputNc), [1, 3].contains(o.outputNc) else {
+    guard datasetMode == .colorization || ([1, 3].contains(o.inputNc) && [1, 3].contains(o.outputNc)) else {
         throw fail("--input-nc and --output-nc must be 1 or 3, got \(o.inputNc) and \(o.outputNc)")
     }
     guard o.dSteps >= 1 else { throw fail("--d-steps must be at least 1, got \(o.dSteps)") }

@@ -6,6 +6,9 @@
 //   G step (D frozen, using the UPDATED D):
 //             loss_G = GAN(D([real_A, fake_B]), real) + lambda_L1 |fake_B - real_B|
 //   Defaults: vanilla GAN, lambda_L1 100, no image pool (the paper code uses none for pix2pix).
+// Colorization (models/colorization_model.py) is pix2pix on Lab: the batch's RGB photos become
+// real_A = L / 50 - 1 and real_B = ab / 110, and the visuals are shown in RGB again.
+import Augment
 import Autograd
 import Models
 import NN
@@ -28,7 +31,9 @@ public struct Pix2PixLosses: Sendable, Equatable {
 }
 
 public final class Pix2PixTrainer: GANTrainer {
-    public var modelName: String { "pix2pix" }
+    public var modelName: String { colorization ? "colorization" : "pix2pix" }
+    /// The colorization model: batches hold RGB photos (realA), split into L and ab here.
+    public let colorization: Bool
     public let G: any Layer, D: any Layer
     public let pix2pixOptions: Pix2PixOptions
     public var options: TrainingOptions { pix2pixOptions.training }
@@ -42,8 +47,8 @@ public final class Pix2PixTrainer: GANTrainer {
     let criterionGAN: GANLoss
     public private(set) var visuals: [(name: String, image: Tensor)] = []
 
-    public init(G: any Layer, D: any Layer, options: Pix2PixOptions = .init()) {
-        self.G = G; self.D = D; self.pix2pixOptions = options
+    public init(G: any Layer, D: any Layer, options: Pix2PixOptions = .init(), colorization: Bool = false) {
+        self.G = G; self.D = D; self.pix2pixOptions = options; self.colorization = colorization
         G.train(); D.train()
         let t = options.training
         optimizerG = makeAdam([("G", G)], t)
@@ -59,13 +64,19 @@ public final class Pix2PixTrainer: GANTrainer {
     public var lossValues: [(name: String, value: Float)] { losses.named }
 
     public func optimizeParameters(_ batch: TrainingBatch) {
+        let batch = colorization ? Self.labBatch(batch.realA) : batch
         guard let realBTensor = batch.realB else { preconditionFailure("pix2pix needs realB") }
         let realA = Variable(batch.realA), realB = Variable(realBTensor)
         let updateG = isGeneratorIteration
 
         // forward
         let fakeB = withGradMode(updateG) { G(realA) }
-        visuals = [("real_A", realA.value), ("fake_B", fakeB.value), ("real_B", realB.value)]
+        if colorization {
+            visuals = [("real_A", realA.value), ("real_B_rgb", Self.rgb(l: realA.value, ab: realB.value)),
+                       ("fake_B_rgb", Self.rgb(l: realA.value, ab: fakeB.value))]
+        } else {
+            visuals = [("real_A", realA.value), ("fake_B", fakeB.value), ("real_B", realB.value)]
+        }
 
         // D
         D.setRequiresGrad(true)
@@ -99,6 +110,20 @@ public final class Pix2PixTrainer: GANTrainer {
         lossD = loss.value.scalar
     }
 
+    /// RGB photos [N,H,W,3] in [-1, 1] to the colorization pair: A = L / 50 - 1, B = ab / 110.
+    static func labBatch(_ rgb: Tensor) -> TrainingBatch {
+        precondition(rgb.shape.last == 3, "colorization needs RGB batches, got \(rgb.shape)")
+        let (l, ab) = rgb.scalars.withUnsafeBufferPointer { Lab.splitSignedRGB($0) }
+        let s = Array(rgb.shape.dropLast())
+        return .pair(Tensor(shape: s + [1], scalars: l), Tensor(shape: s + [2], scalars: ab))
+    }
+
+    /// L and ab (network scales) to RGB [N,H,W,3] in [-1, 1], for the visuals.
+    static func rgb(l: Tensor, ab: Tensor) -> Tensor {
+        let v = l.scalars.withUnsafeBufferPointer { lp in ab.scalars.withUnsafeBufferPointer { Lab.signedRGB(l: lp, ab: $0) } }
+        return Tensor(shape: Array(l.shape.dropLast()) + [3], scalars: v)
+    }
+
     func backwardG(realA: Variable, realB: Variable, fakeB: Variable) {
         let fakeAB = concat([realA, fakeB], axis: -1)
         let lossGAN = criterionGAN(D(fakeAB), targetIsReal: true)
@@ -126,6 +151,37 @@ extension TrainableModel {
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.inputNc + o.outputNc, ndf: o.ndf,
                                 norm: o.norm, nLayersD: o.nLayersD)
             let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: p, initialization: o.initialization)
+            return BuiltTrainer(trainer: trainer, configs: ["G": g, "D": d])
+        })
+}
+
+extension TrainableModel {
+    /// `img2img train colorization`: the paper code's colorization model, pix2pix from the L
+    /// channel of Lab to its ab channels, trained on any folder of colour photos.
+    public static let colorization = TrainableModel(
+        name: "colorization", abstract: "gray to colour (pix2pix from L to ab of Lab) on any folder of colour photos.",
+        datasetMode: .colorization,
+        options: [ModelOption("lambda-L1", .float(min: 0), default: .double(100), help: "Weight of the L1 loss.")],
+        setDefaults: { o in
+            o.netG = "unet_256"; o.norm = .batch; o.ganMode = .vanilla; o.useDropout = true
+            o.inputNc = 1; o.outputNc = 2
+        },
+        validate: { o in
+            // The paper code's colorization dataset asserts the same.
+            guard o.inputNc == 1, o.outputNc == 2, o.direction == .aToB else {
+                throw TrainingError.invalidOptions("colorization maps L (--input-nc 1) to ab (--output-nc 2), AtoB; "
+                                                   + "got --input-nc \(o.inputNc) --output-nc \(o.outputNc) --direction \(o.direction.rawValue)")
+            }
+        },
+        build: { o, _ in
+            var p = Pix2PixOptions()
+            p.training = o.trainingOptions
+            p.lambdaL1 = o.float("lambda-L1")
+            var g = ModelConfig.generator(o.netG, inputNC: 1, outputNC: 2, ngf: o.ngf, norm: o.norm, useDropout: o.useDropout)
+            g.colorization = true
+            let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: 3, ndf: o.ndf, norm: o.norm, nLayersD: o.nLayersD)
+            let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: p, initialization: o.initialization,
+                                             colorization: true)
             return BuiltTrainer(trainer: trainer, configs: ["G": g, "D": d])
         })
 }

@@ -13,9 +13,20 @@ import Models
 import Reports
 import Translation
 
+/// How `test` reads DATAROOT (the paper code's dataset modes for test.py).
+public enum TestDatasetMode: String, Sendable, CaseIterable {
+    /// DATAROOT/testA and testB, each through its generator and back (cyclegan).
+    case unaligned
+    /// DATAROOT/test with A|B pairs; the output is compared with B (pix2pix).
+    case aligned
+    /// Every image of DATAROOT through one generator (G, or G_A / G_B by --direction).
+    case single
+    /// Colour photos in DATAROOT/test (or DATAROOT): gray in, colour out, compared with the photo.
+    case colorization
+}
+
 public struct TestOptions: Sendable {
-    /// cyclegan (testA through G_A and back, testB through G_B and back), pix2pix, or cut /
-    /// fastcut (testA through G).
+    /// cyclegan (testA through G_A and back, testB through G_B and back), pix2pix or colorization.
     public var model: String
     public var dataroot: String
     public var name: String
@@ -24,7 +35,11 @@ public struct TestOptions: Sendable {
     /// latest or epoch_<n>.
     public var epoch = "latest"
     public var phase = "test"
+    /// pix2pix: which half of a pair is the input; cyclegan: BtoA runs testB through G_A and
+    /// testA through G_B (a run trained with --direction BtoA), and `single` through G_B.
     public var direction = Direction.aToB
+    /// nil: the model's own (cyclegan unaligned, pix2pix aligned, colorization colorization).
+    public var datasetMode: TestDatasetMode?
     public var numTest = Int.max
     /// Batch norm on the running statistics (PyTorch eval()).
     public var eval = false
@@ -35,7 +50,17 @@ public struct TestOptions: Sendable {
 
     public var outputFolder: String { resultsDir + "/" + name + "/test_" + epoch }
     /// The models `test` knows: those whose generators translate images.
-    public static let models = ["cyclegan", "pix2pix", "cut", "fastcut"]
+    public static let models = ["cyclegan", "pix2pix", "colorization", "cut", "fastcut"]
+
+    /// The dataset mode in effect.
+    public var effectiveDatasetMode: TestDatasetMode {
+        if let datasetMode { return datasetMode }
+        switch model {
+        case "cyclegan", "cut", "fastcut": return .unaligned
+        case "colorization": return .colorization
+        default: return .aligned
+        }
+    }
 }
 
 public struct TestResult: Sendable {
@@ -92,43 +117,85 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
         }
     }
 
-    if o.model == "cyclegan" {
+    let mode = o.effectiveDatasetMode
+    /// The generator that maps the inputs: G, or G_A / G_B of a cyclegan by direction.
+    func mainGenerator() throws -> GeneratorTranslator {
+        o.model == "cyclegan" ? try generator(o.direction == .aToB ? "G_A" : "G_B") : try generator("G")
+    }
+    func compare(_ fake: Image, _ b: Image, _ s: String) {
+        let psnr = ImageMetrics.psnr(fake, b)
+        metrics[s] = .init(l1: ImageMetrics.l1(fake, b), psnr: psnr.isFinite ? psnr : nil, ssim: ImageMetrics.ssim(fake, b))
+    }
+    func sameSize(_ img: Image, as ref: Image) -> Image {
+        img.width == ref.width && img.height == ref.height ? img : img.resized(width: ref.width, height: ref.height, filter: .bicubic)
+    }
+
+    switch mode {
+    case .unaligned where o.model != "cyclegan":
+        // One generator (CUT's test): test<A> through G, shown beside a B image for reference.
+        let g = try mainGenerator()
+        let (first, second) = o.direction == .aToB ? ("A", "B") : ("B", "A")
+        let references = (try? ImageFolder.scan(root: o.dataroot + "/" + o.phase + second)).map { scan in
+            scan.images.map { scan.path(of: $0) }
+        } ?? []
+        try each(o.dataroot + "/" + o.phase + first) { path, i, s in
+            let real = try readImage(at: path).toRGB8()
+            let fake = try translateImage(real, with: g, index: i)
+            var cells = [try save(real, "\(s)_real_A.png", "real_A"), try save(fake, "\(s)_fake_B.png", "fake_B")]
+            if !references.isEmpty, let b = try? readImage(at: references[i % references.count]).toRGB8() {
+                cells.append(try save(b, "\(s)_real_B.png", "real_B"))
+            }
+            rows.append(ImageTableRow(label: s, cells: cells))
+        }
+    case .unaligned:
         let gA = try generator("G_A"), gB = try generator("G_B")
-        for (domain, fwd, back, fake, rec) in [("A", gA, gB, "fake_B", "rec_A"), ("B", gB, gA, "fake_A", "rec_B")] {
-            try each(o.dataroot + "/" + o.phase + domain) { path, i, s in
+        // A run trained with --direction BtoA has G_A mapping the B folder.
+        let (first, second) = o.direction == .aToB ? ("A", "B") : ("B", "A")
+        // Images are named by role, as the paper code's visuals: real_A is G_A's input.
+        for (folder, role, fwd, back, fake, rec) in [(first, "A", gA, gB, "fake_B", "rec_A"), (second, "B", gB, gA, "fake_A", "rec_B")] {
+            try each(o.dataroot + "/" + o.phase + folder) { path, i, s in
                 let real = try readImage(at: path).toRGB8()
                 let f = try translateImage(real, with: fwd, index: i)
                 let r = try translateImage(f, with: back, index: i)
-                rows.append(ImageTableRow(label: s, cells: [try save(real, "\(s)_real_\(domain).png", "real_\(domain)"),
+                rows.append(ImageTableRow(label: s, cells: [try save(real, "\(s)_real_\(role).png", "real_\(role)"),
                                                             try save(f, "\(s)_\(fake).png", fake),
                                                             try save(r, "\(s)_\(rec).png", rec)]))
             }
         }
-    } else if o.model == "cut" || o.model == "fastcut" {
-        // CUT's test.py: A -> B only (no G for B -> A, no pairs to compare with)
-        let g = try generator("G")
-        try each(o.dataroot + "/" + o.phase + "A") { path, i, s in
-            let real = try readImage(at: path).toRGB8()
-            let fake = try translateImage(real, with: g, index: i)
-            rows.append(ImageTableRow(label: s, cells: [try save(real, "\(s)_real_A.png", "real_A"),
-                                                        try save(fake, "\(s)_fake_B.png", "fake_B")]))
-        }
-    } else {
-        let g = try generator("G")
+    case .aligned:
+        let g = try mainGenerator()
         try each(o.dataroot + "/" + o.phase) { path, i, s in
             let ab = try readImage(at: path).toRGB8()
             guard ab.width >= 2 else { throw DatasetError(path: path, reason: "too narrow to hold an A|B pair") }
             let (l, r) = ab.splitHorizontally()
             let (a, b) = o.direction == .aToB ? (l, r) : (r, l)
-            var fake = try translateImage(a, with: g, index: i).toRGB8()
-            if fake.width != b.width || fake.height != b.height {
-                fake = fake.resized(width: b.width, height: b.height, filter: .bicubic)
-            }
-            let psnr = ImageMetrics.psnr(fake, b)
-            metrics[s] = .init(l1: ImageMetrics.l1(fake, b), psnr: psnr.isFinite ? psnr : nil, ssim: ImageMetrics.ssim(fake, b))
+            let fake = sameSize(try translateImage(a, with: g, index: i).toRGB8(), as: b)
+            compare(fake, b, s)
             rows.append(ImageTableRow(label: s, cells: [try save(a, "\(s)_real_A.png", "real_A"),
                                                         try save(fake, "\(s)_fake_B.png", "fake_B"),
                                                         try save(b, "\(s)_real_B.png", "real_B")]))
+        }
+    case .single:
+        let g = try mainGenerator()
+        try each(o.dataroot) { path, i, s in
+            let real = try readImage(at: path).toRGB8()
+            let fake = try translateImage(real, with: g, index: i)
+            rows.append(ImageTableRow(label: s, cells: [try save(real, "\(s)_real.png", "real"),
+                                                        try save(fake, "\(s)_fake.png", "fake")]))
+        }
+    case .colorization:
+        let g = try mainGenerator()
+        guard g.colorization else {
+            throw TrainingError.invalidOptions("--dataset-mode colorization needs a colorization model; \(o.name)'s G is not one")
+        }
+        try each(colorizationFolder(o.dataroot, phase: o.phase)) { path, i, s in
+            let photo = try readImage(at: path).toRGB8()
+            let gray = photo.toGray8()
+            let fake = sameSize(try translateImage(photo, with: g, index: i).toRGB8(), as: photo)
+            compare(fake, photo, s)
+            rows.append(ImageTableRow(label: s, cells: [try save(gray, "\(s)_real_A.png", "real_A"),
+                                                        try save(fake, "\(s)_fake_B_rgb.png", "fake_B_rgb"),
+                                                        try save(photo, "\(s)_real_B_rgb.png", "real_B_rgb")]))
         }
     }
 
@@ -148,7 +215,7 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
                              to: out + "/metrics.json")
     }
     let page = out + "/index.html"
-    let title = "\(o.name): \(o.model), \(o.phase) split, checkpoint \(o.epoch)"
+    let title = "\(o.name): \(o.model), " + (mode == .single ? "\(o.dataroot)" : "\(o.phase) split") + ", checkpoint \(o.epoch)"
     let html = ImageTablePage.html(title: title, summary: summary.map { $0 + " (L1 on [0, 1]; PSNR averaged over pairs that differ)" },
                                    rows: rows)
     try AtomicFile.write(Array(html.utf8), to: page)

@@ -144,6 +144,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var maxDatasetSize = Int.max
     public var batchSize = 1
     // schedule
+    /// The number of the first epoch (the paper code's epoch_count): epochs run from it to
+    /// n_epochs + n_epochs_decay, the schedule counts from it and saves are named by it.
+    public var epochCount = 1
     public var nEpochs = 100
     public var nEpochsDecay = 100
     public var lr = 0.0002
@@ -179,7 +182,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         case dSteps = "d_steps", lambdaGP = "lambda_gp", clipValue = "clip_value", loadSize = "load_size"
         case cropSize = "crop_size", noFlip = "no_flip", serialBatches = "serial_batches"
         case maxDatasetSize = "max_dataset_size", batchSize = "batch_size", nEpochs = "n_epochs"
-        case nEpochsDecay = "n_epochs_decay", lrPolicy = "lr_policy", lrDecayIters = "lr_decay_iters"
+        case epochCount = "epoch_count", nEpochsDecay = "n_epochs_decay", lrPolicy = "lr_policy", lrDecayIters = "lr_decay_iters"
         case continueTrain = "continue_train", saveEpochFreq = "save_epoch_freq", saveLatestFreq = "save_latest_freq"
         case saveLatestEpochs = "save_latest_epochs", printFreq = "print_freq", numThreads = "num_threads"
         case worldSize = "world_size", syncBN = "sync_bn", effectiveBatchSize = "effective_batch_size"
@@ -201,7 +204,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         try get(.clipValue, &clipValue); try get(.direction, &direction); try get(.preprocess, &preprocess)
         try get(.loadSize, &loadSize); try get(.cropSize, &cropSize); try get(.noFlip, &noFlip); try get(.filter, &filter)
         try get(.serialBatches, &serialBatches); try get(.maxDatasetSize, &maxDatasetSize); try get(.batchSize, &batchSize)
-        try get(.nEpochs, &nEpochs); try get(.nEpochsDecay, &nEpochsDecay); try get(.lr, &lr); try get(.beta1, &beta1)
+        try get(.epochCount, &epochCount); try get(.nEpochs, &nEpochs); try get(.nEpochsDecay, &nEpochsDecay); try get(.lr, &lr); try get(.beta1, &beta1)
         try get(.lrPolicy, &lrPolicy); try get(.lrDecayIters, &lrDecayIters); try get(.seed, &seed)
         try get(.continueTrain, &continueTrain); try get(.saveEpochFreq, &saveEpochFreq)
         try get(.saveLatestFreq, &saveLatestFreq); try get(.saveLatestEpochs, &saveLatestEpochs)
@@ -222,7 +225,8 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         try c.encode(preprocess, forKey: .preprocess); try c.encode(loadSize, forKey: .loadSize)
         try c.encode(cropSize, forKey: .cropSize); try c.encode(noFlip, forKey: .noFlip); try c.encode(filter, forKey: .filter)
         try c.encode(serialBatches, forKey: .serialBatches); try c.encode(maxDatasetSize, forKey: .maxDatasetSize)
-        try c.encode(batchSize, forKey: .batchSize); try c.encode(nEpochs, forKey: .nEpochs)
+        try c.encode(batchSize, forKey: .batchSize); try c.encode(epochCount, forKey: .epochCount)
+        try c.encode(nEpochs, forKey: .nEpochs)
         try c.encode(nEpochsDecay, forKey: .nEpochsDecay); try c.encode(lr, forKey: .lr); try c.encode(beta1, forKey: .beta1)
         try c.encode(lrPolicy, forKey: .lrPolicy); try c.encode(lrDecayIters, forKey: .lrDecayIters); try c.encode(seed, forKey: .seed)
         try c.encode(continueTrain, forKey: .continueTrain); try c.encode(saveEpochFreq, forKey: .saveEpochFreq)
@@ -237,13 +241,14 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 
     /// The preprocessing the dataset applies.
     public var augmentOptions: AugmentOptions {
-        AugmentOptions(preprocess: preprocess, loadSize: loadSize, cropSize: cropSize, flip: !noFlip, filter: filter)
+        AugmentOptions(preprocess: preprocess, loadSize: loadSize, cropSize: cropSize, flip: !noFlip, filter: filter,
+                       scaledHeightMultiple: 4)
     }
 
     /// The options every trainer reads.
     public var trainingOptions: TrainingOptions {
         var t = TrainingOptions()
-        t.ganMode = ganMode; t.lr = lr; t.beta1 = beta1; t.lrPolicy = lrPolicy; t.nEpochs = nEpochs
+        t.ganMode = ganMode; t.lr = lr; t.beta1 = beta1; t.lrPolicy = lrPolicy; t.epochCount = epochCount; t.nEpochs = nEpochs
         t.nEpochsDecay = nEpochsDecay; t.lrDecayIters = lrDecayIters; t.dSteps = dSteps
         t.clipValue = clipValue; t.lambdaGP = lambdaGP; t.seed = seed
         return t

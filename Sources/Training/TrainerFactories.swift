@@ -52,13 +52,13 @@ extension CycleGANTrainer {
 extension Pix2PixTrainer {
     /// The paper code's Pix2PixModel: G from `generator`, a conditional D on input_nc + output_nc channels.
     public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: Pix2PixOptions = .init(),
-                            initialization: InitOptions = .init()) throws {
+                            initialization: InitOptions = .init(), colorization: Bool = false) throws {
         var rng = SplitMix64(seed: deriveSeed(options.training.seed, 0))
         var d = discriminator; d.inputNC = generator.inputNC + generator.outputNC
         let G = try makeLayer(generator, initType: initialization.type, gain: initialization.gain, using: &rng)
         let D = try makeLayer(d, initType: initialization.type, gain: initialization.gain, using: &rng)
         reseedDropout([G, D], seed: options.training.seed)
-        self.init(G: G, D: D, options: options)
+        self.init(G: G, D: D, options: options, colorization: colorization)
     }
 }
 

@@ -4,6 +4,7 @@
 //   <optimizer>.state.<param>.exp_avg / exp_avg_sq   Adam moments, in the parameter's PyTorch layout
 //   <optimizer>.state.<param>.step               I64 scalar
 //   <pool>.images                                stored pool images [count,H,W,C] (NHWC, values in [-1,1])
+//   <pool>.image.<i>                             or, when they differ in size, each image [1,H,W,C]
 //   __metadata__ "img2img.training": JSON        model name, progress (epoch, iteration), schedule,
 //                                                optimizer hyper-parameters and lr, every generator's
 //                                                state (trainer, pools, each Dropout layer), losses
@@ -109,7 +110,13 @@ public enum TrainingCheckpoint {
         }
         for (pn, pool) in trainer.pools {
             rng[pn] = String(pool.rng.state)
-            if let s = pool.stacked { tensors.append(NamedTensor(name: pn + ".images", shape: s.shape, values: s.scalars)) }
+            if let s = pool.stacked {
+                tensors.append(NamedTensor(name: pn + ".images", shape: s.shape, values: s.scalars))
+            } else {
+                for (i, im) in pool.images.enumerated() {
+                    tensors.append(NamedTensor(name: pn + ".image.\(i)", shape: im.shape, values: im.scalars))
+                }
+            }
         }
         let meta = TrainingMetadata(model: trainer.modelName, progress: trainer.progress,
                                     schedule: trainer.schedule, optimizers: optimizers, rng: rng,
@@ -189,11 +196,19 @@ public enum TrainingCheckpoint {
         for (pn, pool) in trainer.pools {
             guard let s = meta.rng[pn].flatMap(UInt64.init) else { throw fail("no generator state for \(pn)") }
             let stored = byName[pn + ".images"]
-            if let n = stored?.shape.first, n > pool.poolSize {
+            var single: [Tensor] = []
+            while let im = byName[pn + ".image.\(single.count)"] {
+                guard im.shape.count == 4, im.shape[0] == 1 else {
+                    throw fail("\(pn).image.\(single.count) has shape \(im.shape), expected [1,H,W,C]")
+                }
+                single.append(tensor(im))
+            }
+            let n = stored?.shape.first ?? single.count
+            if n > pool.poolSize {
                 throw fail("the \(pn) image pool holds \(n) images, more than --pool-size \(pool.poolSize): "
                            + "continue with --pool-size \(n) or more")
             }
-            pool.restore(stacked: stored.map(tensor), rngState: s)
+            if stored != nil { pool.restore(stacked: stored.map(tensor), rngState: s) } else { pool.restore(images: single, rngState: s) }
         }
         guard let r = meta.rng["trainer"].flatMap(UInt64.init) else { throw fail("no trainer generator state") }
         trainer.rng.state = r

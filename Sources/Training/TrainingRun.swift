@@ -130,7 +130,10 @@ public final class TrainingRun {
     /// The run folder.
     public var directory: String { options.directory }
     public var latestPath: String { directory + "/latest.safetensors" }
-    public var totalEpochs: Int { options.nEpochs + options.nEpochsDecay }
+    /// Epochs this run trains: the paper code's range(epoch_count, n_epochs + n_epochs_decay + 1).
+    public var totalEpochs: Int { lastEpochNumber - options.epochCount + 1 }
+    /// The number of the last epoch (epochs are numbered from --epoch-count).
+    public var lastEpochNumber: Int { options.nEpochs + options.nEpochsDecay }
     /// The lock file held while `run()` runs (one writer per run folder).
     public var lockPath: String { directory + "/.lock" }
 
@@ -154,6 +157,7 @@ public final class TrainingRun {
         // Only rank 0 speaks and writes; the others train silently in step with it.
         self.events = DataParallel.isWriter ? events : TrainingEvents()
         let dataset = try m.makeDataset(options)
+        try m.checkPlannedSizes(options, dataset: dataset)
         if DataParallel.isWriter { for s in dataset.skipped { events.message("img2img: skipped \(s)") } }
         datasetFailures = dataset.skipped.map(\.path)
         if DataParallel.isActive {
@@ -245,9 +249,10 @@ public final class TrainingRun {
                 guard let batch = next else { break }
                 if stop { try save(label: "latest", batchInEpoch: batchInEpoch); return .interrupted }
                 if !rateStepped { trainer.updateLearningRate(); rateStepped = true }
-                if checkedSizes.insert([batch.height, batch.width]).inserted {
-                    do { try model.checkTrainingSize(options, height: batch.height, width: batch.width) } catch {
-                        throw TrainingRunError.imageSize("\(error) (\(batch.pathsA.first ?? "a batch") after preprocessing)")
+                for (h, w, path) in [(batch.height, batch.width, batch.pathsA.first), (batch.heightB, batch.widthB, batch.pathsB.first)]
+                where checkedSizes.insert([h, w]).inserted {
+                    do { try model.checkTrainingSize(options, height: h, width: w) } catch {
+                        throw TrainingRunError.imageSize("\(error) (\(path ?? "a batch") after preprocessing)")
                     }
                 }
                 trainer.optimizeParameters(trainingBatch(batch))
@@ -264,7 +269,7 @@ public final class TrainingRun {
                     try report.log(epoch: trainer.currentEpochNumber, iteration: trainer.progress.iteration, losses: losses,
                                    learningRate: trainer.schedule.lr, imagesPerSecond: rate * imagesPerBatch)
                 }
-                events.iteration(IterationStatus(epoch: trainer.currentEpochNumber, totalEpochs: totalEpochs,
+                events.iteration(IterationStatus(epoch: trainer.currentEpochNumber, totalEpochs: lastEpochNumber,
                                                  batchInEpoch: batchInEpoch, batchesPerEpoch: perEpoch,
                                                  iteration: trainer.progress.iteration, rate: rate, losses: losses))
                 if options.saveLatestFreq > 0 && trainer.progress.iteration % options.saveLatestFreq == 0 && batchInEpoch < perEpoch {
@@ -276,14 +281,15 @@ public final class TrainingRun {
             trainer.progress.epoch += 1
             batchInEpoch = 0
             let finished = trainer.progress.epoch
+            let number = options.epochCount + finished - 1  // the paper code's number of this epoch
             let saveLatest = finished == totalEpochs
                 || (options.saveLatestEpochs > 0 && finished % options.saveLatestEpochs == 0)
             if saveLatest { try save(label: "latest", batchInEpoch: 0) }
-            if options.saveEpochFreq > 0 && finished % options.saveEpochFreq == 0 {
-                try save(label: "epoch_\(finished)", batchInEpoch: 0)
+            if options.saveEpochFreq > 0 && number % options.saveEpochFreq == 0 {
+                try save(label: "epoch_\(number)", batchInEpoch: 0)
             }
-            if writer { try report.addEpoch(finished, samples: sampleImages()) }
-            events.epoch(EpochStatus(epoch: finished, totalEpochs: totalEpochs, seconds: trainedFor, steps: done,
+            if writer { try report.addEpoch(number, samples: sampleImages()) }
+            events.epoch(EpochStatus(epoch: number, totalEpochs: lastEpochNumber, seconds: trainedFor, steps: done,
                                      allreduceSeconds: DataParallel.reduceSeconds - reducedBefore, savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
         }
         return .finished
@@ -296,12 +302,12 @@ public final class TrainingRun {
     public func zeroRateWarning(from epoch: Int) -> String? {
         let total = totalEpochs
         guard epoch < total else { return nil }
-        var s = LRSchedule(policy: options.lrPolicy, baseLR: options.lr, nEpochs: options.nEpochs,
+        var s = LRSchedule(policy: options.lrPolicy, baseLR: options.lr, epochCount: options.epochCount, nEpochs: options.nEpochs,
                            nEpochsDecay: options.nEpochsDecay, lrDecayIters: options.lrDecayIters)
         var zero: [Int] = []
         for k in 0..<total {
             s.step()
-            if k >= epoch && !(abs(s.lr) > options.lr * 1e-9) { zero.append(k + 1) }
+            if k >= epoch && !(abs(s.lr) > options.lr * 1e-9) { zero.append(options.epochCount + k) }
         }
         guard !zero.isEmpty else { return nil }
         let which = zero.count == 1 ? "epoch \(zero[0])" : "epochs \(zero.first!)-\(zero.last!)"
@@ -322,7 +328,8 @@ public final class TrainingRun {
                 cause = "--lr-policy plateau"
             }
         }
-        return "img2img: warning: \(which) of \(total) will run at learning rate 0 (\(cause))"
+        let range = options.epochCount == 1 ? "\(lastEpochNumber)" : "epochs \(options.epochCount)-\(lastEpochNumber)"
+        return "img2img: warning: \(which) of \(range) will run at learning rate 0 (\(cause))"
             + (all ? "; the run will not change the networks: raise --n-epochs-decay or --n-epochs" : "")
     }
 
@@ -333,6 +340,12 @@ public final class TrainingRun {
         }
         let file = try SafeTensors.read(path: latestPath)
         try TrainingCheckpoint.restore(file, into: trainer, file: latestPath)
+        // Exact resume numbers the epochs from the checkpoint; a new --epoch-count would renumber
+        // the epochs already trained and shift the schedule.
+        guard trainer.schedule.epochCount == options.epochCount else {
+            throw TrainingError.invalidOptions("--epoch-count \(options.epochCount) differs from the run's \(trainer.schedule.epochCount): "
+                + "--continue resumes at epoch \(trainer.schedule.epochCount + trainer.progress.epoch) by itself; leave --epoch-count out")
+        }
         // As the paper code's --continue_train, the schedule follows this run's options (e.g.
         // more epochs) from the next epoch on; its position comes from the checkpoint.
         trainer.schedule.policy = options.lrPolicy

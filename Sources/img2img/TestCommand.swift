@@ -10,13 +10,17 @@ struct TestCommand: ParsableCommand {
         abstract: "Translate a dataset's test split with a trained run and write the results page.",
         discussion: """
         cyclegan: DATAROOT/testA goes through G_A (and back through G_B), DATAROOT/testB through \
-        G_B (and back through G_A). pix2pix: DATAROOT/test holds A|B pairs; the output of G on \
-        A is compared with B (L1 on [0, 1], PSNR in dB, SSIM), per image and on average. cut, \
-        fastcut: DATAROOT/testA goes through G. Results \
-        go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs).
+        G_B (and back through G_A); --direction BtoA swaps the folders, for a run trained with it. \
+        pix2pix: DATAROOT/test holds A|B pairs; the output of G on A is compared with B (L1 on \
+        [0, 1], PSNR in dB, SSIM), per image and on average. colorization: the photos of \
+        DATAROOT/test (or DATAROOT) are made gray, colorized and compared with the originals. \
+        cut, fastcut: DATAROOT/testA goes through G, beside an image of testB. \
+        --dataset-mode single: every image of DATAROOT goes through one generator (G; cyclegan: \
+        G_A, or G_B with --direction BtoA), for a folder of inputs without a split or targets. \
+        Results go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs).
         """)
 
-    @Argument(help: "cyclegan | pix2pix | cut | fastcut")
+    @Argument(help: "cyclegan | pix2pix | colorization | cut | fastcut")
     var model: String
 
     @Option(help: "Dataset folder.")
@@ -31,8 +35,10 @@ struct TestCommand: ParsableCommand {
     var epoch: String = "latest"
     @Option(help: "Test split folder name.")
     var phase: String = "test"
-    @Option(help: "pix2pix: AtoB or BtoA.")
+    @Option(help: "AtoB or BtoA: pix2pix, the input half of a pair; cyclegan, which generator maps which folder.")
     var direction: Direction = .aToB
+    @Option(help: "unaligned | aligned | single | colorization (default: the model's own).")
+    var datasetMode: TestDatasetMode?
     @Option(help: "At most this many images per domain.")
     var numTest: Int = .max
     @Flag(help: "Batch norm: use the running statistics.")
@@ -50,7 +56,7 @@ struct TestCommand: ParsableCommand {
         engine.apply()
         var o = TestOptions(model: model, dataroot: dataroot, name: name)
         o.checkpointsDir = checkpointsDir; o.resultsDir = resultsDir; o.epoch = epoch; o.phase = phase
-        o.direction = direction; o.numTest = numTest; o.eval = eval
+        o.direction = direction; o.datasetMode = datasetMode; o.numTest = numTest; o.eval = eval
         let r = try runTest(o) { path, reason in
             FileHandle.standardError.write(Data("img2img: \(path): \(reason)\n".utf8))
         }
@@ -59,3 +65,5 @@ struct TestCommand: ParsableCommand {
         if r.failures > 0 { throw ExitCode(ExitStatus.someFilesFailed.rawValue) }
     }
 }
+
+extension TestDatasetMode: ExpressibleByArgument {}

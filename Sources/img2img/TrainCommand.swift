@@ -47,10 +47,14 @@ struct TrainCommand: ParsableCommand {
         let d = m.defaultOptions(dataroot: "", name: "")
         var s = "\(m.name): \(m.abstract)\n  data: \(m.datasetMode.layout)"
         if m.datasetMode != .labeled {
+            let base = TrainOptions(model: "", dataroot: "", name: "")
             s += "\n  defaults: --netG \(d.netG) --norm \(d.norm.rawValue) --gan-mode \(d.ganMode.rawValue)"
                 + (d.useDropout ? " --dropout" : "")
-                + (d.initType != .normal ? " --init-type \(d.initType.rawValue)" : "")
-                + (d.nEpochs != 100 || d.nEpochsDecay != 100 ? " --n-epochs \(d.nEpochs) --n-epochs-decay \(d.nEpochsDecay)" : "")
+                + (d.initType != base.initType ? " --init-type \(d.initType.rawValue)" : "")
+                + (d.inputNc != base.inputNc || d.outputNc != base.outputNc ? " --input-nc \(d.inputNc) --output-nc \(d.outputNc)" : "")
+                + (d.nEpochs != base.nEpochs || d.nEpochsDecay != base.nEpochsDecay
+                   ? " --n-epochs \(d.nEpochs) --n-epochs-decay \(d.nEpochsDecay)" : "")
+                + (d.lr != base.lr ? " --lr \(d.lr)" : "")
         } else {
             s += "\n  defaults: --gan-mode \(d.ganMode.rawValue)"
         }
@@ -97,10 +101,10 @@ struct TrainCommand: ParsableCommand {
     var dropout = false
     @Flag(help: "No dropout in the generator.")
     var noDropout = false
-    @Option(help: "Input channels (1 gray, 3 RGB).")
-    var inputNc: Int = 3
-    @Option(help: "Output channels.")
-    var outputNc: Int = 3
+    @Option(help: "Input channels (1 gray, 3 RGB; default 3, colorization 1).")
+    var inputNc: Int?
+    @Option(help: "Output channels (default 3, colorization 2).")
+    var outputNc: Int?
 
     @Option(help: "lsgan | vanilla | wgan | wgangp")
     var ganMode: GANMode?
@@ -111,7 +115,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "WGAN weight clipping bound.")
     var clipValue: Float = 0.01
 
-    @Option(help: "Paired data: AtoB or BtoA.")
+    @Option(help: "AtoB or BtoA: pix2pix, which half of the A|B pairs is the input; cyclegan, BtoA swaps trainA and trainB (G_A maps B to A).")
     var direction: Direction = .aToB
     @OptionGroup var preprocessing: PreprocessOptions
     @Flag(help: "Take B images in order instead of at random (unpaired data).")
@@ -121,10 +125,13 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Images per batch.")
     var batchSize: Int = 1
-    @Option(help: "Epochs at the initial learning rate (default: the model's; 100, cut 200, fastcut 150).")
+    @Option(help: "Epochs at the initial learning rate (default: the model's, 100 for most; cut 200, fastcut 150).")
     var nEpochs: Int?
-    @Option(help: "Epochs of linear decay to zero (default: the model's; 100, cut 200, fastcut 50).")
+    @Option(help: "Epochs of linear decay to zero (default: the model's, 100 for most; cut 200, fastcut 50).")
     var nEpochsDecay: Int?
+    @Option(help: ArgumentHelp("The number of the first epoch: epochs run from it to n-epochs + n-epochs-decay, the "
+                               + "schedule counts from it and numbered saves are named by it (the paper code's --epoch_count)."))
+    var epochCount: Int = 1
     @Option(help: "Initial learning rate.")
     var lr: Double = 0.0002
     @Option(help: "Adam beta1.")
@@ -180,7 +187,8 @@ struct TrainCommand: ParsableCommand {
         o.initGain = initGain
         if dropout { o.useDropout = true }
         if noDropout { o.useDropout = false }
-        o.inputNc = inputNc; o.outputNc = outputNc
+        if let inputNc { o.inputNc = inputNc }
+        if let outputNc { o.outputNc = outputNc }
         if let ganMode { o.ganMode = ganMode }
         o.dSteps = dSteps; o.lambdaGP = lambdaGP; o.clipValue = clipValue
         o.direction = direction
@@ -189,7 +197,7 @@ struct TrainCommand: ParsableCommand {
         o.serialBatches = serialBatches; o.maxDatasetSize = maxDatasetSize; o.batchSize = batchSize
         if let nEpochs { o.nEpochs = nEpochs }
         if let nEpochsDecay { o.nEpochsDecay = nEpochsDecay }
-        o.lr = lr; o.beta1 = beta1; o.lrPolicy = lrPolicy
+        o.epochCount = epochCount; o.lr = lr; o.beta1 = beta1; o.lrPolicy = lrPolicy
         o.lrDecayIters = lrDecayIters; o.seed = seed; o.continueTrain = continueTrain
         o.saveEpochFreq = saveEpochFreq; o.saveLatestFreq = saveLatestFreq; o.saveLatestEpochs = saveLatestEpochs
         o.printFreq = printFreq
@@ -229,10 +237,18 @@ struct TrainCommand: ParsableCommand {
                           + (s.savedLatest ? "saved \(s.latestPath), " : "") + "report \(s.reportPath)")
                 }
             })
-        let run = try TrainingRun(options: try effectiveOptions(), events: events)
+        // Checks that need the data (image sizes) or the checkpoint (--epoch-count) are usage
+        // errors too, found at the start.
+        func usage<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch TrainingError.invalidOptions(let why) {
+                progress.finish()
+                throw ValidationError(why)
+            }
+        }
+        let run = try usage { try TrainingRun(options: try effectiveOptions(), events: events) }
         TrainingRun.stopOnInterrupt()
         let outcome: TrainingOutcome
-        do { outcome = try run.run() } catch {
+        do { outcome = try usage { try run.run() } } catch {
             progress.finish()
             throw error
         }

@@ -89,8 +89,10 @@ final class NamedSkipTests: CLITestCase {
         let root = path("pairs")
         try smallPairs(root)
         let r = try img2img(trainArgs(root, netG: "unet_128"))
-        XCTAssertEqual(r.status, 1, r.stderr)
+        // A usage error found from the files' headers, naming a file, before any step.
+        XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("unet_128 needs sides that are multiples of 128; got 32x32: use --crop-size 128"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("p0.png is 32x32 after --preprocess none"), r.stderr)
         XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/run/latest.safetensors")), "no step, no checkpoint")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/run/loss_log.jsonl"))

@@ -97,3 +97,16 @@ func pngChunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
     let t = Array(type.utf8)
     return be32(UInt32(data.count)) + t + data + be32(crc32(t + data))
 }
+
+/// A minimal APP1 payload with one IFD0 entry: orientation `value`.
+func exifApp1(orientation value: Int, bigEndian: Bool, type: UInt16 = 3) -> [UInt8] {
+    func u16(_ v: UInt16) -> [UInt8] { bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    func u32(_ v: UInt32) -> [UInt8] { bigEndian ? be32(v) : be32(v).reversed() }
+    let value: [UInt8] = type == 4 ? u32(UInt32(value)) : u16(UInt16(value)) + [0, 0]
+    let tiff = (bigEndian ? Array("MM".utf8) : Array("II".utf8)) + u16(42) + u32(8)
+        + u16(2)                                                      // two entries
+        + u16(0x010F) + u16(2) + u32(4) + Array("Foo\0".utf8)         // Make, inline
+        + u16(0x0112) + u16(type) + u32(1) + value                    // Orientation
+        + u32(0)                                                      // no next IFD
+    return Array("Exif\0\0".utf8) + tiff
+}
