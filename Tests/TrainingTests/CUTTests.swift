@@ -260,3 +260,19 @@ extension CUTTests {
         XCTAssertFalse(t.netF.isCreated)
     }
 }
+
+extension CUTTests {
+    /// A run on unpaired folders whose A and B images differ in size (batch 1, no preprocessing):
+    /// CUT runs G on each side separately for the identity NCE.
+    func testRunOnMixedSizes() throws {
+        for (i, (w, h)) in [(36, 28), (28, 40)].enumerated() {
+            try writeImage(Image(width: w, height: h, channels: 3, pixels8: (0..<(w * h * 3)).map { UInt8(($0 * 7 + i) % 256) }),
+                           to: "\(tmp!)/data/trainB/mixed\(i).png")
+        }
+        for model in [TrainableModel.cut, .fastcut] {
+            let run = try TrainingRun(options: options(model, name: model.name + "-mixed", epochs: 1))
+            XCTAssertEqual(try run.run(), .finished)
+            XCTAssertTrue(run.trainer.lossValues.allSatisfy { $0.value.isFinite }, "\(run.trainer.lossValues)")
+        }
+    }
+}
