@@ -329,6 +329,15 @@ extension TrainableModel {
                     throw TrainingError.invalidOptions("--nce-layers must be distinct ascending indices of G's \(depth) layers "
                                                        + "(0..<\(depth)), got \(layers.map(String.init).joined(separator: ","))")
                 }
+                guard o.float("nce-T") > 0 else {
+                    throw TrainingError.invalidOptions("--nce-T must be above 0 (the logits are divided by it), got \(o.float("nce-T"))")
+                }
+                // netF's second layer is nc x nc and each layer's logits P x P: bound both so that a
+                // value can only be refused, never allocate gigabytes (CUT's defaults: 256 and 256)
+                let limit = 16384
+                for name in ["netF-nc", "num-patches"] where o.int(name) > limit {
+                    throw TrainingError.invalidOptions("--\(name) must be at most \(limit), got \(o.int(name)) (CUT's default: 256)")
+                }
                 if o.flag("nce-idt") && o.inputNc != o.outputNc {
                     throw TrainingError.invalidOptions("--nce-idt runs G on B images: input_nc (\(o.inputNc)) must equal output_nc "
                                                        + "(\(o.outputNc)); use --no-nce-idt")

@@ -222,6 +222,11 @@ final class CUTTests: XCTestCase {
         var wgan = cut
         wgan.ganMode = .wgangp
         XCTAssertThrowsError(try TrainableModel.cut.validate(wgan))
+        for (key, value) in [("nce_T", ModelOptionValue.double(0)), ("netF_nc", .int(1 << 20)), ("num_patches", .int(1 << 20))] {
+            var o = cut
+            o.modelOptions[key] = value
+            XCTAssertThrowsError(try TrainableModel.cut.validate(o), key)
+        }
     }
 
     /// Without nce_idt, A and B may differ in size; with it, G runs on each separately.
