@@ -38,7 +38,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var kind: Kind
     /// resnet_9blocks, resnet_6blocks, resnet_<n>blocks, unet_256, unet_128, unet_<2^downs>.
     public var netG: String
-    /// basic (n_layers 3), n_layers, pixel.
+    /// basic (n_layers 3), n_layers, pixel; a cgan_discriminator: basic (label planes
+    /// concatenated to the image) or projection.
     public var netD: String
     public var inputNC: Int
     public var outputNC: Int
@@ -53,15 +54,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var imageSize: Int
     public var numClasses: Int
     public var embedDim: Int
+    /// CGAN discriminator: spectral norm on its layers (and no batch norm). Written to JSON
+    /// only when set, so the files of every other network read as before.
+    public var spectralNorm: Bool
 
     public init(kind: Kind, netG: String = "resnet_9blocks", netD: String = "basic", inputNC: Int = 3,
                 outputNC: Int = 3, ngf: Int = 64, ndf: Int = 64, norm: Norm = .instance, useDropout: Bool = false,
                 nLayersD: Int = 3, paddingType: Padding = .reflect, nz: Int = 100, imageSize: Int = 64,
-                numClasses: Int = 10, embedDim: Int = 10) {
+                numClasses: Int = 10, embedDim: Int = 10, spectralNorm: Bool = false) {
         self.kind = kind; self.netG = netG; self.netD = netD; self.inputNC = inputNC; self.outputNC = outputNC
         self.ngf = ngf; self.ndf = ndf; self.norm = norm; self.useDropout = useDropout; self.nLayersD = nLayersD
         self.paddingType = paddingType; self.nz = nz; self.imageSize = imageSize
-        self.numClasses = numClasses; self.embedDim = embedDim
+        self.numClasses = numClasses; self.embedDim = embedDim; self.spectralNorm = spectralNorm
     }
 
     /// The paper code's generator (`define_G`).
@@ -81,6 +85,19 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case kind, netG, netD, ngf, ndf, norm, nz
         case inputNC = "input_nc", outputNC = "output_nc", useDropout = "use_dropout", nLayersD = "n_layers_D"
         case paddingType = "padding_type", imageSize = "image_size", numClasses = "num_classes", embedDim = "embed_dim"
+        case spectralNorm = "spectral_norm"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind); try c.encode(netG, forKey: .netG); try c.encode(netD, forKey: .netD)
+        try c.encode(inputNC, forKey: .inputNC); try c.encode(outputNC, forKey: .outputNC)
+        try c.encode(ngf, forKey: .ngf); try c.encode(ndf, forKey: .ndf); try c.encode(norm, forKey: .norm)
+        try c.encode(useDropout, forKey: .useDropout); try c.encode(nLayersD, forKey: .nLayersD)
+        try c.encode(paddingType, forKey: .paddingType); try c.encode(nz, forKey: .nz)
+        try c.encode(imageSize, forKey: .imageSize); try c.encode(numClasses, forKey: .numClasses)
+        try c.encode(embedDim, forKey: .embedDim)
+        if spectralNorm { try c.encode(spectralNorm, forKey: .spectralNorm) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -101,6 +118,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? d.imageSize
         numClasses = try c.decodeIfPresent(Int.self, forKey: .numClasses) ?? d.numClasses
         embedDim = try c.decodeIfPresent(Int.self, forKey: .embedDim) ?? d.embedDim
+        spectralNorm = try c.decodeIfPresent(Bool.self, forKey: .spectralNorm) ?? d.spectralNorm
     }
 
     /// The metadata key of the config in a safetensors header.
