@@ -268,6 +268,11 @@ extension TrainableModel {
                     let dConfig = ModelConfig(kind: .cganDiscriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf,
                                               imageSize: size, numClasses: classes.count, embedDim: cganEmbedDim,
                                               spectralNorm: sn)
+                    // `validate` assumed maxClassesBound classes; the data's count is known only here
+                    guard let bound = dConfig.parameterBound(), bound <= ModelConfig.maxParameters else {
+                        throw TrainingError.invalidOptions("with \(classes.count) classes the discriminator would have more than "
+                                                           + "\(ModelConfig.maxParameters) parameters: lower --ndf or --image-size")
+                    }
                     let trainer = NoiseGANTrainer.cgan(numClasses: classes.count, embedDim: cganEmbedDim, nz: nz, ngf: o.ngf,
                                                        ndf: o.ndf, channels: o.outputNc, imageSize: size,
                                                        discriminator: o.netD == "projection" ? .projection : .basic,
