@@ -3,6 +3,7 @@
 # Three D variants, trained with `img2img train cgan` for the same number of iterations:
 #   concat          label planes concatenated to the image, no mismatched pairs (--mismatch-weight 0)
 #   concat+mismatch the same D, real images with a wrong label as a third negative (0.5, GAN-CLS)
+#   projection      projection D (batch norm, no spectral norm), mismatched pairs 0.5
 #   projection+SN   projection D with spectral norm, mismatched pairs 0.5
 # A small CNN trained on the real training set by img2img's engine (img2img-experiments classify)
 # then scores how often each variant's samples are recognised as the label they were drawn for.
@@ -38,18 +39,22 @@ ITERS=$(( EPOCHS * ((PER_EPOCH + BATCH - 1) / BATCH) ))
 declare -A FLAGS=(
   [concat]="--netD basic --mismatch-weight 0"
   [concat-mismatch]="--netD basic --mismatch-weight 0.5"
+  [projection]="--netD projection --mismatch-weight 0.5"
   [projection-sn]="--netD projection --spectral-norm --mismatch-weight 0.5"
 )
-VARIANTS=(concat concat-mismatch projection-sn)
+VARIANTS=(concat concat-mismatch projection projection-sn)
 GENERATED=()
 for v in "${VARIANTS[@]}"; do
   start=$(date +%s)
+  # a finished run is kept (delete $WORK/runs to train again)
+  [ -f "$WORK/$v.time" ] && [ -f "$WORK/runs/$v/latest_net_G.safetensors" ] || {
   # shellcheck disable=SC2086
   "$BIN/img2img" train cgan --dataroot "$WORK/data/train" --name "$v" --checkpoints-dir "$WORK/runs" \
     --image-size 32 --output-nc 1 --batch-size $BATCH --n-epochs "$EPOCHS" --n-epochs-decay 0 \
     --lr-policy step --lr-decay-iters 1000 \
     --max-dataset-size "$PER_EPOCH" --save-epoch-freq 0 --print-freq 100 --seed "$SEED" --quiet ${FLAGS[$v]}
   echo "$v: $ITERS iterations in $(( $(date +%s) - start )) s" | tee "$WORK/$v.time"
+  }
   rm -rf "$WORK/gen/$v"
   "$BIN/img2img" generate --model "$WORK/runs/$v/latest_net_G.safetensors" --all-labels --count "$SAMPLES" \
     --seed 7 --output "$WORK/gen/$v"
@@ -76,7 +81,12 @@ done
   echo
   echo "- concat: label planes concatenated to the image (\`--netD basic --mismatch-weight 0\`, the old loss)"
   echo "- concat-mismatch: the same D, real images with a wrong label as a third negative (\`--mismatch-weight 0.5\`, GAN-CLS)"
+  echo "- projection: projection D, batch norm as the DCGAN D's (\`--netD projection --mismatch-weight 0.5\`)"
   echo "- projection-sn: projection D with spectral norm (\`--netD projection --spectral-norm --mismatch-weight 0.5\`)"
+  echo
+  echo "The last row is the mean over classes of the per-pixel standard deviation of the images of one"
+  echo "class ([-1, 1] units): how much the samples drawn for one label differ from each other (0: the"
+  echo "generator ignores its noise); the first column is the real test images' own."
   echo
   cat "$WORK/table.md"
   echo

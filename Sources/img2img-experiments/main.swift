@@ -9,7 +9,9 @@
 //       Trains a small CNN on the training set with img2img's engine (Adam, cross-entropy),
 //       reports its test accuracy, then the share of each folder's images (files named
 //       `<k>_<name>_<i>.png`, as `img2img generate` writes them) that it assigns to class k:
-//       per class and overall, as a markdown table.
+//       per class and overall, as a markdown table; and each folder's within-class spread
+//       (mean per-pixel standard deviation in [-1, 1] units), which shows a generator that
+//       ignores its noise, beside the real test images' own.
 import Foundation
 import Autograd
 import ImageIO
@@ -146,6 +148,26 @@ func perClassAccuracy(_ predicted: [Int], _ truth: [Int]) -> (perClass: [Double]
     return (per, Double(hit.reduce(0, +)) / Double(max(truth.count, 1)))
 }
 
+/// Mean over classes of the per-pixel standard deviation of that class's images: how much
+/// samples drawn for one label differ from each other (a generator that ignores its noise
+/// scores 0; the real images' value is the reference).
+func withinClassSpread(_ x: Tensor, _ labels: [Int]) -> Double {
+    let p = x.pointer
+    var spreads: [Double] = []
+    for k in 0..<10 {
+        let members = labels.indices.filter { labels[$0] == k }
+        guard members.count > 1 else { continue }
+        var total = 0.0
+        for j in 0..<1024 {
+            let v = members.map { Double(p[$0 * 1024 + j]) }
+            let m = v.reduce(0, +) / Double(v.count)
+            total += (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1)).squareRoot()
+        }
+        spreads.append(total / 1024)
+    }
+    return spreads.reduce(0, +) / Double(max(spreads.count, 1))
+}
+
 func classify(idx: String, generated: [(String, String)], epochs: Int, seed: UInt64, output: String?) throws {
     let (xTrain, yTrain) = try readIDX(images: "\(idx)/train-images-idx3-ubyte", labels: "\(idx)/train-labels-idx1-ubyte")
     let (xTest, yTest) = try readIDX(images: "\(idx)/t10k-images-idx3-ubyte", labels: "\(idx)/t10k-labels-idx1-ubyte")
@@ -174,16 +196,20 @@ func classify(idx: String, generated: [(String, String)], epochs: Int, seed: UIn
     var md = "| class | classifier on the real test set |" + generated.map { " \($0.0) |" }.joined() + "\n"
     md += "|---|---:|" + generated.map { _ in "---:|" }.joined() + "\n"
     var results: [(perClass: [Double], overall: Double)] = []
+    var spreads: [Double] = []
     for (name, folder) in generated {
         let (x, y) = try readGenerated(folder)
         let r = perClassAccuracy(predict(net, x), y)
-        emit("\(name): \(y.count) images, label accuracy \(pct(r.overall))%")
+        spreads.append(withinClassSpread(x, y))
+        emit("\(name): \(y.count) images, label accuracy \(pct(r.overall))%, within-class spread \(spreads.last!)")
         results.append(r)
     }
     for k in 0..<10 {
         md += "| \(k) \(classNames[k]) | \(pct(test.perClass[k])) |" + results.map { " \(pct($0.perClass[k])) |" }.joined() + "\n"
     }
     md += "| **all** | **\(pct(test.overall))** |" + results.map { " **\(pct($0.overall))** |" }.joined() + "\n"
+    let spread = { (x: Double) in String(format: "%.3f", x) }
+    md += "| within-class spread | \(spread(withinClassSpread(xTest, yTest))) |" + spreads.map { " \(spread($0)) |" }.joined() + "\n"
     print(md, terminator: "")
     if let output { try md.write(toFile: output, atomically: true, encoding: .utf8) }
 }
