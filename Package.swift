@@ -130,6 +130,12 @@ let package = Package(
             dependencies: ["TensorCore", "Autograd", "NN", "Models", "Training"]
         ),
 
+        // MARK: - Experiments behind docs/ notes (tools/cgan_experiment.sh); not a product
+        .executableTarget(
+            name: "img2img-experiments",
+            dependencies: ["TensorCore", "Autograd", "NN", "Training", "ImageIO"]
+        ),
+
         // MARK: - Tests
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),

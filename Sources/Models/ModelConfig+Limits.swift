@@ -73,6 +73,14 @@ extension ModelConfig {
             let isG = kind == .dcganGenerator || kind == .cganGenerator
             let top = shifted(isG ? ngf : ndf, k - 1)
             let cond = kind == .cganGenerator || kind == .cganDiscriminator
+            if kind == .cganDiscriminator && netD == "projection" {
+                // phi without its head, psi Linear(top, 1), one embedding row of `top` per class
+                add(mul(numClasses, top)); add(top); add(1)
+                conv(4, inputNC, ndf)
+                var ch = ndf
+                for _ in 1..<k { conv(4, ch, mul(2, ch)); ch = mul(2, ch) }
+                return overflow ? nil : total
+            }
             if cond { add(mul(numClasses, embedDim)) }
             let base = isG ? nz : inputNC
             let (widened, o) = base.addingReportingOverflow(cond ? max(embedDim, 1) : 0)

@@ -38,7 +38,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var kind: Kind
     /// resnet_9blocks, resnet_6blocks, resnet_<n>blocks, unet_256, unet_128, unet_<2^downs>.
     public var netG: String
-    /// basic (n_layers 3), n_layers, pixel.
+    /// basic (n_layers 3), n_layers, pixel; a cgan_discriminator: basic (label planes
+    /// concatenated to the image) or projection.
     public var netD: String
     public var inputNC: Int
     public var outputNC: Int
@@ -63,15 +64,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// CUT's anti-aliased upsampling in the ResNet generator (blur Upsample, then a conv;
     /// CUT's default; its --no_antialias_up turns it off).
     public var antialiasUp: Bool = false
+    /// CGAN discriminator: spectral norm on its layers (and no batch norm). Written to JSON
+    /// only when set, so the files of every other network read as before.
+    public var spectralNorm: Bool
 
     public init(kind: Kind, netG: String = "resnet_9blocks", netD: String = "basic", inputNC: Int = 3,
                 outputNC: Int = 3, ngf: Int = 64, ndf: Int = 64, norm: Norm = .instance, useDropout: Bool = false,
                 nLayersD: Int = 3, paddingType: Padding = .reflect, nz: Int = 100, imageSize: Int = 64,
-                numClasses: Int = 10, embedDim: Int = 10) {
+                numClasses: Int = 10, embedDim: Int = 10, spectralNorm: Bool = false) {
         self.kind = kind; self.netG = netG; self.netD = netD; self.inputNC = inputNC; self.outputNC = outputNC
         self.ngf = ngf; self.ndf = ndf; self.norm = norm; self.useDropout = useDropout; self.nLayersD = nLayersD
         self.paddingType = paddingType; self.nz = nz; self.imageSize = imageSize
-        self.numClasses = numClasses; self.embedDim = embedDim
+        self.numClasses = numClasses; self.embedDim = embedDim; self.spectralNorm = spectralNorm
     }
 
     /// The paper code's generator (`define_G`).
@@ -93,10 +97,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case paddingType = "padding_type", imageSize = "image_size", numClasses = "num_classes", embedDim = "embed_dim"
         case colorization
         case antialias, antialiasUp = "antialias_up"
+        case spectralNorm = "spectral_norm"
     }
 
-    /// Every field, except colorization when nil and the anti-aliasing flags when off: configs
-    /// of the paper code's networks stay byte for byte what they were before CUT.
+    /// Every field, except colorization when nil and the anti-aliasing and spectral-norm flags
+    /// when off: configs of the paper code's networks stay byte for byte what they were.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind); try c.encode(netG, forKey: .netG); try c.encode(netD, forKey: .netD)
@@ -108,6 +113,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(colorization, forKey: .colorization)
         if antialias { try c.encode(antialias, forKey: .antialias) }
         if antialiasUp { try c.encode(antialiasUp, forKey: .antialiasUp) }
+        if spectralNorm { try c.encode(spectralNorm, forKey: .spectralNorm) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -131,6 +137,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         colorization = try c.decodeIfPresent(Bool.self, forKey: .colorization)
         antialias = try c.decodeIfPresent(Bool.self, forKey: .antialias) ?? false
         antialiasUp = try c.decodeIfPresent(Bool.self, forKey: .antialiasUp) ?? false
+        spectralNorm = try c.decodeIfPresent(Bool.self, forKey: .spectralNorm) ?? d.spectralNorm
     }
 
     /// The metadata key of the config in a safetensors header.

@@ -95,7 +95,15 @@ func buildNetwork<G: RandomNumberGenerator>(_ c: ModelConfig, using rng: inout G
     case .cganDiscriminator:
         try checkImageSize()
         try check(c.numClasses > 0 && c.embedDim > 0, "num_classes and embed_dim must be positive")
-        return ConditionalDiscriminator(numClasses: c.numClasses, embedDim: c.embedDim, inputNC: c.inputNC,
-                                        ndf: c.ndf, imageSize: c.imageSize, using: &rng)
+        switch c.netD {
+        case "basic":
+            return ConditionalDiscriminator(numClasses: c.numClasses, embedDim: c.embedDim, inputNC: c.inputNC,
+                                            ndf: c.ndf, imageSize: c.imageSize, spectralNorm: c.spectralNorm, using: &rng)
+        case "projection":
+            return ProjectionDiscriminator(numClasses: c.numClasses, inputNC: c.inputNC, ndf: c.ndf, imageSize: c.imageSize,
+                                           spectralNorm: c.spectralNorm, using: &rng)
+        default:
+            throw ModelError(.invalidConfig, "unknown netD '\(c.netD)' for a cgan_discriminator (basic, projection)")
+        }
     }
 }

@@ -8,11 +8,12 @@
 import TensorCore
 import Autograd
 
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, SpectrallyNormalizable {
     public let weight: Variable
     public let bias: Variable?
     public let stride: Int
     public let padding: Int
+    public private(set) var spectralNorm: SpectralNorm?
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
         weight = Variable(Tensor(zeros: [kernelSize, kernelSize, inChannels, outChannels]), requiresGrad: true)
@@ -22,11 +23,19 @@ public final class Conv2D: Layer {
     }
 
     public var ownTensors: [ModuleTensor] {
-        [.parameter("weight", weight, layout: .conv)] + (bias.map { [.parameter("bias", $0)] } ?? [])
+        let b = bias.map { [ModuleTensor.parameter("bias", $0)] } ?? []
+        guard let sn = spectralNorm else { return [.parameter("weight", weight, layout: .conv)] + b }
+        return b + [.parameter("weight_orig", weight, layout: .conv)] + sn.buffers(prefix: "weight")
     }
 
+    public func applySpectralNorm<G: RandomNumberGenerator>(using rng: inout G) {
+        spectralNorm = SpectralNorm(convWeightShape: weight.shape, using: &rng)
+    }
+
+    public func setMode(_ mode: ModuleMode) { spectralNorm?.training = mode == .training }
+
     public func callAsFunction(_ x: Variable) -> Variable {
-        conv2d(x, weight, bias: bias, strides: (stride, stride), padding: .symmetric(padding))
+        conv2d(x, spectralNorm?(weight) ?? weight, bias: bias, strides: (stride, stride), padding: .symmetric(padding))
     }
 }
 

@@ -23,7 +23,7 @@ public func initialize<G: RandomNumberGenerator>(_ module: any Module, _ type: I
     for (_, m) in module.namedModules() {
         if m is Conv2D || m is ConvTranspose2D || m is Linear {
             for t in m.ownTensors {
-                if t.name == "weight" {
+                if t.name == "weight" || t.name == "weight_orig" {
                     t.setFromPyTorch(initialWeight(shape: t.pyTorchShape, type, gain: gain, using: &rng))
                 } else if t.name == "bias" {
                     t.setFromPyTorch(Tensor(zeros: t.pyTorchShape))

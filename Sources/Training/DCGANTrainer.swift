@@ -1,10 +1,20 @@
 // DCGAN (Radford et al. 2016) and the label-conditional GAN (Mirza & Osindero 2014).
 //   z ~ N(0, 1): [N, latentShape...] (default [N,1,1,nz], NHWC)   labels: [N] in 0..<numClasses
 //   forward:  fake = G(z)                    (CGAN: G(z, labels), D(x, labels))
-//   D step:   loss_D = (GAN(D(real), real) + GAN(D(fake.detach), fake)) * 0.5
+//   D step:   DCGAN: loss_D = (GAN(D(real), real) + GAN(D(fake.detach), fake)) * 0.5
+//             CGAN, mismatch weight w in [0, 1] (matching-aware D, Reed et al. 2016, GAN-CLS):
+//               loss_D = (GAN(D(real, y), real) + (1 - w) GAN(D(fake.detach, y), fake)
+//                         + w GAN(D(real, y_wrong), fake)) * 0.5
+//               y_wrong: for each sample another class, uniform, from the trainer's generator.
+//               w = 0.5 is GAN-CLS (the two kinds of negatives share the fake half); w = 0 is
+//               the plain CGAN loss, computed as before and drawing nothing more.
 //             (+ gradient penalty for wgangp, taken w.r.t. the image; clipping for wgan)
 //   G step (D frozen, updated D):  loss_G = GAN(D(fake), real)
-// A CGAN's D judges the pair (image, label): a real image with the wrong label is fake for it.
+// Without mismatched pairs a CGAN's D can tell real from fake while ignoring the label; a
+// real image with a wrong label is the negative that only the label gives away.
+// wgan / wgangp: the critic's mean over the mismatched pairs counts as fake with weight w, as
+// the fakes' mean does with 1 - w. The penalty stays on real/fake interpolates with the true
+// labels: labels are discrete, there is no path between y and y_wrong to penalize along.
 // Noise and labels for fakes come from the trainer's seeded generator; sample grids use a fixed
 // noise per class drawn once from its own seed, so grids of successive epochs are comparable.
 import Augment
@@ -26,6 +36,8 @@ public protocol LabelConditionalDiscriminator: Module {
 
 public struct GANLosses: Sendable, Equatable {
     public var G: Float = 0, D_real: Float = 0, D_fake: Float = 0, D: Float = 0
+    /// CGAN with mismatched pairs: D's loss on (real image, wrong label) as fake.
+    public var D_wrong: Float = 0
     public init() {}
     public var named: [(name: String, value: Float)] { [("G", G), ("D_real", D_real), ("D_fake", D_fake), ("D", D)] }
 }
@@ -43,6 +55,8 @@ public final class NoiseGANTrainer: GANTrainer {
     public let latentShape: [Int]
     /// 0 for an unconditional GAN.
     public let numClasses: Int
+    /// CGAN: the share of D's fake term given to (real image, wrong label) pairs; 0: none.
+    public let mismatchWeight: Float
     public let optimizerG: Adam, optimizerD: Adam
     public var schedule: LRSchedule
     public var rng: SplitMix64
@@ -58,20 +72,24 @@ public final class NoiseGANTrainer: GANTrainer {
                   latentShape: latentShape, numClasses: 0, options: options)
     }
 
-    /// Label-conditional GAN.
+    /// Label-conditional GAN; `mismatchWeight` in [0, 1] (0.5: GAN-CLS; > 0 needs two classes).
     public convenience init(G: any LabelConditionalGenerator, D: any LabelConditionalDiscriminator, latentShape: [Int],
-                            numClasses: Int, options: TrainingOptions = .init()) {
+                            numClasses: Int, mismatchWeight: Float = 0.5, options: TrainingOptions = .init()) {
         precondition(numClasses > 0, "a conditional GAN needs classes")
+        precondition((0...1).contains(mismatchWeight) && (mismatchWeight == 0 || numClasses > 1),
+                     "mismatchWeight must be in [0, 1], and 0 with one class; got \(mismatchWeight), \(numClasses) classes")
         self.init(name: "cgan", G: G, D: D, gForward: { z, l in G(z, labels: l!) }, dForward: { x, l in D(x, labels: l!) },
-                  latentShape: latentShape, numClasses: numClasses, options: options)
+                  latentShape: latentShape, numClasses: numClasses, mismatchWeight: mismatchWeight, options: options)
     }
 
     init(name: String, G: any Module, D: any Module, gForward: @escaping (Variable, [Int]?) -> Variable,
-         dForward: @escaping (Variable, [Int]?) -> Variable, latentShape: [Int], numClasses: Int, options: TrainingOptions) {
+         dForward: @escaping (Variable, [Int]?) -> Variable, latentShape: [Int], numClasses: Int,
+         mismatchWeight: Float = 0, options: TrainingOptions) {
         self.name = name
         generator = G; discriminator = D
         self.gForward = gForward; self.dForward = dForward
-        self.latentShape = latentShape; self.numClasses = numClasses; self.options = options
+        self.latentShape = latentShape; self.numClasses = numClasses; self.mismatchWeight = mismatchWeight
+        self.options = options
         G.train(); D.train()
         optimizerG = makeAdam([("G", G)], options)
         optimizerD = makeAdam([("D", D)], options)
@@ -83,12 +101,19 @@ public final class NoiseGANTrainer: GANTrainer {
 
     public var networks: [(name: String, module: any Module)] { [("G", generator), ("D", discriminator)] }
     public var optimizers: [(name: String, optimizer: Adam)] { [("optimizer_G", optimizerG), ("optimizer_D", optimizerD)] }
-    public var lossValues: [(name: String, value: Float)] { losses.named }
+    public var lossValues: [(name: String, value: Float)] {
+        losses.named + (mismatchWeight > 0 ? [("D_wrong", losses.D_wrong)] : [])
+    }
     /// "dcgan" or "cgan" (checkpoints).
     public var modelName: String { name }
 
     /// Noise for `n` samples from the trainer's generator.
     public func sampleNoise(_ n: Int) -> Tensor { Tensor(randomNormal: [n] + latentShape, using: &rng) }
+
+    /// For each label another class, uniform over the other numClasses - 1, from the trainer's generator.
+    public func wrongLabels(for labels: [Int]) -> [Int] {
+        labels.map { ($0 + Int.random(in: 1..<numClasses, using: &rng)) % numClasses }
+    }
 
     public func optimizeParameters(_ batch: TrainingBatch) {
         let n = batch.realA.shape[0]
@@ -105,7 +130,14 @@ public final class NoiseGANTrainer: GANTrainer {
         let critic: (Variable) -> Variable = { [dForward] x in dForward(x, labels) }
         let lossReal = criterionGAN(critic(Variable(batch.realA)), targetIsReal: true)
         let lossFake = criterionGAN(critic(fake.detached()), targetIsReal: false)
-        var lossD = (lossReal + lossFake) * 0.5
+        var lossD: Variable
+        if let labels, mismatchWeight > 0 {
+            let lossWrong = criterionGAN(dForward(Variable(batch.realA), wrongLabels(for: labels)), targetIsReal: false)
+            lossD = (lossReal + lossFake * (1 - mismatchWeight) + lossWrong * mismatchWeight) * 0.5
+            losses.D_wrong = lossWrong.value.scalar
+        } else {
+            lossD = (lossReal + lossFake) * 0.5
+        }
         if options.ganMode == .wgangp {
             lossD = lossD + gradientPenalty(critic: critic, real: batch.realA, fake: fake.value,
                                             lambda: options.lambdaGP, using: &rng)
@@ -163,6 +195,12 @@ public func imageGrid(_ images: Tensor, columns: Int) -> Tensor {
 
 extension Models.ConditionalGenerator: LabelConditionalGenerator {}
 extension Models.ConditionalDiscriminator: LabelConditionalDiscriminator {}
+extension Models.ProjectionDiscriminator: LabelConditionalDiscriminator {}
+
+/// The label embedding size of `img2img train cgan`'s G and concatenating D.
+let cganEmbedDim = 10
+/// Classes assumed by the size check before the data is read.
+let maxClassesBound = 1000
 
 extension TrainableModel {
     /// `img2img train cgan`: a label-conditional GAN on a folder of class subfolders.
@@ -179,7 +217,14 @@ extension TrainableModel {
             options: [
                 ModelOption("image-size", .int(min: 8), default: .int(64), help: "Image side: 4 * 2^k (8, 16, 32, 64, ...)."),
                 ModelOption("nz", .int(min: 1), default: .int(100), help: "Noise size."),
-            ],
+            ] + (conditional ? [
+                ModelOption("mismatch-weight", .float(min: 0), default: .double(0.5),
+                            help: "Share of D's fake term given to real images paired with a wrong label (0...1; "
+                                + "0.5: GAN-CLS, 0: no mismatched pairs). --netD basic (label planes) or projection "
+                                + "(Miyato & Koyama) picks D."),
+                ModelOption("spectral-norm", .flag, default: .bool(false),
+                            help: "Spectral norm on D's conv, linear and embedding layers, in place of its batch norm."),
+            ] : []),
             setDefaults: { o in o.ganMode = .vanilla },
             validate: { o in
                 let s = o.int("image-size"), q = s / 4
@@ -187,8 +232,19 @@ extension TrainableModel {
                     throw TrainingError.invalidOptions("image-size must be 4 * 2^k (8, 16, 32, 64, 128, ... \(maxTrainingImageSide)), got \(s)")
                 }
                 let nz = o.int("nz")
-                for c in [ModelConfig(kind: .dcganGenerator, outputNC: o.outputNc, ngf: o.ngf, nz: nz, imageSize: s),
-                          ModelConfig(kind: .dcganDiscriminator, inputNC: o.outputNc, ndf: o.ndf, imageSize: s)] {
+                var d = ModelConfig(kind: .dcganDiscriminator, inputNC: o.outputNc, ndf: o.ndf, imageSize: s)
+                if conditional {
+                    let w = o.float("mismatch-weight")
+                    guard w <= 1 else { throw TrainingError.invalidOptions("--mismatch-weight must be in [0, 1], got \(w)") }
+                    guard ["basic", "projection"].contains(o.netD) else {
+                        throw TrainingError.invalidOptions("cgan's --netD is basic (label planes concatenated to the image) "
+                                                           + "or projection, got '\(o.netD)'")
+                    }
+                    // the largest label embedding is the projection's (one row of D's widest width per class)
+                    d = ModelConfig(kind: .cganDiscriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, imageSize: s,
+                                    numClasses: maxClassesBound, embedDim: cganEmbedDim)
+                }
+                for c in [ModelConfig(kind: .dcganGenerator, outputNC: o.outputNc, ngf: o.ngf, nz: nz, imageSize: s), d] {
                     guard let n = c.parameterBound(), n <= ModelConfig.maxParameters else {
                         throw TrainingError.invalidOptions("the \(c.kind.rawValue) would have more than \(ModelConfig.maxParameters) "
                                                            + "parameters: lower --nz, --ngf/--ndf or --image-size")
@@ -204,14 +260,28 @@ extension TrainableModel {
                 let t = o.trainingOptions, initOpts = o.initialization
                 if conditional {
                     let classes = (dataset as? LabeledDataset)?.classes ?? []
-                    let trainer = NoiseGANTrainer.cgan(numClasses: classes.count, nz: nz, ngf: o.ngf, ndf: o.ndf,
-                                                       channels: o.outputNc, imageSize: size, options: t,
+                    let w = o.float("mismatch-weight"), sn = o.flag("spectral-norm")
+                    if w > 0 && classes.count < 2 {
+                        throw TrainingError.invalidOptions("--mismatch-weight \(w) pairs images with another class's label: "
+                                                           + "the data has \(classes.count) class; use --mismatch-weight 0")
+                    }
+                    let dConfig = ModelConfig(kind: .cganDiscriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf,
+                                              imageSize: size, numClasses: classes.count, embedDim: cganEmbedDim,
+                                              spectralNorm: sn)
+                    // `validate` assumed maxClassesBound classes; the data's count is known only here
+                    guard let bound = dConfig.parameterBound(), bound <= ModelConfig.maxParameters else {
+                        throw TrainingError.invalidOptions("with \(classes.count) classes the discriminator would have more than "
+                                                           + "\(ModelConfig.maxParameters) parameters: lower --ndf or --image-size")
+                    }
+                    let trainer = NoiseGANTrainer.cgan(numClasses: classes.count, embedDim: cganEmbedDim, nz: nz, ngf: o.ngf,
+                                                       ndf: o.ndf, channels: o.outputNc, imageSize: size,
+                                                       discriminator: o.netD == "projection" ? .projection : .basic,
+                                                       spectralNorm: sn, mismatchWeight: w, options: t,
                                                        initialization: initOpts)
                     return BuiltTrainer(trainer: trainer, configs: [
                         "G": ModelConfig(kind: .cganGenerator, outputNC: o.outputNc, ngf: o.ngf, nz: nz,
-                                         imageSize: size, numClasses: classes.count),
-                        "D": ModelConfig(kind: .cganDiscriminator, inputNC: o.outputNc, ndf: o.ndf,
-                                         imageSize: size, numClasses: classes.count)], classes: classes)
+                                         imageSize: size, numClasses: classes.count, embedDim: cganEmbedDim),
+                        "D": dConfig], classes: classes)
                 }
                 let trainer = NoiseGANTrainer.dcgan(nz: nz, ngf: o.ngf, ndf: o.ndf, channels: o.outputNc, imageSize: size,
                                                     options: t, initialization: initOpts)

@@ -128,7 +128,12 @@ func validateCommonOptions(_ o: TrainOptions, datasetMode: DatasetMode) throws {
     guard (1...maxBaseWidth).contains(o.ngf), (1...maxBaseWidth).contains(o.ndf) else {
         throw fail("--ngf and --ndf must be 1...\(maxBaseWidth), got \(o.ngf) and \(o.ndf)")
     }
-    guard ["basic", "n_layers", "pixel"].contains(o.netD) else { throw fail("unknown --netD '\(o.netD)' (basic, n_layers, pixel)") }
+    if o.netD == "projection" && o.model != "cgan" {
+        throw fail("--netD projection is cgan's (a projection discriminator needs class labels); \(o.model) takes basic, n_layers or pixel")
+    }
+    guard ["basic", "n_layers", "pixel", "projection"].contains(o.netD) else {
+        throw fail("unknown --netD '\(o.netD)' (basic, n_layers, pixel; cgan: basic, projection)")
+    }
     guard (1...maxDiscriminatorLayers).contains(o.nLayersD) else {
         throw fail("--n-layers-D must be 1...\(maxDiscriminatorLayers), got \(o.nLayersD)")
     }

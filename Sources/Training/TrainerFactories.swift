@@ -74,17 +74,35 @@ extension NoiseGANTrainer {
         return NoiseGANTrainer(G: G, D: D, latentShape: [1, 1, nz], options: options)
     }
 
-    /// Label-conditional GAN: G(z, y), D(x, y) with the label embedded (embedDim) in both.
+    /// The discriminators of `cgan`.
+    public enum CGANDiscriminatorKind: String, Sendable {
+        /// The label embedded (embedDim) as constant planes concatenated to the image.
+        case basic
+        /// Miyato & Koyama's projection: psi(phi(x)) + <embed(y), phi(x)>.
+        case projection
+    }
+
+    /// Label-conditional GAN: G(z, y) with the label embedded (embedDim); D(x, y) as `discriminator`,
+    /// spectrally normalized if `spectralNorm`; `mismatchWeight` as `NoiseGANTrainer`'s.
     public static func cgan(numClasses: Int, embedDim: Int = 10, nz: Int = 100, ngf: Int = 64, ndf: Int = 64,
-                            channels: Int = 3, imageSize: Int = 64, options: TrainingOptions = .init(),
+                            channels: Int = 3, imageSize: Int = 64, discriminator: CGANDiscriminatorKind = .basic,
+                            spectralNorm: Bool = false, mismatchWeight: Float = 0.5, options: TrainingOptions = .init(),
                             initialization: InitOptions = .init()) -> NoiseGANTrainer {
         var rng = SplitMix64(seed: deriveSeed(options.seed, 0))
         let G = Models.ConditionalGenerator(numClasses: numClasses, embedDim: embedDim, nz: nz, ngf: ngf,
                                             outputNC: channels, imageSize: imageSize, using: &rng)
-        let D = Models.ConditionalDiscriminator(numClasses: numClasses, embedDim: embedDim, inputNC: channels, ndf: ndf,
-                                                imageSize: imageSize, using: &rng)
+        let D: any LabelConditionalDiscriminator
+        switch discriminator {
+        case .basic:
+            D = Models.ConditionalDiscriminator(numClasses: numClasses, embedDim: embedDim, inputNC: channels, ndf: ndf,
+                                                imageSize: imageSize, spectralNorm: spectralNorm, using: &rng)
+        case .projection:
+            D = Models.ProjectionDiscriminator(numClasses: numClasses, inputNC: channels, ndf: ndf, imageSize: imageSize,
+                                               spectralNorm: spectralNorm, using: &rng)
+        }
         initialize(G, initialization.type, gain: initialization.gain, using: &rng)
         initialize(D, initialization.type, gain: initialization.gain, using: &rng)
-        return NoiseGANTrainer(G: G, D: D, latentShape: [nz], numClasses: numClasses, options: options)
+        return NoiseGANTrainer(G: G, D: D, latentShape: [nz], numClasses: numClasses, mismatchWeight: mismatchWeight,
+                               options: options)
     }
 }

@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .customLong("netG"), help: "resnet_9blocks | resnet_6blocks | unet_256 | unet_128 | resnet_<n>blocks | unet_<size>")
     var netG: String?
-    @Option(name: .customLong("netD"), help: "basic | n_layers | pixel")
+    @Option(name: .customLong("netD"), help: "basic | n_layers | pixel (cgan: basic | projection)")
     var netD: String = "basic"
     @Option(name: .customLong("n-layers-D"), help: "Layers of the n_layers discriminator.")
     var nLayersD: Int = 3
