@@ -105,7 +105,7 @@ public struct TrainableModel: Sendable {
 
 public enum ModelRegistry {
     /// Every model `img2img train` offers, in the order its help lists them.
-    public static let models: [TrainableModel] = [.cyclegan, .pix2pix, .colorization, .cgan, .dcgan, .template, .cut, .fastcut]
+    public static let models: [TrainableModel] = [.cyclegan, .cut, .fastcut, .pix2pix, .colorization, .cgan, .dcgan, .template]
 
     public static func model(named name: String) -> TrainableModel? {
         models.first { $0.name == name }
