@@ -83,7 +83,7 @@ final class TrainCommandTests: CLITestCase {
         unknown[1] = "nosuchmodel"
         let u = try img2img(unknown)
         XCTAssertEqual(u.status, 64, u.stderr)
-        XCTAssertTrue(u.stderr.contains("unknown model 'nosuchmodel': cyclegan, pix2pix, ") && u.stderr.contains(", template"), u.stderr)
+        XCTAssertTrue(u.stderr.contains("unknown model 'nosuchmodel': cyclegan, ") && u.stderr.contains(", pix2pix, ") && u.stderr.contains(", template"), u.stderr)
     }
 
     /// --save-latest-epochs 2 over 3 epochs: latest after epoch 2 and after the last one only; a
