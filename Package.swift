@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment"]),
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], exclude: ["Fixtures"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint"]),
         .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],

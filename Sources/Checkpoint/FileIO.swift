@@ -54,6 +54,12 @@ public enum AtomicFile {
         let dir = slash.map { String(path[..<$0]).isEmpty ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty else { throw CheckpointError(.io, file: path, "no file name") }
+        // A rename replaces whatever is at `path`: run as root with `--output /dev/null`, it
+        // would put a regular file in place of the device. Only files (and links) are replaced.
+        var st = stat()
+        if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG && (st.st_mode & S_IFMT) != S_IFLNK {
+            throw CheckpointError(.io, file: path, "exists and is not a regular file (a device, folder or pipe): not replaced")
+        }
         // within NAME_MAX (255 bytes) whatever the length of `base`
         let suffix = ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         var kept = Substring(base)

@@ -58,6 +58,12 @@ enum FileIO {
         let dir = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !name.isEmpty else { throw ImageIOError(.io, message: "no file name", path: path) }
+        // A rename replaces whatever is at `path`: run as root with `--output /dev/null`, it
+        // would put a regular file in place of the device. Only files (and links) are replaced.
+        var st = stat()
+        if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG && (st.st_mode & S_IFMT) != S_IFLNK {
+            throw ImageIOError(.io, message: "exists and is not a regular file (a device, folder or pipe): not replaced", path: path)
+        }
         let tmp = "\(dir)\(temporaryName(for: name, pid: getpid()))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw systemError("cannot create a temporary file in the folder", path) }

@@ -191,6 +191,11 @@ final class OptionPropertyTests: CLITestCase {
         // the generated cases reach both validation and the run
         XCTAssertGreaterThan(statuses[64] ?? 0, 20, "\(statuses)")
         XCTAssertGreaterThan(statuses[1] ?? 0, 10, "\(statuses)")
+        // `/dev/null` is one of the paths: no command may replace it (an atomic rename over it,
+        // as root, used to leave a regular file there for the rest of the machine).
+        var st = stat()
+        XCTAssertEqual(lstat("/dev/null", &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFCHR, "/dev/null is no longer a character device")
     }
 
     /// The cases issue 16 found, each with its exact status, beside one that passes.
