@@ -14,6 +14,8 @@ public final class Conv2D: Layer, SpectrallyNormalizable {
     public let stride: Int
     public let padding: Int
     public private(set) var spectralNorm: SpectralNorm?
+    /// The conv plans of this layer: its weights packed once per change (per optimizer step).
+    public let plans = ConvPlans()
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
         weight = Variable(Tensor(zeros: [kernelSize, kernelSize, inChannels, outChannels]), requiresGrad: true)
@@ -35,7 +37,8 @@ public final class Conv2D: Layer, SpectrallyNormalizable {
     public func setMode(_ mode: ModuleMode) { spectralNorm?.training = mode == .training }
 
     public func callAsFunction(_ x: Variable) -> Variable {
-        conv2d(x, spectralNorm?(weight) ?? weight, bias: bias, strides: (stride, stride), padding: .symmetric(padding))
+        conv2d(x, spectralNorm?(weight) ?? weight, bias: bias, strides: (stride, stride), padding: .symmetric(padding),
+               plans: plans)
     }
 }
 
@@ -45,6 +48,7 @@ public final class ConvTranspose2D: Layer {
     public let stride: Int
     public let padding: Int
     public let outputPadding: Int
+    public let plans = ConvPlans()
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, bias: Bool = true) {
@@ -61,6 +65,6 @@ public final class ConvTranspose2D: Layer {
 
     public func callAsFunction(_ x: Variable) -> Variable {
         convTranspose2d(x, weight, bias: bias, strides: (stride, stride), padding: (padding, padding),
-                        outputPadding: (outputPadding, outputPadding))
+                        outputPadding: (outputPadding, outputPadding), plans: plans)
     }
 }

@@ -11,6 +11,7 @@
 // training and before inference. Statistics (`allocations`, `reuses`) let tests and
 // benchmarks assert the steady state.
 import Foundation
+import _CKernels
 
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
@@ -87,11 +88,19 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
     let capacity: Int
+    /// A process-wide unique number that changes on every write access (Tensor's mutable accessors),
+    /// so that conv plans can tell when weights changed and pack them again, and only then. Pooled
+    /// buffers are reused, so a pointer alone cannot tell.
+    public private(set) var generation: UInt64
 
     public init(count: Int) {
         self.count = count
         (pointer, capacity) = BufferPool.shared.acquire(count: count)
+        generation = i2i_next_generation()
     }
+
+    /// Marks the contents as changed.
+    @inline(__always) public func touch() { generation = i2i_next_generation() }
 
     deinit { BufferPool.shared.release(pointer, capacity: capacity) }
 }

@@ -75,13 +75,18 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
             fresh.pointer.update(from: storage.pointer, count: storage.count)
             storage = fresh
         }
+        storage.touch()
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
     }
 
     /// Read-only base pointer for kernels (valid while `self` is alive).
     @inline(__always) public var pointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
     /// Write pointer for a tensor just created by `init(uninitializedShape:)`; no copy on write.
-    @inline(__always) public var uncheckedMutablePointer: UnsafeMutablePointer<Float> { storage.pointer }
+    /// Marks the storage as changed (see TensorStorage.generation), as every write access does.
+    @inline(__always) public var uncheckedMutablePointer: UnsafeMutablePointer<Float> {
+        storage.touch()
+        return storage.pointer
+    }
 
     public subscript(flat i: Int) -> Float { storage.pointer[i] }
 

@@ -1,28 +1,78 @@
-// Internal to _CKernels: the per-ISA kernel tables that kernel_select.c binds.
+// Internal to _CKernels: the per-ISA convolution tables that conv plans (conv_plan.c) bind, the
+// algorithms they implement, and the blocking constants the kernels share.
 #ifndef IMG2IMG_CONV_INTERNAL_H
 #define IMG2IMG_CONV_INTERNAL_H
 #include "_CKernels.h"
+#include <stddef.h>
+
+// MARK: - Algorithms (chosen by i2i_conv_choose in conv_plan.c, the only place that decides)
+
+/// Forward: the naive loop (forced "reference" table); direct over tap lists with output channels in
+/// vectors (tile) or the reduction in vectors (dot, few output channels); Winograd for 3x3 stride 1.
+enum { I2I_FWD_REF, I2I_FWD_TILE, I2I_FWD_DOT, I2I_FWD_WINOGRAD_F2K3, I2I_FWD_WINOGRAD_F4K3 };
+/// Backward-input: the naive loop; the forward of the flipped kernel (stride 1: it inherits the
+/// forward's algorithms, Winograd included; run by the plan); stride phases of dx with the tile or dot
+/// kernel.
+enum { I2I_BWDI_REF, I2I_BWDI_FLIP, I2I_BWDI_TILE, I2I_BWDI_DOT };
+/// Backward-filter: the naive loop; GEMMs per kernel row vectorized over OC (tile) or over KW*C
+/// (dot); Winograd F(2x2,3x3).
+enum { I2I_BWDW_REF, I2I_BWDW_TILE, I2I_BWDW_DOT, I2I_BWDW_WINOGRAD_F2K3 };
+
+// MARK: - Blocking constants of the kernels (bytes; measured on Zen 4/5 with 1 MB of L2 per core,
+// also right for 256 KB-2 MB L2 parts within a few percent)
+
+/// Most output channels a dot kernel handles; more go to the tile kernels. Its accumulator arrays are
+/// sized by it, and at 8 channels a tile kernel wastes half of an AVX2 vector block.
+#define I2I_DOT_MAX_OUT 8
+/// Tile kernels: when all blocks' packed weights fit in this, bands of pixel tiles go outer and
+/// weight blocks inner (each input band read once while it is in L2); otherwise blocks go outer.
+#define I2I_BAND_WEIGHT_BYTES (512 * 1024)
+/// ... and a band holds this much input.
+#define I2I_BAND_INPUT_BYTES (192 * 1024)
+/// Blocks-outer forward: kernel rows per pass so that a block's weights of one pass stay in L2
+/// (the partial sums of later passes add to y).
+#define I2I_TILE_WEIGHT_L2_BYTES (384 * 1024)
+/// Winograd forward: transformed tiles per block, in units of the tile kernel's MR (1..8 measured
+/// alike, 16 clearly slower: the block's [P*P][TB][C] transforms leave L2).
+#define I2I_WINOGRAD_TILE_BLOCK_MR 4
+/// Direct backward-filter: output rows per chunk so that a chunk's x and dy (~640 KB) stay in L2.
+#define I2I_BWDW_CHUNK_BYTES (640 * 1024)
+
+// MARK: - Per-ISA tables
 
 typedef struct {
     const char *name;
-    void (*forward)(const i2i_conv_shape *, const float *, const float *, const float *, float *);
-    void (*backward_input)(const i2i_conv_shape *, const float *, const float *, float *);
-    void (*backward_filter)(const i2i_conv_shape *, const float *, const float *, float *, float *, int);
+    int vw, mr, nr; // vector floats; register tile of the tile kernels: mr pixels x nr channels
+    /// Floats of the packed weights of forward algorithm `algo` (0: reads w as it is).
+    int64_t (*forward_packed_floats)(const i2i_conv_shape *s, int algo);
+    void (*forward_pack)(const i2i_conv_shape *s, int algo, const float *w, float *packed);
+    /// y = conv(x, w) + b from the packed weights; zero: at least i2i_conv_zero_floats(s) zeros.
+    void (*forward)(const i2i_conv_shape *s, int algo, const float *x, const float *packed, const float *b,
+                    float *y, const float *zero);
+    int64_t (*backward_input_packed_floats)(const i2i_conv_shape *s, int algo);
+    void (*backward_input_pack)(const i2i_conv_shape *s, int algo, const float *w, float *packed);
+    /// I2I_BWDI_TILE and I2I_BWDI_DOT (the dot kernel reads w, the tile kernel the packed weights).
+    void (*backward_input)(const i2i_conv_shape *s, int algo, const float *dy, const float *w, const float *packed,
+                           float *dx, const float *zero);
+    void (*backward_filter)(const i2i_conv_shape *s, int algo, const float *x, const float *dy, float *dw,
+                            float *db, int accumulate);
 } i2i_conv_kernels;
 
 extern const i2i_conv_kernels i2i_conv_kernels_portable;
+#if defined(__x86_64__)
+extern const i2i_conv_kernels i2i_conv_kernels_avx2;
+extern const i2i_conv_kernels i2i_conv_kernels_avx512;
+#endif
+/// The table plans made now bind (kernel_select.c): the CPU's best, or what i2i_set_kernel_isa forced;
+/// NULL for the forced "reference".
+const i2i_conv_kernels *i2i_conv_kernels_current(void);
 
 /// Workspace buffers (packed weights, transforms, padded copies), 64-byte aligned, kept in a small
 /// cache between calls so that a training step does not page-fault fresh buffers in every layer.
 /// i2i_ws_free(NULL) is a no-op.
-#include <stddef.h>
 void *i2i_ws_alloc(size_t bytes);
 void i2i_ws_free(void *p);
 
 /// The Winograd choice of i2i_set_winograd (env I2I_WINOGRAD at first use; default 4).
 int i2i_winograd_mode_get(void);
-#if defined(__x86_64__)
-extern const i2i_conv_kernels i2i_conv_kernels_avx2;
-extern const i2i_conv_kernels i2i_conv_kernels_avx512;
-#endif
 #endif

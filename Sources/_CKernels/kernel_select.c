@@ -1,5 +1,6 @@
 // The one place that binds the kernels to an instruction set, chosen once at run time: the conv
-// tables here, and through i2i_isa_level (isa.h) the element-wise, normalization and Adam kernels.
+// tables here (a conv plan binds the table current when it is made), and through i2i_isa_level
+// (isa.h) the element-wise, normalization and Adam kernels.
 #include "_CKernels.h"
 #include "conv_internal.h"
 #include "isa.h"
@@ -7,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const i2i_conv_kernels kernels_ref = {
-    "reference", i2i_conv2d_forward_ref, i2i_conv2d_backward_input_ref, i2i_conv2d_backward_filter_ref,
-};
+// The forced "reference": plans made while it is selected run the naive loops (conv_ref.c).
+static const i2i_conv_kernels kernels_ref = {"reference", 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 
 static int cpu_has_avx512(void) {
 #if defined(__x86_64__)
@@ -56,6 +56,8 @@ static const i2i_conv_kernels *current(void) {
 
 const char *i2i_kernel_isa(void) { return current()->name; }
 
+const i2i_conv_kernels *i2i_conv_kernels_current(void) { return current(); }
+
 int i2i_isa_level(void) {
     const i2i_conv_kernels *k = current();
 #if defined(__x86_64__)
@@ -79,6 +81,8 @@ int i2i_winograd_mode_get(void) {
     return m;
 }
 
+int i2i_winograd_mode(void) { return i2i_winograd_mode_get(); }
+
 void i2i_set_winograd(int mode) {
     winograd_mode = mode < 0 ? -1 : (mode >= 4 ? 4 : (mode >= 2 ? 2 : 0));
 }
@@ -88,17 +92,4 @@ int i2i_set_kernel_isa(const char *isa) {
     if (!k) return -1;
     selected = k;
     return 0;
-}
-
-void i2i_conv2d_forward(const i2i_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
-    current()->forward(s, x, w, b, y);
-}
-
-void i2i_conv2d_backward_input(const i2i_conv_shape *s, const float *dy, const float *w, float *dx) {
-    current()->backward_input(s, dy, w, dx);
-}
-
-void i2i_conv2d_backward_filter(const i2i_conv_shape *s, const float *x, const float *dy,
-                                float *dw, float *db, int accumulate) {
-    current()->backward_filter(s, x, dy, dw, db, accumulate);
 }

@@ -173,7 +173,9 @@ struct LayerCase {
         if !transposed {
             let x = Tensor(randomNormal: [1, size, size, cin], using: &r)
             let w = Tensor(randomNormal: [k, k, cin, cout], std: 0.05, using: &r)
-            let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: (s, s), padding: .symmetric(p))
+            // A layer's plan, made before the timing: the weights are packed once, as in inference.
+            let plans = ConvPlans()
+            let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: (s, s), padding: .symmetric(p)).planned(by: plans)
             let dy = Tensor(randomNormal: geo.outputShape, using: &r)
             switch pass {
             case .fwd: return { _ = convForward(x, w, nil, geo) }
@@ -183,7 +185,7 @@ struct LayerCase {
                 let xv = Variable(x, requiresGrad: true), wv = Variable(w, requiresGrad: true)
                 return {
                     xv.zeroGrad(); wv.zeroGrad()
-                    sum(conv2d(xv, wv, strides: (s, s), padding: .symmetric(p))).backward()
+                    sum(conv2d(xv, wv, strides: (s, s), padding: .symmetric(p), plans: plans)).backward()
                 }
             }
         }
@@ -191,8 +193,9 @@ struct LayerCase {
         // the conv's forward on dv, its backward-filter the conv's backward-filter(dv, u).
         let u = Tensor(randomNormal: [1, size, size, cin], using: &r)
         let w = Tensor(randomNormal: [k, k, cout, cin], std: 0.05, using: &r)
+        let plans = ConvPlans()
         let geo = ConvGeometry(transposedInput: u.shape, filter: w.shape, strides: (s, s), padding: (p, p),
-                               outputPadding: (outputPadding, outputPadding))
+                               outputPadding: (outputPadding, outputPadding)).planned(by: plans)
         let dv = Tensor(randomNormal: geo.inputShape, using: &r)
         switch pass {
         case .fwd: return { _ = convBackwardInput(u, w, geo) }
@@ -203,7 +206,7 @@ struct LayerCase {
             return {
                 uv.zeroGrad(); wv.zeroGrad()
                 sum(convTranspose2d(uv, wv, strides: (s, s), padding: (p, p),
-                                    outputPadding: (outputPadding, outputPadding))).backward()
+                                    outputPadding: (outputPadding, outputPadding), plans: plans)).backward()
             }
         }
     }
@@ -328,8 +331,8 @@ func allCases() -> [(String, () -> () -> Void)] {
     let (_, c3, _) = layerCases[0]
     for pass in [LayerCase.Pass.fwd, .bwdin, .bwdw] {
         cases.append(("conv3x3_256_64x64_\(pass)_direct", {
-            let f = c3.make(pass)
-            return { Engine.setWinograd(0); f(); Engine.setWinograd(nil) }
+            Engine.setWinograd(0) // before the plan is made: a plan keeps the mode it was made with
+            return c3.make(pass)
         }))
     }
     return cases

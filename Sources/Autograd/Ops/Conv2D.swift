@@ -22,9 +22,18 @@ public struct ConvPadding: Sendable, Equatable {
     public static let none = ConvPadding.symmetric(0)
 }
 
-/// The geometry of one conv, shared by the three kernels.
+/// The geometry of one conv, shared by the three kernels, and the plan that runs them (a layer's,
+/// see ConvPlans; nil: each call runs a temporary plan and packs the weights again).
 public struct ConvGeometry: Sendable {
     public var raw: i2i_conv_shape
+    public var plan: ConvPlan?
+
+    /// This geometry run by `plans`' plan for it.
+    public func planned(by plans: ConvPlans?) -> ConvGeometry {
+        var g = self
+        g.plan = plans?.plan(for: raw)
+        return g
+    }
     public var inputShape: [Int] { [Int(raw.N), Int(raw.H), Int(raw.W), Int(raw.C)] }
     public var filterShape: [Int] { [Int(raw.KH), Int(raw.KW), Int(raw.C), Int(raw.OC)] }
     public var outputShape: [Int] { [Int(raw.N), Int(raw.OH), Int(raw.OW), Int(raw.OC)] }
@@ -70,35 +79,40 @@ public enum ConvCounters {
 
 public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> Tensor {
     let y = Tensor(uninitializedShape: geo.outputShape)
-    var s = geo.raw
-    ConvCounters.count(s)
-    if let b { i2i_conv2d_forward(&s, x.pointer, w.pointer, b.pointer, y.uncheckedMutablePointer) }
-    else { i2i_conv2d_forward(&s, x.pointer, w.pointer, nil, y.uncheckedMutablePointer) }
+    ConvCounters.count(geo.raw)
+    let plan = geo.plan ?? ConvPlan(geo.raw)
+    i2i_conv_plan_forward(plan.raw, x.pointer, w.pointer, geo.plan == nil ? 0 : w.storage.generation,
+                          b?.pointer, y.uncheckedMutablePointer)
+    withExtendedLifetime((x, w, b)) {}
     return y
 }
 
 public func convBackwardInput(_ dy: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
     let dx = Tensor(uninitializedShape: geo.inputShape)
-    var s = geo.raw
-    ConvCounters.count(s)
-    i2i_conv2d_backward_input(&s, dy.pointer, w.pointer, dx.uncheckedMutablePointer)
+    ConvCounters.count(geo.raw)
+    let plan = geo.plan ?? ConvPlan(geo.raw)
+    i2i_conv_plan_backward_input(plan.raw, dy.pointer, w.pointer, geo.plan == nil ? 0 : w.storage.generation,
+                                 dx.uncheckedMutablePointer)
+    withExtendedLifetime((dy, w)) {}
     return dx
 }
 
 public func convBackwardFilter(_ x: Tensor, _ dy: Tensor, _ geo: ConvGeometry) -> Tensor {
     let dw = Tensor(uninitializedShape: geo.filterShape)
-    var s = geo.raw
-    ConvCounters.count(s)
-    i2i_conv2d_backward_filter(&s, x.pointer, dy.pointer, dw.uncheckedMutablePointer, nil, 0)
+    ConvCounters.count(geo.raw)
+    let plan = geo.plan ?? ConvPlan(geo.raw)
+    i2i_conv_plan_backward_filter(plan.raw, x.pointer, dy.pointer, dw.uncheckedMutablePointer, nil, 0)
+    withExtendedLifetime((x, dy)) {}
     return dw
 }
 
 // MARK: - Differentiable ops
 
 /// y = conv(x, w) + bias. x: [N,H,W,C], w: [KH,KW,C,OC], bias: [OC].
+/// plans: the layer's (see ConvPlans), so the weights are packed once per change, not per call.
 public func conv2d(_ x: Variable, _ w: Variable, bias: Variable? = nil,
-                   strides: (Int, Int) = (1, 1), padding: ConvPadding = .none) -> Variable {
-    let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: strides, padding: padding)
+                   strides: (Int, Int) = (1, 1), padding: ConvPadding = .none, plans: ConvPlans? = nil) -> Variable {
+    let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: strides, padding: padding).planned(by: plans)
     return conv2d(x, w, bias: bias, geometry: geo)
 }
 
@@ -134,9 +148,10 @@ public func convBackwardFilter(_ x: Variable, _ dy: Variable, geometry geo: Conv
 /// Tensor.transposedConvWeightFromPyTorch), bias: [Cout] -> [N,Ho,Wo,Cout],
 /// Ho = (Hi-1)*stride - 2*padding + KH + outputPadding.
 public func convTranspose2d(_ u: Variable, _ w: Variable, bias: Variable? = nil, strides: (Int, Int) = (2, 2),
-                            padding: (Int, Int) = (1, 1), outputPadding: (Int, Int) = (0, 0)) -> Variable {
+                            padding: (Int, Int) = (1, 1), outputPadding: (Int, Int) = (0, 0),
+                            plans: ConvPlans? = nil) -> Variable {
     let geo = ConvGeometry(transposedInput: u.shape, filter: w.shape, strides: strides,
-                           padding: padding, outputPadding: outputPadding)
+                           padding: padding, outputPadding: outputPadding).planned(by: plans)
     let v = convBackwardInput(u, w, geometry: geo)
     return bias.map { add(v, $0) } ?? v
 }

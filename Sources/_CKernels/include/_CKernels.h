@@ -43,6 +43,35 @@ void i2i_conv2d_backward_input(const i2i_conv_shape *s, const float *dy, const f
 void i2i_conv2d_backward_filter(const i2i_conv_shape *s, const float *x, const float *dy,
                                 float *dw, float *db, int accumulate);
 
+// MARK: - Conv plans
+// A plan is made once per conv shape (and binds the instruction set current then): it chooses the
+// algorithm of the forward, backward-input and backward-filter (i2i_conv_plan_algorithm names them)
+// and keeps the weights packed in the layouts they read. The caller passes a generation with the
+// weights: a number that changes whenever the weights do (i2i_next_generation; 0 = unknown, pack on
+// every call); the plan packs again only when it differs from the one it holds. Calls on one plan
+// are serialized by its lock. The one-call functions above run a temporary plan (packing every call).
+typedef struct i2i_conv_plan i2i_conv_plan;
+
+i2i_conv_plan *i2i_conv_plan_create(const i2i_conv_shape *s);
+void i2i_conv_plan_destroy(i2i_conv_plan *p);
+void i2i_conv_plan_forward(i2i_conv_plan *p, const float *x, const float *w, uint64_t wgen, const float *b, float *y);
+void i2i_conv_plan_backward_input(i2i_conv_plan *p, const float *dy, const float *w, uint64_t wgen, float *dx);
+void i2i_conv_plan_backward_filter(i2i_conv_plan *p, const float *x, const float *dy, float *dw, float *db,
+                                   int accumulate);
+/// The algorithm of pass 0 (forward), 1 (backward-input) or 2 (backward-filter), e.g. "winograd_f4k3".
+const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass);
+/// The instruction set the plan runs ("avx512", "avx2", "portable" or "reference").
+const char *i2i_conv_plan_isa(const i2i_conv_plan *p);
+/// How many times this plan packed weights (the flipped forward of its backward-input included).
+int64_t i2i_conv_plan_repacks(const i2i_conv_plan *p);
+/// Weight packings of all plans since the process started.
+int64_t i2i_conv_repacks_total(void);
+/// A process-wide unique, increasing number (never 0): tensor storage takes a new one on every write.
+uint64_t i2i_next_generation(void);
+/// The algorithms i2i_conv_plan_create picks for shape s on instruction set `isa` with Winograd mode
+/// `winograd` (see i2i_set_winograd): the one place the choice is made. Values: conv_internal.h.
+void i2i_conv_choose(const i2i_conv_shape *s, const char *isa, int winograd, int *fwd, int *bwdi, int *bwdw);
+
 // Naive loops (double accumulators): the test oracle. Same contracts as above.
 void i2i_conv2d_forward_ref(const i2i_conv_shape *s, const float *x, const float *w, const float *b, float *y);
 void i2i_conv2d_backward_input_ref(const i2i_conv_shape *s, const float *dy, const float *w, float *dx);
@@ -193,14 +222,17 @@ const char *i2i_kernel_isa(void);
 /// Forces an instruction set on every kernel (for tests and benchmarks): "avx512", "avx2", "portable",
 /// "reference" (the naive conv loops; the other kernels run their portable copy), or NULL / "" for the
 /// CPU's best. Returns 0, or -1 if this CPU or build cannot run it (the choice is unchanged).
+/// Conv plans made from then on use it; a plan made before keeps its own.
 int i2i_set_kernel_isa(const char *isa);
 
 /// 3x3 stride-1 convs with C, OC >= 16 use Winograd. Forward (and backward-input, which runs
 /// through it): 4 = F(4x4,3x3) where the output is at least 8x8, else F(2x2,3x3) (the default;
 /// relative error ~2e-5 on a 3x3 256->256 conv at 64x64, against ~2e-6 direct); 2 = F(2x2,3x3)
 /// only (~1e-6); 0 = direct. Backward-filter uses F(2x2,3x3) for modes 2 and 4 (~2e-6).
-/// A negative mode restores the default (env I2I_WINOGRAD, else 4).
+/// A negative mode restores the default (env I2I_WINOGRAD, else 4). Plans made from then on use it.
 void i2i_set_winograd(int mode);
+/// The Winograd mode plans made now use (4, 2 or 0).
+int i2i_winograd_mode(void);
 
 // MARK: - Threads
 
