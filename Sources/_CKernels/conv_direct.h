@@ -123,8 +123,9 @@ static TGT void SFX(pack_dot_task)(void *vctx, int64_t begin, int64_t end) {
 static int64_t SFX(forward_packed_floats)(const i2i_conv_shape *s, int algo) {
     const int64_t taps = (int64_t)s->KH * s->KW;
     switch (algo) {
-    case I2I_FWD_WINOGRAD_F2K3: return SFX(wino_packed_floats)(s, 4);
-    case I2I_FWD_WINOGRAD_F4K3: return SFX(wino_packed_floats)(s, 6);
+    case I2I_FWD_WINOGRAD_F2K3: return SFX(wino_packed_floats)(s, WINO_F2K3);
+    case I2I_FWD_WINOGRAD_F4K3: return SFX(wino_packed_floats)(s, WINO_F4K3);
+    case I2I_FWD_WINOGRAD_F3K4: return SFX(wino_packed_floats)(s, WINO_F3K4);
     case I2I_FWD_DOT: return (int64_t)s->OC * taps * s->C;
     case I2I_FWD_TILE: return SFX(cdiv)(s->OC, NR) * taps * s->C * NR;
     default: return 0;
@@ -138,8 +139,9 @@ static void SFX(forward_pack)(const i2i_conv_shape *s, int algo, const float *w,
     SFX(conv_ctx) c = {0};
     c.s = s; c.w = w; c.wp = packed;
     switch (algo) {
-    case I2I_FWD_WINOGRAD_F2K3: SFX(wino_pack)(s, 4, w, packed); break;
-    case I2I_FWD_WINOGRAD_F4K3: SFX(wino_pack)(s, 6, w, packed); break;
+    case I2I_FWD_WINOGRAD_F2K3: SFX(wino_pack)(s, WINO_F2K3, w, packed); break;
+    case I2I_FWD_WINOGRAD_F4K3: SFX(wino_pack)(s, WINO_F4K3, w, packed); break;
+    case I2I_FWD_WINOGRAD_F3K4: SFX(wino_pack)(s, WINO_F3K4, w, packed); break;
     case I2I_FWD_DOT: i2i_parallel_for(s->OC, 1, SFX(pack_dot_task), &c); break;
     case I2I_FWD_TILE:
         i2i_parallel_for(SFX(cdiv)(s->OC, NR) * s->KH * s->KW, 1, SFX(pack_forward_task), &c);
@@ -151,8 +153,9 @@ static void SFX(forward_pack)(const i2i_conv_shape *s, int algo, const float *w,
 /// y = conv(x, w) + b with the weights packed by forward_pack; zero: the plan's zero row.
 static void SFX(forward)(const i2i_conv_shape *s, int algo, const float *x, const float *packed, const float *b,
                          float *y, const float *zero) {
-    if (algo == I2I_FWD_WINOGRAD_F2K3) { SFX(wino_forward)(s, 4, x, packed, b, y, zero); return; }
-    if (algo == I2I_FWD_WINOGRAD_F4K3) { SFX(wino_forward)(s, 6, x, packed, b, y, zero); return; }
+    if (algo == I2I_FWD_WINOGRAD_F2K3) { SFX(wino_forward)(s, WINO_F2K3, x, packed, b, y, zero); return; }
+    if (algo == I2I_FWD_WINOGRAD_F4K3) { SFX(wino_forward)(s, WINO_F4K3, x, packed, b, y, zero); return; }
+    if (algo == I2I_FWD_WINOGRAD_F3K4) { SFX(wino_forward)(s, WINO_F3K4, x, packed, b, y, zero); return; }
     SFX(conv_ctx) c = {0};
     c.s = s; c.x = x; c.b = b; c.y = y; c.zero = zero;
     c.P = (int64_t)s->N * s->OH * s->OW;
@@ -175,7 +178,7 @@ static void SFX(forward)(const i2i_conv_shape *s, int algo, const float *x, cons
         c.bp = SFX(alloc_floats)(c.blocks * NR);
         for (int64_t o = 0; o < c.blocks * NR; o++) c.bp[o] = o < s->OC ? b[o] : 0.0f;
     }
-    c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks * taps * s->C * NR * 4,
+    c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks, c.blocks * taps * s->C * NR * 4,
                                   (int64_t)MR * s->strideH * s->strideW * s->C * 4);
     // Kernel rows per pass so that a block's weights of one pass stay within L2.
     const int64_t rowBytes = (int64_t)s->KW * s->C * NR * 4;
@@ -318,7 +321,8 @@ static void SFX(backward_input)(const i2i_conv_shape *s, int algo, const float *
         c->blocks = SFX(cdiv)(s->C, NR);
         c->nph = SFX(make_phases)(s, MR, c->ph, &c->totalTiles);
         c->wp = (float *)packed;
-        c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks * taps * s->OC * NR * 4, (int64_t)MR * s->OC * 4);
+        c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks, c->blocks * taps * s->OC * NR * 4,
+                                        (int64_t)MR * s->OC * 4);
         i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
     }
     free(c);

@@ -8,8 +8,9 @@
 // MARK: - Algorithms (chosen by i2i_conv_choose in conv_plan.c, the only place that decides)
 
 /// Forward: the naive loop (forced "reference" table); direct over tap lists with output channels in
-/// vectors (tile) or the reduction in vectors (dot, few output channels); Winograd for 3x3 stride 1.
-enum { I2I_FWD_REF, I2I_FWD_TILE, I2I_FWD_DOT, I2I_FWD_WINOGRAD_F2K3, I2I_FWD_WINOGRAD_F4K3 };
+/// vectors (tile) or the reduction in vectors (dot, few output channels); Winograd for 3x3 stride 1
+/// (F(2x2,3x3), F(4x4,3x3)) and 4x4 stride 1 (F(3x3,4x4)).
+enum { I2I_FWD_REF, I2I_FWD_TILE, I2I_FWD_DOT, I2I_FWD_WINOGRAD_F2K3, I2I_FWD_WINOGRAD_F4K3, I2I_FWD_WINOGRAD_F3K4 };
 /// Backward-input: the naive loop; the forward of the flipped kernel (stride 1: it inherits the
 /// forward's algorithms, Winograd included; run by the plan); stride phases of dx with the tile or dot
 /// kernel.
@@ -24,11 +25,13 @@ enum { I2I_BWDW_REF, I2I_BWDW_TILE, I2I_BWDW_DOT, I2I_BWDW_WINOGRAD_F2K3 };
 /// Most output channels a dot kernel handles; more go to the tile kernels. Its accumulator arrays are
 /// sized by it, and at 8 channels a tile kernel wastes half of an AVX2 vector block.
 #define I2I_DOT_MAX_OUT 8
-/// Tile kernels: when all blocks' packed weights fit in this, bands of pixel tiles go outer and
-/// weight blocks inner (each input band read once while it is in L2); otherwise blocks go outer.
+/// Tile kernels' task order (band_tiles in conv_common.h): packed weights up to this size stay in L2
+/// while bands of input stream past them ...
 #define I2I_BAND_WEIGHT_BYTES (512 * 1024)
-/// ... and a band holds this much input.
+/// ... a band holds this much input ...
 #define I2I_BAND_INPUT_BYTES (192 * 1024)
+/// ... and an input up to this size stays in L2 while the weight blocks stream past it.
+#define I2I_L2_RESIDENT_BYTES (512 * 1024)
 /// Blocks-outer forward: kernel rows per pass so that a block's weights of one pass stay in L2
 /// (the partial sums of later passes add to y).
 #define I2I_TILE_WEIGHT_L2_BYTES (384 * 1024)

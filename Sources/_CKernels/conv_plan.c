@@ -21,6 +21,9 @@
 // F(4x4,3x3) needs 6x6 input tiles; on outputs smaller than 8x8 most of a tile is padding, and
 // F(2x2,3x3) wastes less.
 #define WINOGRAD_F4_MIN_OUTPUT 8
+// F(3x3,4x4) for 4x4 stride-1 layers (PatchGAN's last two): 4x fewer multiplies on 6x6 tiles of 3x3
+// outputs; below 6x6 outputs the padded tiles eat the gain.
+#define WINOGRAD_F3K4_MIN_OUTPUT 6
 // Stride-1 backward-input as the forward of the flipped kernel (C and OC swapped) costs a transpose
 // of the weights (once per weight change in a plan) and gains the forward's algorithms: Winograd for
 // 3x3, and merged kernel rows (KW*OC contiguous floats per tap), which matter when OC or C is small.
@@ -31,9 +34,18 @@
 // and run the naive loop.
 #define MAX_PHASES 64
 
-static int winograd_fits(const i2i_conv_shape *s) {
-    return s->KH == 3 && s->KW == 3 && s->strideH == 1 && s->strideW == 1 && s->C >= WINOGRAD_MIN_CHANNELS &&
-           s->OC >= WINOGRAD_MIN_CHANNELS;
+/// The Winograd forward for s under mode `winograd` (see i2i_set_winograd), or -1.
+static int winograd_forward(const i2i_conv_shape *s, int winograd) {
+    if (!winograd || s->strideH != 1 || s->strideW != 1 || s->C < WINOGRAD_MIN_CHANNELS ||
+        s->OC < WINOGRAD_MIN_CHANNELS)
+        return -1;
+    if (s->KH == 3 && s->KW == 3)
+        return winograd >= 4 && s->OH >= WINOGRAD_F4_MIN_OUTPUT && s->OW >= WINOGRAD_F4_MIN_OUTPUT
+                   ? I2I_FWD_WINOGRAD_F4K3 : I2I_FWD_WINOGRAD_F2K3;
+    if (s->KH == 4 && s->KW == 4 && winograd >= 4 && s->OH >= WINOGRAD_F3K4_MIN_OUTPUT &&
+        s->OW >= WINOGRAD_F3K4_MIN_OUTPUT)
+        return I2I_FWD_WINOGRAD_F3K4;
+    return -1;
 }
 
 /// The forward conv whose result is the backward-input of s at stride 1: dy as input, the kernel
@@ -51,24 +63,22 @@ static i2i_conv_shape flipped_shape(const i2i_conv_shape *s) {
 void i2i_conv_choose(const i2i_conv_shape *s, const char *isa, int winograd, int *fwd, int *bwdi, int *bwdw) {
     const int vw = !strcmp(isa, "avx512") ? 16 : (!strcmp(isa, "avx2") ? 8 : 4);
     if (!strcmp(isa, "reference")) { *fwd = I2I_FWD_REF; *bwdi = I2I_BWDI_REF; *bwdw = I2I_BWDW_REF; return; }
-    const int wino = winograd && winograd_fits(s);
     // A dot kernel needs a reduction of at least one vector; the tile kernel takes the rest.
     const int fewOut = s->OC <= I2I_DOT_MAX_OUT && s->KW * s->C >= vw;
-    if (wino) *fwd = winograd >= 4 && s->OH >= WINOGRAD_F4_MIN_OUTPUT && s->OW >= WINOGRAD_F4_MIN_OUTPUT
-                         ? I2I_FWD_WINOGRAD_F4K3 : I2I_FWD_WINOGRAD_F2K3;
-    else *fwd = fewOut ? I2I_FWD_DOT : I2I_FWD_TILE;
+    const int wino = winograd_forward(s, winograd);
+    *fwd = wino >= 0 ? wino : (fewOut ? I2I_FWD_DOT : I2I_FWD_TILE);
 
     const int stride1 = s->strideH == 1 && s->strideW == 1 && s->padT < s->KH && s->padB < s->KH &&
                         s->padL < s->KW && s->padR < s->KW;
-    const int flipWino = winograd && s->KH == 3 && s->KW == 3 && s->C >= WINOGRAD_MIN_CHANNELS &&
-                         s->OC >= WINOGRAD_MIN_CHANNELS;
+    const i2i_conv_shape flipped = flipped_shape(s);
+    const int flipWino = stride1 && winograd_forward(&flipped, winograd) >= 0;
     if (stride1 && s->KW * s->OC >= 8 && (flipWino || s->OC < FLIP_MAX_CHANNELS || s->C < FLIP_MAX_CHANNELS))
         *bwdi = I2I_BWDI_FLIP;
     else if (s->strideH * s->strideW > MAX_PHASES) *bwdi = I2I_BWDI_REF;
     else if (s->C <= I2I_DOT_MAX_OUT && s->OC >= vw) *bwdi = I2I_BWDI_DOT;
     else *bwdi = I2I_BWDI_TILE;
 
-    if (wino) *bwdw = I2I_BWDW_WINOGRAD_F2K3;
+    if (wino == I2I_FWD_WINOGRAD_F2K3 || wino == I2I_FWD_WINOGRAD_F4K3) *bwdw = I2I_BWDW_WINOGRAD_F2K3;
     else *bwdw = fewOut ? I2I_BWDW_DOT : I2I_BWDW_TILE;
 }
 
@@ -230,7 +240,8 @@ int64_t i2i_conv_plan_repacks(const i2i_conv_plan *p) { return p->repacks + (p->
 const char *i2i_conv_plan_isa(const i2i_conv_plan *p) { return p->k->name; }
 
 const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass) {
-    static const char *fwd[] = {"reference", "direct_tile", "direct_dot", "winograd_f2k3", "winograd_f4k3"};
+    static const char *fwd[] = {"reference", "direct_tile", "direct_dot", "winograd_f2k3", "winograd_f4k3",
+                                "winograd_f3k4"};
     static const char *bwdi[] = {"reference", "flipped_forward", "phase_tile", "phase_dot"};
     static const char *bwdw[] = {"reference", "gemm_tile", "gemm_dot", "winograd_f2k3"};
     switch (pass) {

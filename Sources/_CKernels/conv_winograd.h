@@ -224,7 +224,17 @@ static TGT void SFX(wino4_weights_task)(void *vctx, int64_t begin, int64_t end) 
         o[3] = VFMA(VBCAST(8.0f), s34, s12) + m[5];                             \
     } while (0)
 
-static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
+/// A^T m over one dimension for F(3x3,4x4): o[0..2] from m[0..5] (same points as F(4x4,3x3)).
+#define WINO34_AT(m, o)                                                         \
+    do {                                                                        \
+        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
+        o[0] = m[0] + a12 + a34;                                                \
+        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
+        o[2] = VFMA(VBCAST(4.0f), a34, a12) + m[5];                             \
+    } while (0)
+
+/// The 6x6-tile Winograd forward, m x m outputs per tile: F(4x4,3x3) (m = 4) or F(3x3,4x4) (m = 3).
+static inline ALWAYS TGT void SFX(wino6_run)(void *vctx, int64_t begin, int64_t end, const int m) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t Cp = c->Cp, OCp = c->OCp, TB = c->TB;
@@ -237,7 +247,7 @@ static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
             const float *src[6][6];
-            SFX(wino_patch)(s, c->x, n, th * 4, tw * 4, 6, zero, &src[0][0]);
+            SFX(wino_patch)(s, c->x, n, th * m, tw * m, 6, zero, &src[0][0]);
             for (int64_t k = 0; k < s->C; k += VW) {
                 const int full = s->C - k >= VW;
                 const int rem = (int)(s->C - k);
@@ -274,22 +284,22 @@ static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
         }
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
-            int oh0 = (int)th * 4, ow0 = (int)tw * 4;
+            int oh0 = (int)th * m, ow0 = (int)tw * m;
             for (int64_t k = 0; k < s->OC; k += VW) {
                 VT q[4][6];
-                UNROLL for (int j = 0; j < 6; j++) { // columns: q[.][j] = A^T m[.][j]
-                    VT m[6], o[4];
-                    UNROLL for (int i = 0; i < 6; i++) m[i] = VLOAD(M + ((int64_t)(i * 6 + j) * TB + t) * OCp + k);
-                    WINO4_AT(m, o);
-                    UNROLL for (int i = 0; i < 4; i++) q[i][j] = o[i];
+                UNROLL for (int j = 0; j < 6; j++) { // columns: q[.][j] = A^T mm[.][j]
+                    VT mm[6], o[4];
+                    UNROLL for (int i = 0; i < 6; i++) mm[i] = VLOAD(M + ((int64_t)(i * 6 + j) * TB + t) * OCp + k);
+                    if (m == 4) WINO4_AT(mm, o); else WINO34_AT(mm, o);
+                    UNROLL for (int i = 0; i < m; i++) q[i][j] = o[i];
                 }
                 VT bias = c->bp ? VLOAD(c->bp + k) : VZERO();
                 const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
-                UNROLL for (int i = 0; i < 4; i++) {
+                UNROLL for (int i = 0; i < m; i++) {
                     if (oh0 + i >= s->OH) break;
                     VT o[4];
-                    WINO4_AT(q[i], o);
-                    UNROLL for (int j = 0; j < 4; j++) {
+                    if (m == 4) WINO4_AT(q[i], o); else WINO34_AT(q[i], o);
+                    UNROLL for (int j = 0; j < m; j++) {
                         if (ow0 + j >= s->OW) break;
                         float *dst = c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k;
                         VT v = o[j] + bias;
@@ -303,13 +313,67 @@ static TGT void SFX(wino4_task)(void *vctx, int64_t begin, int64_t end) {
     i2i_ws_free(V); i2i_ws_free(M);
 }
 
-// MARK: - Winograd forward entry points (F(2x2): P = 4, F(4x4): P = 6)
+static TGT void SFX(wino4_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 4); }
 
-/// The context of a Winograd forward with P x P input tiles (P = 4: F(2x2), 6: F(4x4)); U unset.
-static SFX(wino_ctx) SFX(wino_setup)(const i2i_conv_shape *s, int P) {
+// MARK: - Winograd F(3x3, 4x4), stride 1
+
+// The 4x4 stride-1 layers of PatchGAN: F(3x3,4x4) on the same 6x6 tiles and points as F(4x4,3x3)
+// (so the same B^T), 36 multiplies per 9 outputs against 144 direct (4x fewer). With
+// f = [4, -6, -6, 24, 24] (the products of point differences of 0, 1, -1, 2, -2):
+//   G   = [1/4 0 0 0; -1/6 -1/6 -1/6 -1/6; -1/6 1/6 -1/6 1/6; 1/24 1/12 1/6 1/3; 1/24 -1/12 1/6 -1/3; 0 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 1]
+
+static TGT void SFX(wino34_weights_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const VT q4 = VBCAST(1.0f / 4), q6 = VBCAST(-1.0f / 6), q24 = VBCAST(1.0f / 24), q12 = VBCAST(1.0f / 12),
+             p6 = VBCAST(1.0f / 6), p3 = VBCAST(1.0f / 3);
+    for (int64_t ci = begin; ci < end; ci++) {
+        for (int64_t oc = 0; oc < s->OC; oc += VW) {
+            const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
+            VT g[4][4], t[6][4];
+            for (int kh = 0; kh < 4; kh++)
+                for (int kw = 0; kw < 4; kw++)
+                    g[kh][kw] = VLOADN(c->w + ((kh * 4 + kw) * (int64_t)s->C + ci) * s->OC + oc, rem);
+            UNROLL for (int j = 0; j < 4; j++) {
+                t[0][j] = q4 * g[0][j];
+                t[1][j] = q6 * (g[0][j] + g[1][j] + g[2][j] + g[3][j]);
+                t[2][j] = q6 * (g[0][j] - g[1][j] + g[2][j] - g[3][j]);
+                t[3][j] = q24 * g[0][j] + q12 * g[1][j] + p6 * g[2][j] + p3 * g[3][j];
+                t[4][j] = q24 * g[0][j] - q12 * g[1][j] + p6 * g[2][j] - p3 * g[3][j];
+                t[5][j] = g[3][j];
+            }
+            const int64_t ob = oc / NR, r = oc % NR;
+            float *dst = c->U + (ob * s->C + ci) * NR + r;
+            const int64_t xstride = c->nob * s->C * NR;
+            UNROLL for (int i = 0; i < 6; i++) {
+                VT u[6];
+                u[0] = q4 * t[i][0];
+                u[1] = q6 * (t[i][0] + t[i][1] + t[i][2] + t[i][3]);
+                u[2] = q6 * (t[i][0] - t[i][1] + t[i][2] - t[i][3]);
+                u[3] = q24 * t[i][0] + q12 * t[i][1] + p6 * t[i][2] + p3 * t[i][3];
+                u[4] = q24 * t[i][0] - q12 * t[i][1] + p6 * t[i][2] - p3 * t[i][3];
+                u[5] = t[i][3];
+                UNROLL for (int j = 0; j < 6; j++) VSTORE(dst + (i * 6 + j) * xstride, u[j]); // padded lanes: 0
+            }
+        }
+    }
+}
+
+static TGT void SFX(wino34_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 3); }
+
+// MARK: - Winograd forward entry points
+
+// Variants: F(2x2,3x3) (4x4 tiles), F(4x4,3x3) and F(3x3,4x4) (6x6 tiles).
+enum { WINO_F2K3, WINO_F4K3, WINO_F3K4 };
+static inline int SFX(wino_tile)(int v) { return v == WINO_F2K3 ? 4 : 6; }
+static inline int SFX(wino_outputs)(int v) { return v == WINO_F2K3 ? 2 : (v == WINO_F4K3 ? 4 : 3); }
+
+/// The context of Winograd variant v; U unset.
+static SFX(wino_ctx) SFX(wino_setup)(const i2i_conv_shape *s, int v) {
     SFX(wino_ctx) c = {0};
     c.s = s;
-    const int m = P - 2;
+    const int m = SFX(wino_outputs)(v);
     c.TH = (s->OH + m - 1) / m; c.TW = (s->OW + m - 1) / m;
     c.T = (int64_t)s->N * c.TH * c.TW;
     c.TB = I2I_WINOGRAD_TILE_BLOCK_MR * MR;
@@ -321,25 +385,28 @@ static SFX(wino_ctx) SFX(wino_setup)(const i2i_conv_shape *s, int P) {
 }
 
 /// Floats of U, the transformed and packed weights: [P*P][OC/NR][C][NR].
-static int64_t SFX(wino_packed_floats)(const i2i_conv_shape *s, int P) {
-    return (int64_t)P * P * SFX(cdiv)(s->OC, NR) * s->C * NR;
+static int64_t SFX(wino_packed_floats)(const i2i_conv_shape *s, int v) {
+    const int64_t P = SFX(wino_tile)(v);
+    return P * P * SFX(cdiv)(s->OC, NR) * s->C * NR;
 }
 
 /// U = G g G^T of every (c, oc), packed for the tile kernel (a plan does this once per weight change).
-static void SFX(wino_pack)(const i2i_conv_shape *s, int P, const float *w, float *U) {
-    SFX(wino_ctx) c = SFX(wino_setup)(s, P);
+static void SFX(wino_pack)(const i2i_conv_shape *s, int v, const float *w, float *U) {
+    SFX(wino_ctx) c = SFX(wino_setup)(s, v);
     c.w = w; c.U = U;
-    memset(U, 0, sizeof(float) * (size_t)SFX(wino_packed_floats)(s, P));
-    i2i_parallel_for(s->C, 1, P == 4 ? SFX(wino_weights_task) : SFX(wino4_weights_task), &c);
+    memset(U, 0, sizeof(float) * (size_t)SFX(wino_packed_floats)(s, v));
+    i2i_parallel_for(s->C, 1, v == WINO_F2K3 ? SFX(wino_weights_task)
+                              : (v == WINO_F4K3 ? SFX(wino4_weights_task) : SFX(wino34_weights_task)), &c);
 }
 
-static void SFX(wino_forward)(const i2i_conv_shape *s, int P, const float *x, const float *U, const float *b,
+static void SFX(wino_forward)(const i2i_conv_shape *s, int v, const float *x, const float *U, const float *b,
                               float *y, const float *zero) {
-    SFX(wino_ctx) c = SFX(wino_setup)(s, P);
+    SFX(wino_ctx) c = SFX(wino_setup)(s, v);
     c.x = x; c.b = b; c.y = y; c.U = (float *)U; c.zero = zero;
     c.bp = SFX(alloc_floats)(c.OCp);
     for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
-    i2i_parallel_for(c.blocks, 1, P == 4 ? SFX(wino_task) : SFX(wino4_task), &c);
+    i2i_parallel_for(c.blocks, 1, v == WINO_F2K3 ? SFX(wino_task) : (v == WINO_F4K3 ? SFX(wino4_task) : SFX(wino34_task)),
+                     &c);
     i2i_ws_free(c.bp);
 }
 

@@ -164,19 +164,29 @@ final class KernelTests: XCTestCase {
     /// F(2x2,3x3) and direct, on partial tiles at the bottom/right edges and channel counts off the
     /// register tile.
     func testWinogradModesAgainstReference() {
-        let cases: [(n: Int, h: Int, w: Int, c: Int, oc: Int, pads: (t: Int, l: Int, b: Int, r: Int))] = [
-            (1, 9, 10, 17, 20, (1, 1, 1, 1)),
-            (2, 12, 8, 32, 33, (0, 1, 2, 1)),
-            (1, 16, 13, 24, 16, (1, 0, 1, 2)),
-            (2, 28, 28, 16, 16, (1, 1, 1, 1)),  // backward-filter: several chunks of tiles
+        let cases: [(n: Int, h: Int, w: Int, c: Int, oc: Int, k: Int, pads: (t: Int, l: Int, b: Int, r: Int))] = [
+            (1, 9, 10, 17, 20, 3, (1, 1, 1, 1)),
+            (2, 12, 8, 32, 33, 3, (0, 1, 2, 1)),
+            (1, 16, 13, 24, 16, 3, (1, 0, 1, 2)),
+            (2, 28, 28, 16, 16, 3, (1, 1, 1, 1)),  // backward-filter: several chunks of tiles
+            // F(3x3,4x4): PatchGAN's padding 1 on both sides, uneven pads, outputs not a multiple of 3
+            (1, 11, 10, 17, 20, 4, (1, 1, 1, 1)),
+            (2, 12, 9, 32, 33, 4, (2, 1, 1, 2)),
+            (1, 15, 17, 16, 24, 4, (0, 2, 1, 0)),
         ]
         for mode: Int32 in [4, 2, 0] {
             i2i_set_winograd(mode)
             for (i, t) in cases.enumerated() {
-                guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: 3, kw: 3, sh: 1, sw: 1,
+                guard var s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.k, kw: t.k, sh: 1, sw: 1,
                                         pads: t.pads) else {
                     XCTFail("invalid case \(i)"); continue
                 }
+                // The case runs the algorithm it is meant to test.
+                let plan = i2i_conv_plan_create(&s)!
+                let expected = mode == 0 ? "direct_tile" : (t.k == 4 ? (mode == 4 ? "winograd_f3k4" : "direct_tile")
+                                                            : (mode == 4 ? "winograd_f4k3" : "winograd_f2k3"))
+                XCTAssertEqual(String(cString: i2i_conv_plan_algorithm(plan, 0)), expected, "case \(i) mode \(mode)")
+                i2i_conv_plan_destroy(plan)
                 checkAgainstReference(s, seed: 200 + UInt64(i) + UInt64(mode) * 10)
             }
         }

@@ -225,10 +225,11 @@ const char *i2i_kernel_isa(void);
 /// Conv plans made from then on use it; a plan made before keeps its own.
 int i2i_set_kernel_isa(const char *isa);
 
-/// 3x3 stride-1 convs with C, OC >= 16 use Winograd. Forward (and backward-input, which runs
-/// through it): 4 = F(4x4,3x3) where the output is at least 8x8, else F(2x2,3x3) (the default;
-/// relative error ~2e-5 on a 3x3 256->256 conv at 64x64, against ~2e-6 direct); 2 = F(2x2,3x3)
-/// only (~1e-6); 0 = direct. Backward-filter uses F(2x2,3x3) for modes 2 and 4 (~2e-6).
+/// 3x3 and 4x4 stride-1 convs with C, OC >= 16 use Winograd. Forward (and backward-input, which runs
+/// through it): 4 = F(4x4,3x3) where the output is at least 8x8, else F(2x2,3x3), and F(3x3,4x4) for
+/// 4x4 kernels where the output is at least 6x6 (the default; relative error ~2e-5 on a 3x3 256->256
+/// conv at 64x64, against ~2e-6 direct); 2 = F(2x2,3x3) only (~1e-6); 0 = direct. Backward-filter
+/// uses F(2x2,3x3) for 3x3 in modes 2 and 4 (~2e-6).
 /// A negative mode restores the default (env I2I_WINOGRAD, else 4). Plans made from then on use it.
 void i2i_set_winograd(int mode);
 /// The Winograd mode plans made now use (4, 2 or 0).
