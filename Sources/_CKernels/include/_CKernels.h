@@ -242,10 +242,17 @@ void i2i_conv2d_forward_bf16_ref(const i2i_conv_shape *s, const float *x, const 
 /// tile, 2 = direct dot (OC <= 8), 16 = Winograd F(2x2,3x3), 36 = Winograd F(4x4,3x3). Depends on
 /// KH, KW, C, OC, the strides and the bf16 Winograd mode only, not on the image size.
 int i2i_conv_bf16_layout(const i2i_conv_shape *s);
-/// bf16 3x3 stride-1 convs with C, OC >= 16: 4 = Winograd F(4x4,3x3) (default), 2 = F(2x2,3x3),
-/// 0 = direct; negative restores the default (env I2I_BF16_WINOGRAD, else 4). Changes the layout:
-/// weights packed before must be packed again.
+/// bf16 3x3 stride-1 convs with C, OC >= 16: 4 = Winograd F(4x4,3x3), 2 = F(2x2,3x3) (default:
+/// F(4x4) is faster but misses the accuracy bar, see conv_bf16.c), 0 = direct; negative restores the
+/// default (env I2I_BF16_WINOGRAD, else 2). Changes the layout: weights packed before must be packed
+/// again.
 void i2i_set_bf16_winograd(int mode);
+/// 1 if the engine's bf16 precision runs this conv in bf16 (the Swift conv op asks): by default the
+/// 3x3 stride-1 convs with C, OC >= 16 (a ResNet generator's blocks: ~90% of its work); every conv
+/// after i2i_set_bf16_scope(1) or with env I2I_BF16_SCOPE=all. The kernels above take any shape.
+int i2i_conv_bf16_applies(const i2i_conv_shape *s);
+/// 1: every conv in the bf16 scope, 0: the default scope; negative: the environment's choice.
+void i2i_set_bf16_scope(int all);
 
 enum { I2I_PRECISION_FP32 = 0, I2I_PRECISION_BF16 = 1 };
 /// The precision of inference convs (read by the Swift conv op; i2i_conv2d_forward ignores it).
