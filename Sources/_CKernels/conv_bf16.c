@@ -49,21 +49,24 @@ static inline float bf16_value(uint16_t h) {
 
 enum { PATH_TILE = 1, PATH_DOT = 2, PATH_WINO2 = 16, PATH_WINO4 = 36 };
 
-// The defaults, from measurements on this machine (AMD EPYC Zen 4/5, AVX-512, 2 threads, loaded by
-// another benchmark: times +-15%). 3x3 256->256 conv at 64x64, forward: fp32 (its F(4x4)) 16.7-22.8 ms;
-// bf16 F(4x4) 8.7-14.1 ms; bf16 F(2x2) 11.6-12.4 ms; bf16 direct 23.6 ms. Error against the oracle
-// (rms / rms of the output, uniform random data): direct 1e-7, F(2x2) ~2e-3, F(4x4) ~1.5e-2 (the
-// transforms amplify the bf16 rounding of V and U). End to end, the share of 8-bit output values
-// within 3 levels of fp32, bundled earth-night2day model on its 8 samples / random kaiming ResNet-9
-// (ngf 16) on 2 64x64 images, and the ResNet-9 forward (ngf 64, 256x256) speedup over fp32:
-//   every conv bf16, F(4x4):                    99.67% / 62.1%   1.38x
-//   every conv bf16, F(2x2):                    99.81% / 96.7%   1.30x
+// The defaults, from measurements on this machine (AMD EPYC, AVX-512 + AVX512_BF16, 2 threads,
+// release img2img-bench, median of 5-7; the machine is shared, so +-10%). 3x3 256->256 conv at
+// 64x64, forward: fp32 (its F(4x4)) 12.0 ms; bf16 F(4x4) 4.5 ms; bf16 F(2x2) 6.2 ms; bf16 direct
+// 11.4 ms. Error against the oracle (rms / rms of the output, uniform random data): direct 1e-7,
+// F(2x2) ~2e-3, F(4x4) ~1.5e-2 (the transforms amplify the bf16 rounding of V and U). End to end:
+// share of 8-bit output values within 3 levels of fp32 on the bundled earth-night2day model with its
+// 8 samples / on a random kaiming ResNet-9 (ngf 16, 2 images 64x64), and the speedup of the
+// ResNet-9 forward (ngf 64, 256x256, resnet9_fwd 0.25-0.27 s in fp32):
+//   every conv bf16, F(4x4):                    99.67% / 62.1%   1.37-1.45x (0.181 s)
+//   every conv bf16, F(2x2):                    99.81% / 96.7%   ~1.2x      (0.214 s)
 //   every conv bf16, direct:                    99.94% / 98.1%   < 1x
-//   3x3 stride-1 convs only, F(2x2):            99.99% / 99.17%  1.22x   <- default
+//   3x3 stride-1 convs only, F(4x4):            99.69% / 62.7%   1.39-1.47x (0.178-0.187 s)
+//   3x3 stride-1 convs only, F(2x2):            99.99% / 99.17%  1.26-1.27x (0.194-0.218 s)  <- default
 //   3x3 stride-1 convs only, direct:           100.00% / 99.94%  < 1x
 // The first conv, the downsampling convs and the last conv carry most of the error (their errors
 // pass through every later layer) and ~10% of the work: they stay fp32 unless I2I_BF16_SCOPE=all.
-// F(4x4) fails the accuracy bar of 99.9% within 3 levels on the bundled samples: F(2x2) by default.
+// F(4x4) misses the bar of 99.9% within 3 levels on the bundled samples: F(2x2) by default. No
+// configuration reaches the 1.6x: norms, pads and the fp32 transposed convs remain.
 #define BF16_WINOGRAD_DEFAULT 2
 static _Atomic int bf16_winograd = -1;
 static _Atomic int bf16_scope_all = -1;
