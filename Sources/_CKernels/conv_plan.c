@@ -98,6 +98,10 @@ struct i2i_conv_plan {
     uint64_t bwdiGen;
     const float *bwdiW;
     i2i_conv_plan *flip;        // I2I_BWDI_FLIP: the plan of the flipped forward conv
+    uint16_t *bf16Packed;       // the bf16 inference forward's weights (conv_bf16.c)
+    uint64_t bf16Gen;
+    const float *bf16W;
+    int bf16Layout;
     int64_t repacks;
 };
 
@@ -141,7 +145,7 @@ void i2i_conv_plan_destroy(i2i_conv_plan *p) {
     if (!p) return;
     i2i_conv_plan_destroy(p->flip);
     pthread_mutex_destroy(&p->lock);
-    free(p->zero); free(p->fwdPacked); free(p->bwdiPacked);
+    free(p->zero); free(p->fwdPacked); free(p->bwdiPacked); free(p->bf16Packed);
     free(p);
 }
 
@@ -249,6 +253,26 @@ const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass) {
     case 1: return bwdi[p->bwdi];
     default: return bwdw[p->bwdw];
     }
+}
+
+void i2i_conv_plan_forward_bf16(i2i_conv_plan *p, const float *x, const float *w, uint64_t wgen, const float *b,
+                                float *y) {
+    pthread_mutex_lock(&p->lock);
+    // The layout depends on the bf16 Winograd mode, which may change between calls.
+    const int layout = i2i_conv_bf16_layout(&p->s);
+    if (layout != p->bf16Layout || stale(p->bf16Gen, p->bf16W, wgen, w)) {
+        if (layout != p->bf16Layout) { free(p->bf16Packed); p->bf16Packed = NULL; }
+        if (!p->bf16Packed) {
+            size_t bytes = ((size_t)i2i_conv_bf16_packed_count(&p->s) * sizeof(uint16_t) + 63) & ~(size_t)63;
+            p->bf16Packed = aligned_alloc(64, bytes > 0 ? bytes : 64);
+        }
+        i2i_conv_bf16_pack(&p->s, w, p->bf16Packed);
+        p->bf16Gen = wgen; p->bf16W = w; p->bf16Layout = layout;
+        p->repacks++;
+        total_repacks++;
+    }
+    i2i_conv_bf16_forward(&p->s, x, p->bf16Packed, b, y);
+    pthread_mutex_unlock(&p->lock);
 }
 
 // MARK: - One call, no plan kept

@@ -2,6 +2,7 @@
 //
 //   swift run -c release img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]]
 //                                      [--json out.json] [--in-process] [--list] [--pool-cache-mb MB]
+//                                      [--precision fp32|bf16]
 //
 // Prints '#' comment lines, then one line per case:  name  seconds  gflops  peak_rss_mb
 // with the case names of tools/bench_torch.py, so the two outputs join on the name
@@ -14,6 +15,8 @@
 // peak_rss_mb is that case's own peak (VmHWM), baseline included; --in-process runs them
 // all here and then the column is the cumulative peak of this process. --pool-cache-mb caps the
 // idle memory the tensor BufferPool keeps for reuse (0: every freed buffer goes back to malloc).
+// --precision bf16 runs every inference conv in bf16 (Engine.setConvPrecision); the *_bf16 cases
+// do so whatever the flag. Both are refused on a CPU without AVX512_BF16.
 import Foundation
 import Autograd
 import Models
@@ -36,12 +39,15 @@ struct Options {
     var poolCacheMiB: Int? = nil
     /// Forces the kernels' instruction set (avx512, avx2, portable), to measure each path on any machine.
     var isa: String? = nil
+    /// Precision of inference convs (Engine.setConvPrecision).
+    var precision = ConvPrecision.fp32
 }
 
 func usage() -> Never {
     emit("""
     usage: img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]] [--json out.json]
                          [--in-process] [--list] [--pool-cache-mb MB] [--isa avx512|avx2|portable]
+                         [--precision fp32|bf16]
     """)
     exit(2)
 }
@@ -65,6 +71,7 @@ func parseOptions() -> Options {
         case "--list": o.list = true
         case "--pool-cache-mb": o.poolCacheMiB = Int(value(a)) ?? { usage() }()
         case "--isa": o.isa = value(a)
+        case "--precision": o.precision = ConvPrecision(rawValue: value(a)) ?? { usage() }()
         case "-h", "--help": usage()
         default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); usage()
         }
@@ -236,6 +243,14 @@ func networkCases() -> [(String, () -> () -> Void)] {
             let x = Variable(image())
             return { _ = withNoGrad { g(x) } }
         }),
+        ("resnet9_fwd_bf16", {
+            // translate --precision bf16: convs in bf16 (weights packed once, at the warm-up call)
+            bf16()
+            let g = net(.generator("resnet_9blocks", norm: .instance))
+            g.testMode()
+            let x = Variable(image())
+            return { _ = withNoGrad { g(x) } }
+        }),
         ("unet256_fwd", {
             // test.py without --eval: batch statistics; dropout off (torch's line keeps it on: a
             // few element-wise multiplies at 1x1..8x8, immaterial to the time)
@@ -329,6 +344,13 @@ func allCases() -> [(String, () -> () -> Void)] {
     }
     // The direct kernels of the 3x3 stride-1 conv (Winograd off): real FLOP/s, comparable with the peak.
     let (_, c3, _) = layerCases[0]
+    cases.append(("conv3x3_256_64x64_fwd_bf16", {
+        bf16()
+        let x = Tensor(randomNormal: [1, c3.size, c3.size, c3.cin], using: &rng)
+        let w = Tensor(randomNormal: [3, 3, c3.cin, c3.cout], std: 0.05, using: &rng)
+        let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: (1, 1), padding: .none)
+        return { _ = convForward(x, w, nil, geo) }
+    }))
     for pass in [LayerCase.Pass.fwd, .bwdin, .bwdw] {
         cases.append(("conv3x3_256_64x64_\(pass)_direct", {
             Engine.setWinograd(0) // before the plan is made: a plan keeps the mode it was made with
@@ -347,6 +369,14 @@ let machinePeakGFLOPs = 2.0 * 3.6 * 32
 /// one core (about 4.15 GHz), so 2 cores x 3.6 GHz x 64 FLOP/cycle is the more honest ceiling.
 let fullWidthPeakGFLOPs = 2.0 * 3.6 * 64
 
+/// Sets bf16 convs, or exits with the usage status on a CPU without AVX512_BF16.
+func bf16() {
+    do { try Engine.setConvPrecision(.bf16) } catch {
+        FileHandle.standardError.write("img2img-bench: \(error)\n".data(using: .utf8)!)
+        exit(2)
+    }
+}
+
 func runCase(_ name: String, _ o: Options) -> Result? {
     if name == "baseline" { return Result(name: name, seconds: 0, flops: 0, peakRSS: peakRSSMiB(), all: []) }
     guard let c = allCases().first(where: { $0.0 == name }) else { return nil }
@@ -359,6 +389,7 @@ func runChild(_ name: String, _ o: Options) -> Result? {
     p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     p.arguments = ["--child", name, "--threads", "\(o.threads)", "--repeats", "\(o.repeats)", "--warmup", "\(o.warmup)"]
         + (o.isa.map { ["--isa", $0] } ?? [])
+        + ["--precision", o.precision.rawValue]
         + (o.poolCacheMiB.map { ["--pool-cache-mb", "\($0)"] } ?? [])
     let pipe = Pipe()
     p.standardOutput = pipe
@@ -405,6 +436,12 @@ if let isa = options.isa {
         exit(2)
     }
 }
+if options.precision == .bf16 { bf16() }
+if !Engine.supportsBF16, options.child == nil,
+   let n = options.only?.first(where: { $0.hasSuffix("_bf16") }) {
+    FileHandle.standardError.write("img2img-bench: \(n): \(Engine.UnsupportedPrecision(precision: .bf16))\n".data(using: .utf8)!)
+    exit(2)
+}
 if let mb = options.poolCacheMiB { BufferPool.shared.maxCachedBytes = mb << 20 }
 
 if let name = options.child {
@@ -424,7 +461,7 @@ if let only = options.only {
 let selected = options.only.map { sel in names.filter { sel.contains($0) } } ?? names
 
 let loadStart = loadAverage()
-emit("# img2img-bench  kernels \(Engine.kernelISA)  threads \(Engine.threads)  "
+emit("# img2img-bench  kernels \(Engine.kernelISA)  convs \(Engine.convPrecision.rawValue)  threads \(Engine.threads)  "
       + "repeats \(options.repeats) (median)  warmup \(options.warmup)")
 emit("# cpu \(cpuModel()) x\(ProcessInfo.processInfo.activeProcessorCount)  loadavg \(loadStart)")
 emit("# peak_rss_mb: " + (options.inProcess ? "CUMULATIVE peak of this one process (--in-process)"

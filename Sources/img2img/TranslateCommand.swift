@@ -6,11 +6,13 @@ import Training
 import Translation
 import Models
 import Datasets
+import TensorCore
 
 extension OutputFormat: ExpressibleByArgument {}
 extension Direction: ExpressibleByArgument {}
 extension Quantization: ExpressibleByArgument {}
 extension ModelConfig.Norm: ExpressibleByArgument {}
+extension ConvPrecision: ExpressibleByArgument {}
 
 struct TranslateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,6 +104,9 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Refuse images whose decoded pixels would take more than this many MB (default: no limit).")
     var maxImageMb: Int?
 
+    @Option(help: "Conv arithmetic: fp32 | bf16 (the 3x3 convs of the blocks with weights and activations rounded to bf16, sums in fp32; needs a CPU with AVX512_BF16).")
+    var precision: ConvPrecision = .fp32
+
     @OptionGroup var engine: EngineOptions
 
     @Flag(help: "No progress output.")
@@ -147,10 +152,14 @@ struct TranslateCommand: ParsableCommand {
             if let nc, !(1...4).contains(nc) { throw ValidationError("\(name) must be 1...4") }
         }
         if let netG, ModelConfig.parseNetG(netG) == nil { throw ValidationError("unknown --netG '\(netG)'") }
+        if precision == .bf16 && !Engine.supportsBF16 {
+            throw ValidationError(Engine.UnsupportedPrecision(precision: precision).description)
+        }
     }
 
     func run() throws {
         engine.apply()
+        try Engine.setConvPrecision(precision)
         let (g, cfg) = try loadTranslator(path: model, reverse: direction == .bToA) { c in
             if let netG { c.netG = netG }
             if let ngf { c.ngf = ngf }

@@ -122,6 +122,34 @@ final class TranslateCommandTests: CLITestCase {
             XCTAssertTrue(tr.stdout.contains(flag), "train --help lists \(flag)")
         }
     }
+
+    /// --precision bf16: on a CPU with AVX512_BF16 the output differs from fp32 by a few levels at
+    /// most; on one without, a usage error (64) with the message, and no output.
+    func testPrecisionBF16TranslatesOrIsRefused() throws {
+        var rng = SplitMix64(seed: 9)
+        let cfg = ModelConfig.generator("resnet_2blocks", inputNC: 3, outputNC: 3, ngf: 8)  // blocks: 32 -> 32
+        let g = try makeGenerator(cfg, using: &rng)
+        let model = path("g8.safetensors")
+        try save(g, config: cfg, to: model)
+        try put(pattern(40, 32, channels: 3), "a.png")
+        let bf = try img2img(["translate", "--model", model, "--input", path("in"), "--output", path("bf16"),
+                              "--precision", "bf16", "--quiet"])
+        guard Engine.supportsBF16 else {
+            XCTAssertEqual(bf.status, 64, bf.stderr)
+            XCTAssertTrue(bf.stderr.contains("bf16 needs a CPU with AVX512_BF16"), bf.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("bf16/a.png")))
+            return
+        }
+        XCTAssertEqual(bf.status, 0, bf.stderr)
+        let fp = try img2img(["translate", "--model", model, "--input", path("in"), "--output", path("fp32"), "--quiet"])
+        XCTAssertEqual(fp.status, 0, fp.stderr)
+        let a = try readImage(at: path("bf16/a.png")).pixels8, b = try readImage(at: path("fp32/a.png")).pixels8
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertTrue(zip(a, b).allSatisfy { abs(Int($0) - Int($1)) <= 3 }, "bf16 within 3 levels of fp32")
+        let bad = try img2img(["translate", "--model", model, "--input", path("in"), "--output", path("x"),
+                               "--precision", "fp16", "--quiet"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
 }
 
 final class ConvertCommandTests: CLITestCase {

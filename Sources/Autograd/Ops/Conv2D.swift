@@ -77,12 +77,22 @@ public enum ConvCounters {
     }
 }
 
-public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> Tensor {
+/// y = conv(x, w) + b. precision: the engine's setting by default (Engine.setConvPrecision); bf16
+/// rounds x and w to bf16 and sums in fp32, with w packed by the plan once per weight change,
+/// for the convs in the bf16 scope (i2i_conv_bf16_applies: by default the 3x3 stride-1 convs of the
+/// residual blocks; the others stay fp32, see _CKernels/conv_bf16.c for the measurements).
+public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry,
+                        precision: ConvPrecision = Engine.convPrecision) -> Tensor {
     let y = Tensor(uninitializedShape: geo.outputShape)
-    ConvCounters.count(geo.raw)
-    let plan = geo.plan ?? ConvPlan(geo.raw)
-    i2i_conv_plan_forward(plan.raw, x.pointer, w.pointer, geo.plan == nil ? 0 : w.storage.generation,
-                          b?.pointer, y.uncheckedMutablePointer)
+    var s = geo.raw
+    ConvCounters.count(s)
+    let plan = geo.plan ?? ConvPlan(s)
+    let gen = geo.plan == nil ? 0 : w.storage.generation
+    if precision == .bf16 && i2i_conv_bf16_applies(&s) != 0 {
+        i2i_conv_plan_forward_bf16(plan.raw, x.pointer, w.pointer, gen, b?.pointer, y.uncheckedMutablePointer)
+    } else {
+        i2i_conv_plan_forward(plan.raw, x.pointer, w.pointer, gen, b?.pointer, y.uncheckedMutablePointer)
+    }
     withExtendedLifetime((x, w, b)) {}
     return y
 }
@@ -116,10 +126,15 @@ public func conv2d(_ x: Variable, _ w: Variable, bias: Variable? = nil,
     return conv2d(x, w, bias: bias, geometry: geo)
 }
 
-public func conv2d(_ x: Variable, _ w: Variable, bias: Variable?, geometry geo: ConvGeometry) -> Variable {
+/// precision: nil = the engine's setting for a conv whose result is not recorded for gradients
+/// (inference), fp32 for one that is: bf16 never enters training. The backward rules ask for fp32.
+public func conv2d(_ x: Variable, _ w: Variable, bias: Variable?, geometry geo: ConvGeometry,
+                   precision: ConvPrecision? = nil) -> Variable {
     if let bias { precondition(bias.shape == [geo.filterShape[3]], "conv2d: bias \(bias.shape) must be [OC]") }
-    let y = convForward(x.value, w.value, bias?.value, geo)
     let inputs = bias.map { [x, w, $0] } ?? [x, w]
+    let recorded = GradMode.isEnabled && inputs.contains(where: { $0.needsGrad })
+    let y = convForward(x.value, w.value, bias?.value, geo,
+                        precision: precision ?? (recorded ? .fp32 : Engine.convPrecision))
     return record("conv2d", y, inputs) { g, need in
         var r: [Variable?] = [need[0] ? convBackwardInput(g, w, geometry: geo) : nil,
                               need[1] ? convBackwardFilter(x, g, geometry: geo) : nil]
@@ -131,7 +146,7 @@ public func conv2d(_ x: Variable, _ w: Variable, bias: Variable?, geometry geo: 
 /// dx = convBackwardInput(dy, w): the adjoint of conv in x. dy: [N,OH,OW,OC] -> [N,H,W,C].
 public func convBackwardInput(_ dy: Variable, _ w: Variable, geometry geo: ConvGeometry) -> Variable {
     record("convBackwardInput", convBackwardInput(dy.value, w.value, geo), [dy, w]) { g, need in
-        [need[0] ? conv2d(g, w, bias: nil, geometry: geo) : nil,
+        [need[0] ? conv2d(g, w, bias: nil, geometry: geo, precision: .fp32) : nil,
          need[1] ? convBackwardFilter(g, dy, geometry: geo) : nil]
     }
 }
@@ -140,7 +155,7 @@ public func convBackwardInput(_ dy: Variable, _ w: Variable, geometry geo: ConvG
 public func convBackwardFilter(_ x: Variable, _ dy: Variable, geometry geo: ConvGeometry) -> Variable {
     record("convBackwardFilter", convBackwardFilter(x.value, dy.value, geo), [x, dy]) { g, need in
         [need[0] ? convBackwardInput(dy, g, geometry: geo) : nil,
-         need[1] ? conv2d(x, g, bias: nil, geometry: geo) : nil]
+         need[1] ? conv2d(x, g, bias: nil, geometry: geo, precision: .fp32) : nil]
     }
 }
 

@@ -64,6 +64,10 @@ const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass);
 const char *i2i_conv_plan_isa(const i2i_conv_plan *p);
 /// How many times this plan packed weights (the flipped forward of its backward-input included).
 int64_t i2i_conv_plan_repacks(const i2i_conv_plan *p);
+/// The bf16 inference forward (conv_bf16.c) with the weights packed to bf16 by the plan, once per
+/// generation, like the fp32 forward's.
+void i2i_conv_plan_forward_bf16(i2i_conv_plan *p, const float *x, const float *w, uint64_t wgen, const float *b,
+                                float *y);
 /// Weight packings of all plans since the process started.
 int64_t i2i_conv_repacks_total(void);
 /// A process-wide unique, increasing number (never 0): tensor storage takes a new one on every write.
@@ -254,6 +258,44 @@ void i2i_parallel_for(int64_t n, int64_t grain, i2i_task_fn fn, void *ctx);
 /// (bounds[0] = 0, bounds[k] = n) and returns the number of chunks k. Lets callers size per-chunk
 /// partial buffers.
 int i2i_parallel_chunks(int64_t n, int64_t grain, int64_t *bounds, int maxChunks);
+
+// MARK: - bf16 inference (conv_bf16.c)
+// x86-64 CPUs with AVX512_BF16 (vdpbf16ps): weights and activations rounded to bf16 (round to nearest
+// even), products accumulated in fp32. Inference only: training never takes this path (the fp32
+// entries above stay fp32 whatever the precision setting). Deterministic for any thread count.
+
+/// 1 if the CPU has AVX512_BF16 (and AVX-512F/BW/VL): the bf16 kernels below may run.
+int i2i_cpu_has_avx512_bf16(void);
+/// uint16 elements of the packed bf16 weights of shape s (forward conv).
+int64_t i2i_conv_bf16_packed_count(const i2i_conv_shape *s);
+/// Packs w [KH,KW,C,OC] (float) into bf16 (round to nearest even) in the layout the forward reads.
+void i2i_conv_bf16_pack(const i2i_conv_shape *s, const float *w, uint16_t *packed);
+/// y = conv(x, w) + b with x rounded to bf16 on the fly, products accumulated in fp32 (vdpbf16ps); y float.
+void i2i_conv_bf16_forward(const i2i_conv_shape *s, const float *x, const uint16_t *packed, const float *b, float *y);
+/// The oracle: x and w rounded to bf16 (RNE), products summed in double.
+void i2i_conv2d_forward_bf16_ref(const i2i_conv_shape *s, const float *x, const float *w, const float *b, float *y);
+
+/// The layout i2i_conv_bf16_pack writes for shape s (a cache of packed weights keys on it): 1 = direct
+/// tile, 2 = direct dot (OC <= 8), 16 = Winograd F(2x2,3x3), 36 = Winograd F(4x4,3x3). Depends on
+/// KH, KW, C, OC, the strides and the bf16 Winograd mode only, not on the image size.
+int i2i_conv_bf16_layout(const i2i_conv_shape *s);
+/// bf16 3x3 stride-1 convs with C, OC >= 16: 4 = Winograd F(4x4,3x3), 2 = F(2x2,3x3) (default:
+/// F(4x4) is faster but misses the accuracy bar, see conv_bf16.c), 0 = direct; negative restores the
+/// default (env I2I_BF16_WINOGRAD, else 2). Changes the layout: weights packed before must be packed
+/// again.
+void i2i_set_bf16_winograd(int mode);
+/// 1 if the engine's bf16 precision runs this conv in bf16 (the Swift conv op asks): by default the
+/// 3x3 stride-1 convs with C, OC >= 16 (a ResNet generator's blocks: ~90% of its work); every conv
+/// after i2i_set_bf16_scope(1) or with env I2I_BF16_SCOPE=all. The kernels above take any shape.
+int i2i_conv_bf16_applies(const i2i_conv_shape *s);
+/// 1: every conv in the bf16 scope, 0: the default scope; negative: the environment's choice.
+void i2i_set_bf16_scope(int all);
+
+enum { I2I_PRECISION_FP32 = 0, I2I_PRECISION_BF16 = 1 };
+/// The precision of inference convs (read by the Swift conv op; i2i_conv2d_forward ignores it).
+/// Returns 0, or -1 and changes nothing when p is unknown or bf16 is asked on a CPU without it.
+int i2i_set_conv_precision(int p);
+int i2i_conv_precision(void);
 
 #ifdef __cplusplus
 }
