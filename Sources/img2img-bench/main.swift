@@ -348,7 +348,8 @@ func allCases() -> [(String, () -> () -> Void)] {
         bf16()
         let x = Tensor(randomNormal: [1, c3.size, c3.size, c3.cin], using: &rng)
         let w = Tensor(randomNormal: [3, 3, c3.cin, c3.cout], std: 0.05, using: &rng)
-        let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: (1, 1), padding: .none)
+        // A layer's plan, as conv3x3_256_64x64_fwd: the weights are packed to bf16 once.
+        let geo = ConvGeometry(input: x.shape, filter: w.shape, strides: (1, 1), padding: .none).planned(by: ConvPlans())
         return { _ = convForward(x, w, nil, geo) }
     }))
     for pass in [LayerCase.Pass.fwd, .bwdin, .bwdw] {
