@@ -20,7 +20,7 @@ typedef struct {
     int o0, no;         // dot: the output channels of this pass
 } SFX(conv_ctx);
 
-static void SFX(pack_forward_task)(void *vctx, int64_t begin, int64_t end) {
+static TGT void SFX(pack_forward_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(conv_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t taps = (int64_t)s->KH * s->KW;
@@ -29,6 +29,13 @@ static void SFX(pack_forward_task)(void *vctx, int64_t begin, int64_t end) {
         float *dst = c->wp + i * s->C * NR;
         const float *src = c->w + tap * s->C * s->OC;
         int nvalid = s->OC - (int)ob * NR < NR ? s->OC - (int)ob * NR : NR;
+        if (nvalid == NR) { // whole blocks in vectors: a U-Net's 54M weights every optimizer step
+            for (int ci = 0; ci < s->C; ci++) {
+                const float *row = src + (int64_t)ci * s->OC + ob * NR;
+                UNROLL for (int v = 0; v < NV; v++) VSTORE(dst + (int64_t)ci * NR + v * VW, VLOAD(row + v * VW));
+            }
+            continue;
+        }
         for (int ci = 0; ci < s->C; ci++) {
             const float *row = src + (int64_t)ci * s->OC + ob * NR;
             for (int r = 0; r < NR; r++) dst[(int64_t)ci * NR + r] = r < nvalid ? row[r] : 0.0f;
@@ -126,6 +133,7 @@ static int64_t SFX(forward_packed_floats)(const i2i_conv_shape *s, int algo) {
     case I2I_FWD_WINOGRAD_F2K3: return SFX(wino_packed_floats)(s, WINO_F2K3);
     case I2I_FWD_WINOGRAD_F4K3: return SFX(wino_packed_floats)(s, WINO_F4K3);
     case I2I_FWD_WINOGRAD_F3K4: return SFX(wino_packed_floats)(s, WINO_F3K4);
+    case I2I_FWD_WINOGRAD_S2K4: { i2i_conv_shape t = SFX(s2d_shape)(s); return SFX(wino_packed_floats)(&t, WINO_F5K2); }
     case I2I_FWD_DOT: return (int64_t)s->OC * taps * s->C;
     case I2I_FWD_TILE: return SFX(cdiv)(s->OC, NR) * taps * s->C * NR;
     default: return 0;
@@ -142,6 +150,7 @@ static void SFX(forward_pack)(const i2i_conv_shape *s, int algo, const float *w,
     case I2I_FWD_WINOGRAD_F2K3: SFX(wino_pack)(s, WINO_F2K3, w, packed); break;
     case I2I_FWD_WINOGRAD_F4K3: SFX(wino_pack)(s, WINO_F4K3, w, packed); break;
     case I2I_FWD_WINOGRAD_F3K4: SFX(wino_pack)(s, WINO_F3K4, w, packed); break;
+    case I2I_FWD_WINOGRAD_S2K4: { i2i_conv_shape t = SFX(s2d_shape)(s); SFX(wino_pack)(&t, WINO_F5K2, w, packed); break; }
     case I2I_FWD_DOT: i2i_parallel_for(s->OC, 1, SFX(pack_dot_task), &c); break;
     case I2I_FWD_TILE:
         i2i_parallel_for(SFX(cdiv)(s->OC, NR) * s->KH * s->KW, 1, SFX(pack_forward_task), &c);
@@ -156,6 +165,7 @@ static void SFX(forward)(const i2i_conv_shape *s, int algo, const float *x, cons
     if (algo == I2I_FWD_WINOGRAD_F2K3) { SFX(wino_forward)(s, WINO_F2K3, x, packed, b, y, zero); return; }
     if (algo == I2I_FWD_WINOGRAD_F4K3) { SFX(wino_forward)(s, WINO_F4K3, x, packed, b, y, zero); return; }
     if (algo == I2I_FWD_WINOGRAD_F3K4) { SFX(wino_forward)(s, WINO_F3K4, x, packed, b, y, zero); return; }
+    if (algo == I2I_FWD_WINOGRAD_S2K4) { SFX(wino_s2k4_forward)(s, x, packed, b, y, zero); return; }
     SFX(conv_ctx) c = {0};
     c.s = s; c.x = x; c.b = b; c.y = y; c.zero = zero;
     c.P = (int64_t)s->N * s->OH * s->OW;

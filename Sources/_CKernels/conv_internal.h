@@ -9,8 +9,11 @@
 
 /// Forward: the naive loop (forced "reference" table); direct over tap lists with output channels in
 /// vectors (tile) or the reduction in vectors (dot, few output channels); Winograd for 3x3 stride 1
-/// (F(2x2,3x3), F(4x4,3x3)) and 4x4 stride 1 (F(3x3,4x4)).
-enum { I2I_FWD_REF, I2I_FWD_TILE, I2I_FWD_DOT, I2I_FWD_WINOGRAD_F2K3, I2I_FWD_WINOGRAD_F4K3, I2I_FWD_WINOGRAD_F3K4 };
+/// (F(2x2,3x3), F(4x4,3x3)), 4x4 stride 1 (F(3x3,4x4)) and 4x4 stride 2 (space-to-depth, F(5x5,2x2)).
+enum {
+    I2I_FWD_REF, I2I_FWD_TILE, I2I_FWD_DOT, I2I_FWD_WINOGRAD_F2K3, I2I_FWD_WINOGRAD_F4K3, I2I_FWD_WINOGRAD_F3K4,
+    I2I_FWD_WINOGRAD_S2K4
+};
 /// Backward-input: the naive loop; the forward of the flipped kernel (stride 1: it inherits the
 /// forward's algorithms, Winograd included; run by the plan); stride phases of dx with the tile or dot
 /// kernel.

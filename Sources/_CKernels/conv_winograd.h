@@ -233,7 +233,26 @@ static TGT void SFX(wino4_weights_task)(void *vctx, int64_t begin, int64_t end) 
         o[2] = VFMA(VBCAST(4.0f), a34, a12) + m[5];                             \
     } while (0)
 
-/// The 6x6-tile Winograd forward, m x m outputs per tile: F(4x4,3x3) (m = 4) or F(3x3,4x4) (m = 3).
+/// A^T m over one dimension for F(5x5,2x2): o[0..4] from m[0..5].
+#define WINO52_AT(m, o)                                                         \
+    do {                                                                        \
+        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
+        o[0] = m[0] + a12 + a34;                                                \
+        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
+        o[2] = VFMA(VBCAST(4.0f), a34, a12);                                    \
+        o[3] = VFMA(VBCAST(8.0f), s34, s12);                                    \
+        o[4] = VFMA(VBCAST(16.0f), a34, a12) + m[5];                            \
+    } while (0)
+
+#define WINO6_AT(mo, mm, o)                                                     \
+    do {                                                                        \
+        if ((mo) == 4) WINO4_AT(mm, o);                                         \
+        else if ((mo) == 3) WINO34_AT(mm, o);                                   \
+        else WINO52_AT(mm, o);                                                  \
+    } while (0)
+
+/// The 6x6-tile Winograd forward, m x m outputs per tile: F(4x4,3x3) (m = 4), F(3x3,4x4) (m = 3) or
+/// F(5x5,2x2) (m = 5).
 static inline ALWAYS TGT void SFX(wino6_run)(void *vctx, int64_t begin, int64_t end, const int m) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
@@ -286,19 +305,19 @@ static inline ALWAYS TGT void SFX(wino6_run)(void *vctx, int64_t begin, int64_t 
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
             int oh0 = (int)th * m, ow0 = (int)tw * m;
             for (int64_t k = 0; k < s->OC; k += VW) {
-                VT q[4][6];
+                VT q[5][6];
                 UNROLL for (int j = 0; j < 6; j++) { // columns: q[.][j] = A^T mm[.][j]
-                    VT mm[6], o[4];
+                    VT mm[6], o[5];
                     UNROLL for (int i = 0; i < 6; i++) mm[i] = VLOAD(M + ((int64_t)(i * 6 + j) * TB + t) * OCp + k);
-                    if (m == 4) WINO4_AT(mm, o); else WINO34_AT(mm, o);
+                    WINO6_AT(m, mm, o);
                     UNROLL for (int i = 0; i < m; i++) q[i][j] = o[i];
                 }
                 VT bias = c->bp ? VLOAD(c->bp + k) : VZERO();
                 const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
                 UNROLL for (int i = 0; i < m; i++) {
                     if (oh0 + i >= s->OH) break;
-                    VT o[4];
-                    if (m == 4) WINO4_AT(q[i], o); else WINO34_AT(q[i], o);
+                    VT o[5];
+                    WINO6_AT(m, q[i], o);
                     UNROLL for (int j = 0; j < m; j++) {
                         if (ow0 + j >= s->OW) break;
                         float *dst = c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k;
@@ -362,12 +381,97 @@ static TGT void SFX(wino34_weights_task)(void *vctx, int64_t begin, int64_t end)
 
 static TGT void SFX(wino34_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 3); }
 
+// MARK: - 4x4 stride 2: space-to-depth, then Winograd F(5x5, 2x2)
+
+// The encoder layers of U-Net and PatchGAN. With x' = x (zero-padded) regrouped into 2x2 pixel blocks,
+// x'[n][i][j][(r*2+q)*C + c] = x[n][2i+r-padT][2j+q-padL][c], the stride-2 4x4 conv is a stride-1 2x2
+// conv over 4C channels with w'[a][b][(r*2+q)*C + c] = w[2a+r][2b+q][c]; that one runs F(5x5,2x2) on
+// the 6x6 tiles and points of F(4x4,3x3): 36 multiplies per 25 outputs against 100 (2.8x fewer).
+//   G   = [1/4 0; -1/6 -1/6; -1/6 1/6; 1/24 1/12; 1/24 -1/12; 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 0; 0 1 1 16 16 1]
+// c->s is the 2x2 conv's shape s'; c->w the original 4x4 weights (C = s'->C / 4).
+
+static TGT void SFX(wino52_weights_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(wino_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s;
+    const int64_t C = s->C / 4;
+    const VT q4 = VBCAST(1.0f / 4), q6 = VBCAST(-1.0f / 6), q24 = VBCAST(1.0f / 24), q12 = VBCAST(1.0f / 12);
+    for (int64_t cp = begin; cp < end; cp++) { // cp = (r*2+q)*C + ci, the channel of x'
+        const int64_t rq = cp / C, ci = cp % C, r = rq / 2, q = rq % 2;
+        for (int64_t oc = 0; oc < s->OC; oc += VW) {
+            const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
+            VT g[2][2], t[6][2];
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
+                    g[a][b] = VLOADN(c->w + (((2 * a + r) * 4 + (2 * b + q)) * C + ci) * s->OC + oc, rem);
+            UNROLL for (int j = 0; j < 2; j++) {
+                t[0][j] = q4 * g[0][j];
+                t[1][j] = q6 * (g[0][j] + g[1][j]);
+                t[2][j] = q6 * (g[0][j] - g[1][j]);
+                t[3][j] = q24 * g[0][j] + q12 * g[1][j];
+                t[4][j] = q24 * g[0][j] - q12 * g[1][j];
+                t[5][j] = g[1][j];
+            }
+            const int64_t ob = oc / NR, rr = oc % NR;
+            float *dst = c->U + (ob * s->C + cp) * NR + rr;
+            const int64_t xstride = c->nob * s->C * NR;
+            UNROLL for (int i = 0; i < 6; i++) {
+                VT u[6];
+                u[0] = q4 * t[i][0];
+                u[1] = q6 * (t[i][0] + t[i][1]);
+                u[2] = q6 * (t[i][0] - t[i][1]);
+                u[3] = q24 * t[i][0] + q12 * t[i][1];
+                u[4] = q24 * t[i][0] - q12 * t[i][1];
+                u[5] = t[i][1];
+                UNROLL for (int j = 0; j < 6; j++) VSTORE(dst + (i * 6 + j) * xstride, u[j]); // padded lanes: 0
+            }
+        }
+    }
+}
+
+static TGT void SFX(wino52_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 5); }
+
+/// The 2x2 stride-1 conv over x' that equals the 4x4 stride-2 conv s.
+static i2i_conv_shape SFX(s2d_shape)(const i2i_conv_shape *s) {
+    i2i_conv_shape t = *s;
+    t.H = s->OH + 1; t.W = s->OW + 1; t.C = 4 * s->C;
+    t.KH = t.KW = 2; t.strideH = t.strideW = 1; t.padT = t.padL = t.padB = t.padR = 0;
+    return t;
+}
+
+typedef struct {
+    const i2i_conv_shape *s, *t;
+    const float *x;
+    float *xs;
+} SFX(s2d_ctx);
+
+static void SFX(s2d_task)(void *vctx, int64_t begin, int64_t end) {
+    const SFX(s2d_ctx) *c = vctx;
+    const i2i_conv_shape *s = c->s, *t = c->t;
+    const size_t row = sizeof(float) * (size_t)s->C;
+    for (int64_t k = begin; k < end; k++) { // k = n * H' + i
+        const int64_t n = k / t->H, i = k % t->H;
+        float *dst = c->xs + k * t->W * t->C;
+        for (int64_t j = 0; j < t->W; j++)
+            for (int r = 0; r < 2; r++)
+                for (int q = 0; q < 2; q++, dst += s->C) {
+                    const int64_t ih = 2 * i + r - s->padT, iw = 2 * j + q - s->padL;
+                    if (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W)
+                        memcpy(dst, c->x + ((n * s->H + ih) * s->W + iw) * s->C, row);
+                    else
+                        memset(dst, 0, row);
+                }
+    }
+}
+
 // MARK: - Winograd forward entry points
 
-// Variants: F(2x2,3x3) (4x4 tiles), F(4x4,3x3) and F(3x3,4x4) (6x6 tiles).
-enum { WINO_F2K3, WINO_F4K3, WINO_F3K4 };
+// Variants: F(2x2,3x3) (4x4 tiles), F(4x4,3x3), F(3x3,4x4) and F(5x5,2x2) (6x6 tiles).
+enum { WINO_F2K3, WINO_F4K3, WINO_F3K4, WINO_F5K2 };
 static inline int SFX(wino_tile)(int v) { return v == WINO_F2K3 ? 4 : 6; }
-static inline int SFX(wino_outputs)(int v) { return v == WINO_F2K3 ? 2 : (v == WINO_F4K3 ? 4 : 3); }
+static inline int SFX(wino_outputs)(int v) {
+    return v == WINO_F2K3 ? 2 : (v == WINO_F4K3 ? 4 : (v == WINO_F3K4 ? 3 : 5));
+}
 
 /// The context of Winograd variant v; U unset.
 static SFX(wino_ctx) SFX(wino_setup)(const i2i_conv_shape *s, int v) {
@@ -376,7 +480,15 @@ static SFX(wino_ctx) SFX(wino_setup)(const i2i_conv_shape *s, int v) {
     const int m = SFX(wino_outputs)(v);
     c.TH = (s->OH + m - 1) / m; c.TW = (s->OW + m - 1) / m;
     c.T = (int64_t)s->N * c.TH * c.TW;
-    c.TB = I2I_WINOGRAD_TILE_BLOCK_MR * MR;
+    // Blocks of at most I2I_WINOGRAD_TILE_BLOCK_MR * MR tiles, as many as a multiple of the thread
+    // count, and equal: the threads split the blocks, and a 31x31 output (121 tiles of 3x3) in blocks of
+    // 48 left one thread idle a third of the time. (Not necessarily whole MR tiles: the last kernel
+    // call of a block runs part-empty.)
+    const int64_t threads = i2i_get_num_threads() > 0 ? i2i_get_num_threads() : 1;
+    int64_t nblocks = SFX(cdiv)(c.T, (int64_t)I2I_WINOGRAD_TILE_BLOCK_MR * MR);
+    nblocks = SFX(cdiv)(nblocks, threads) * threads;
+    c.TB = SFX(cdiv)(c.T, nblocks);
+    if (c.TB < 1) c.TB = 1;
     c.blocks = SFX(cdiv)(c.T, c.TB);
     c.nob = SFX(cdiv)(s->OC, NR);
     c.Cp = SFX(cdiv)(s->C, VW) * VW;
@@ -396,7 +508,8 @@ static void SFX(wino_pack)(const i2i_conv_shape *s, int v, const float *w, float
     c.w = w; c.U = U;
     memset(U, 0, sizeof(float) * (size_t)SFX(wino_packed_floats)(s, v));
     i2i_parallel_for(s->C, 1, v == WINO_F2K3 ? SFX(wino_weights_task)
-                              : (v == WINO_F4K3 ? SFX(wino4_weights_task) : SFX(wino34_weights_task)), &c);
+                              : v == WINO_F4K3 ? SFX(wino4_weights_task)
+                              : v == WINO_F3K4 ? SFX(wino34_weights_task) : SFX(wino52_weights_task), &c);
 }
 
 static void SFX(wino_forward)(const i2i_conv_shape *s, int v, const float *x, const float *U, const float *b,
@@ -405,9 +518,20 @@ static void SFX(wino_forward)(const i2i_conv_shape *s, int v, const float *x, co
     c.x = x; c.b = b; c.y = y; c.U = (float *)U; c.zero = zero;
     c.bp = SFX(alloc_floats)(c.OCp);
     for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
-    i2i_parallel_for(c.blocks, 1, v == WINO_F2K3 ? SFX(wino_task) : (v == WINO_F4K3 ? SFX(wino4_task) : SFX(wino34_task)),
-                     &c);
+    i2i_parallel_for(c.blocks, 1, v == WINO_F2K3 ? SFX(wino_task) : v == WINO_F4K3 ? SFX(wino4_task)
+                                  : v == WINO_F3K4 ? SFX(wino34_task) : SFX(wino52_task), &c);
     i2i_ws_free(c.bp);
+}
+
+/// The 4x4 stride-2 forward: x regrouped into x' (a workspace), then F(5x5,2x2) over it.
+static void SFX(wino_s2k4_forward)(const i2i_conv_shape *s, const float *x, const float *U, const float *b,
+                                   float *y, const float *zero) {
+    const i2i_conv_shape t = SFX(s2d_shape)(s);
+    float *xs = SFX(alloc_floats)((int64_t)t.N * t.H * t.W * t.C);
+    SFX(s2d_ctx) c = {s, &t, x, xs};
+    i2i_parallel_for((int64_t)t.N * t.H, 1, SFX(s2d_task), &c);
+    SFX(wino_forward)(&t, WINO_F5K2, xs, U, b, y, zero);
+    i2i_ws_free(xs);
 }
 
 // MARK: - Backward-filter, Winograd F(2x2,3x3)

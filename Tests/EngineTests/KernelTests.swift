@@ -189,6 +189,29 @@ final class KernelTests: XCTestCase {
                 i2i_conv_plan_destroy(plan)
                 checkAgainstReference(s, seed: 200 + UInt64(i) + UInt64(mode) * 10)
             }
+            // 4x4 stride 2 (encoders): space-to-depth, then F(5x5,2x2); odd sizes, uneven pads, C = 5
+            // (4C = 20 channels after regrouping). Winograd needs enough 5x5 tiles per thread (200
+            // here, on 2 threads); the small cases check that it is not chosen with few tiles.
+            let saved = i2i_get_num_threads()
+            i2i_set_num_threads(2)
+            defer { i2i_set_num_threads(saved) }
+            let s2: [(n: Int, h: Int, w: Int, c: Int, oc: Int, pads: (t: Int, l: Int, b: Int, r: Int), wino: Bool)] = [
+                (2, 100, 98, 5, 17, (1, 1, 1, 1), true),
+                (2, 13, 12, 16, 32, (1, 1, 1, 1), false),
+                (1, 18, 15, 8, 24, (2, 0, 1, 1), false),
+            ]
+            for (i, t) in s2.enumerated() {
+                guard var s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: 4, kw: 4, sh: 2, sw: 2,
+                                        pads: t.pads) else {
+                    XCTFail("invalid stride-2 case \(i)"); continue
+                }
+                let plan = i2i_conv_plan_create(&s)!
+                XCTAssertEqual(String(cString: i2i_conv_plan_algorithm(plan, 0)),
+                               mode == 4 && t.wino ? "winograd_s2k4" : "direct_tile",
+                               "stride-2 case \(i) mode \(mode)")
+                i2i_conv_plan_destroy(plan)
+                checkAgainstReference(s, seed: 300 + UInt64(i) + UInt64(mode) * 10)
+            }
         }
     }
 
