@@ -39,6 +39,8 @@ done
 swift build -c release --product img2img-bench >&2
 bin="$(swift build -c release --show-bin-path)/img2img-bench"
 [ -n "$cases" ] || cases=$("$bin" --list | tr '\n' ' ')
+# bf16 cases run the AVX512_BF16 kernels whatever --isa says: only with avx512 or the CPU's choice.
+case "$isa" in avx2|portable) cases=$(for c in $cases; do case "$c" in *_bf16) ;; *) echo -n "$c ";; esac; done) ;; esac
 mkdir -p "$out/cases"
 rm -f "$out"/cases/*.json
 
@@ -55,7 +57,7 @@ esac
 # Ours first: a CPU without the ISA stops here instead of after a whole torch run.
 if [ -n "$isa" ] && ! "$bin" "${ours_isa[@]}" --list >/dev/null; then exit 2; fi
 ours() { "$bin" "${common[@]}" "${ours_isa[@]}" --only "$1" --json "$out/cases/ours_$1.json" | grep -v '^#' >&2 || true; }
-torch() { case "$1" in *_direct) return 0 ;; esac   # our kernel-choice variants: no torch twin
+torch() { case "$1" in *_direct|*_bf16) return 0 ;; esac   # our kernel-choice variants: no torch twin
           python3 tools/bench_torch.py "${common[@]}" --cases "$1" --json "$out/cases/torch_$1.json" \
               | grep -v '^#' | sed 's/^/torch /' >&2 || true; }
 if [ "$sequential" = 1 ]; then
