@@ -225,25 +225,13 @@ void i2i_conv_bf16_pack(const i2i_conv_shape *s, const float *w, uint16_t *packe
 // MARK: - Reference
 
 void i2i_conv2d_forward_bf16_ref(const i2i_conv_shape *s, const float *x, const float *w, const float *b, float *y) {
-    for (int n = 0; n < s->N; n++)
-    for (int oh = 0; oh < s->OH; oh++)
-    for (int ow = 0; ow < s->OW; ow++)
-    for (int oc = 0; oc < s->OC; oc++) {
-        double acc = b ? b[oc] : 0.0;
-        for (int kh = 0; kh < s->KH; kh++) {
-            int ih = oh * s->strideH - s->padT + kh;
-            if (ih < 0 || ih >= s->H) continue;
-            for (int kw = 0; kw < s->KW; kw++) {
-                int iw = ow * s->strideW - s->padL + kw;
-                if (iw < 0 || iw >= s->W) continue;
-                const float *xp = x + (((int64_t)n * s->H + ih) * s->W + iw) * s->C;
-                const float *wp = w + ((int64_t)kh * s->KW + kw) * s->C * s->OC + oc;
-                for (int c = 0; c < s->C; c++)
-                    acc += (double)bf16_value(bf16_round(xp[c])) * bf16_value(bf16_round(wp[(int64_t)c * s->OC]));
-            }
-        }
-        y[(((int64_t)n * s->OH + oh) * s->OW + ow) * s->OC + oc] = (float)acc;
-    }
+    // The fp32 oracle on x and w rounded to bf16: products of the rounded values summed in double.
+    const int64_t nx = (int64_t)s->N * s->H * s->W * s->C, nw = (int64_t)s->KH * s->KW * s->C * s->OC;
+    float *xr = malloc(sizeof(float) * (size_t)(nx > 0 ? nx : 1)), *wr = malloc(sizeof(float) * (size_t)(nw > 0 ? nw : 1));
+    for (int64_t i = 0; i < nx; i++) xr[i] = bf16_value(bf16_round(x[i]));
+    for (int64_t i = 0; i < nw; i++) wr[i] = bf16_value(bf16_round(w[i]));
+    i2i_conv2d_forward_ref(s, xr, wr, b, y);
+    free(xr); free(wr);
 }
 
 #if defined(__x86_64__)

@@ -182,15 +182,14 @@ static void ensure_forward_packed(i2i_conv_plan *p, const float *w, uint64_t gen
     total_repacks++;
 }
 
-static void forward_locked(i2i_conv_plan *p, const float *x, const float *w, uint64_t gen, const float *b, float *y) {
-    if (!p->k->forward) { i2i_conv2d_forward_ref(&p->s, x, w, b, y); return; }
-    ensure_forward_packed(p, w, gen);
-    p->k->forward(&p->s, p->fwd, x, p->fwdPacked, b, y, p->zero);
-}
-
 void i2i_conv_plan_forward(i2i_conv_plan *p, const float *x, const float *w, uint64_t wgen, const float *b, float *y) {
     pthread_mutex_lock(&p->lock);
-    forward_locked(p, x, w, wgen, b, y);
+    if (!p->k->forward) {
+        i2i_conv2d_forward_ref(&p->s, x, w, b, y);
+    } else {
+        ensure_forward_packed(p, w, wgen);
+        p->k->forward(&p->s, p->fwd, x, p->fwdPacked, b, y, p->zero);
+    }
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -259,8 +258,6 @@ void i2i_conv_plan_backward_filter(i2i_conv_plan *p, const float *x, const float
 }
 
 int64_t i2i_conv_plan_repacks(const i2i_conv_plan *p) { return p->repacks + (p->flip ? p->flip->repacks : 0); }
-
-const char *i2i_conv_plan_isa(const i2i_conv_plan *p) { return p->k->name; }
 
 const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass) {
     static const char *fwd[] = {"reference", "direct_tile", "direct_dot", "winograd_f2k3", "winograd_f4k3",

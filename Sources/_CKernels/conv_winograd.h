@@ -40,6 +40,30 @@ static inline ALWAYS void SFX(wino_patch)(const i2i_conv_shape *s, const float *
         }
 }
 
+/// The points GEMMs of one block of nt tiles: M[xi][t][OCp] = V[xi][t][Cp] x U[xi] for each transform
+/// point xi, through the tile kernel with one tap of K = C (tiles past nt read the zero row).
+static inline ALWAYS TGT void SFX(wino_gemms)(const SFX(wino_ctx) *c, int points, const float *V, float *M, int nt) {
+    const i2i_conv_shape *s = c->s;
+    const int64_t Cp = c->Cp, OCp = c->OCp, TB = c->TB;
+    int tapK = s->C;
+    int64_t tapW = 0;
+    for (int xi = 0; xi < points; xi++) {
+        for (int64_t ob = 0; ob < c->nob; ob++) {
+            const float *Ub = c->U + ((int64_t)xi * c->nob + ob) * s->C * NR;
+            for (int m0 = 0; m0 < nt; m0 += MR) {
+                const float *ptr[MR];
+                float *out[MR];
+                for (int p = 0; p < MR; p++) {
+                    int t = m0 + p;
+                    ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : c->zero;
+                    out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
+                }
+                conv_tile_kernel_(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
+            }
+        }
+    }
+}
+
 static TGT void SFX(wino_weights_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
@@ -108,24 +132,7 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
                 }
             }
         }
-        // 16 GEMMs through the tile kernel: one tap, K = C.
-        int tapK = s->C;
-        int64_t tapW = 0;
-        for (int xi = 0; xi < 16; xi++) {
-            for (int64_t ob = 0; ob < c->nob; ob++) {
-                const float *Ub = c->U + ((int64_t)xi * c->nob + ob) * s->C * NR;
-                for (int m0 = 0; m0 < nt; m0 += MR) {
-                    const float *ptr[MR];
-                    float *out[MR];
-                    for (int p = 0; p < MR; p++) {
-                        int t = m0 + p;
-                        ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : zero;
-                        out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
-                    }
-                    conv_tile_kernel_(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
-                }
-            }
-        }
+        SFX(wino_gemms)(c, 16, V, M, nt); // 16 GEMMs through the tile kernel
         // Output transform, vectors over OC; bias added here.
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
@@ -284,23 +291,7 @@ static inline ALWAYS TGT void SFX(wino6_run)(void *vctx, int64_t begin, int64_t 
                 }
             }
         }
-        int tapK = s->C;
-        int64_t tapW = 0;
-        for (int xi = 0; xi < 36; xi++) {
-            for (int64_t ob = 0; ob < c->nob; ob++) {
-                const float *Ub = c->U + ((int64_t)xi * c->nob + ob) * s->C * NR;
-                for (int m0 = 0; m0 < nt; m0 += MR) {
-                    const float *ptr[MR];
-                    float *out[MR];
-                    for (int p = 0; p < MR; p++) {
-                        int t = m0 + p;
-                        ptr[p] = t < nt ? V + ((int64_t)xi * TB + t) * Cp : zero;
-                        out[p] = t < nt ? M + ((int64_t)xi * TB + t) * OCp + ob * NR : NULL;
-                    }
-                    conv_tile_kernel_(1, &tapK, &tapW, ptr, Ub, NULL, out, NR);
-                }
-            }
-        }
+        SFX(wino_gemms)(c, 36, V, M, nt);
         for (int t = 0; t < nt; t++) {
             int64_t tile = t0 + t, tw = tile % c->TW, r = tile / c->TW, th = r % c->TH, n = r / c->TH;
             int oh0 = (int)th * m, ow0 = (int)tw * m;

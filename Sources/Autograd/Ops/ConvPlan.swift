@@ -19,14 +19,6 @@ public final class ConvPlan: @unchecked Sendable {
 
     deinit { i2i_conv_plan_destroy(raw) }
 
-    /// The algorithm of the forward, backward-input and backward-filter (e.g. "winograd_f4k3").
-    public var algorithms: (forward: String, backwardInput: String, backwardFilter: String) {
-        (String(cString: i2i_conv_plan_algorithm(raw, 0)), String(cString: i2i_conv_plan_algorithm(raw, 1)),
-         String(cString: i2i_conv_plan_algorithm(raw, 2)))
-    }
-
-    public var isa: String { String(cString: i2i_conv_plan_isa(raw)) }
-
     /// How many times this plan packed weights.
     public var repacks: Int { Int(i2i_conv_plan_repacks(raw)) }
 
@@ -67,12 +59,5 @@ public final class ConvPlans: @unchecked Sendable {
         if plans.count >= ConvPlans.capacity { plans.removeFirst() }
         plans.append((key, p))
         return p
-    }
-
-    /// The plans made so far (for tests and benchmarks).
-    public var all: [ConvPlan] {
-        lock.lock()
-        defer { lock.unlock() }
-        return plans.map(\.plan)
     }
 }

@@ -60,8 +60,6 @@ void i2i_conv_plan_backward_filter(i2i_conv_plan *p, const float *x, const float
                                    int accumulate);
 /// The algorithm of pass 0 (forward), 1 (backward-input) or 2 (backward-filter), e.g. "winograd_f4k3".
 const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass);
-/// The instruction set the plan runs ("avx512", "avx2", "portable" or "reference").
-const char *i2i_conv_plan_isa(const i2i_conv_plan *p);
 /// How many times this plan packed weights (the flipped forward of its backward-input included).
 int64_t i2i_conv_plan_repacks(const i2i_conv_plan *p);
 /// The bf16 inference forward (conv_bf16.c) with the weights packed to bf16 by the plan, once per
