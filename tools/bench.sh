@@ -2,8 +2,8 @@
 # Same-run comparison of the img2img engine with PyTorch's CPU backend (a developer tool: Python
 # stays out of the product and the tests).
 #
-#   tools/bench.sh [--threads N] [--repeats K] [--warmup W] [--cases "name name ..."] [--sequential]
-#                  [--out DIR] [--isa avx512|avx2|portable]
+#   tools/bench.sh [--threads N] [--repeats K] [--rounds R] [--warmup W] [--cases "name name ..."]
+#                  [--sequential] [--out DIR] [--isa avx512|avx2|portable]
 #
 # --isa forces our kernels' instruction set (Engine.setKernelISA) and caps PyTorch the same way
 # (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS), so each path can be measured
@@ -11,8 +11,11 @@
 # says which ISA each side used.
 #
 # Builds the release img2img-bench, then for every case runs it and tools/bench_torch.py (torch
-# 2.15.0, same thread count, same repeats), interleaved case by case (ours, then torch) so both see
-# the same machine load; --sequential runs all of ours, then all of torch's. Each case is its own
+# 2.15.0, same thread count, same repeats), interleaved case by case so both see the same machine
+# load: R rounds (default 3) of ours then torch, K timed repeats each, pooled per side. The rounds are
+# there because this kind of machine (a 2-vCPU VM) switches between a fast and a ~1.5x slower state
+# for seconds to minutes at a time: one round per side can put the two sides in different states.
+# --sequential runs all of ours, then all of torch's (one round). Each case is its own
 # process on both sides, so peak RSS is per case (baseline included: see the `baseline` line).
 # Prints one table: case, seconds (ours, torch), ratio ours/torch (lower is better, <= 1.00 is the
 # bar), GFLOP/s of each, peak RSS of each. Raw results: DIR/img2img.json and DIR/torch.json
@@ -21,17 +24,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 
-threads=2 repeats=5 warmup=1 cases="" sequential=0 out=.build/bench isa=""
+threads=2 repeats=5 rounds=3 warmup=1 cases="" sequential=0 out=.build/bench isa=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) threads=$2; shift 2 ;;
         --repeats) repeats=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
         --warmup) warmup=$2; shift 2 ;;
         --cases) cases=$2; shift 2 ;;
         --sequential) sequential=1; shift ;;
         --out) out=$2; shift 2 ;;
         --isa) isa=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -56,37 +60,52 @@ case "$isa" in
 esac
 # Ours first: a CPU without the ISA stops here instead of after a whole torch run.
 if [ -n "$isa" ] && ! "$bin" "${ours_isa[@]}" --list >/dev/null; then exit 2; fi
-ours() { "$bin" "${common[@]}" "${ours_isa[@]}" --only "$1" --json "$out/cases/ours_$1.json" | grep -v '^#' >&2 || true; }
+# $2: the round, part of the file name; the report pools every round's repeats.
+ours() { "$bin" "${common[@]}" "${ours_isa[@]}" --only "$1" --json "$out/cases/ours_$1.r$2.json" | grep -v '^#' >&2 || true; }
 torch() { case "$1" in *_direct|*_bf16) return 0 ;; esac   # our kernel-choice variants: no torch twin
-          python3 tools/bench_torch.py "${common[@]}" --cases "$1" --json "$out/cases/torch_$1.json" \
+          python3 tools/bench_torch.py "${common[@]}" --cases "$1" --json "$out/cases/torch_$1.r$2.json" \
               | grep -v '^#' | sed 's/^/torch /' >&2 || true; }
 if [ "$sequential" = 1 ]; then
-    for c in $cases; do ours "$c"; done
-    for c in $cases; do torch "$c"; done
+    rounds=1
+    for c in $cases; do ours "$c" 1; done
+    for c in $cases; do torch "$c" 1; done
 else
-    for c in $cases; do ours "$c"; torch "$c"; done
+    for c in $cases; do for r in $(seq "$rounds"); do ours "$c" "$r"; torch "$c" "$r"; done; done
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$out" "$threads" "$repeats" "$load_start" "$load_end" $cases <<'EOF'
-import glob, json, os, sys
-out, threads, repeats, load_start, load_end, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+python3 - "$out" "$threads" "$repeats" "$rounds" "$load_start" "$load_end" $cases <<'EOF'
+import glob, json, os, statistics, sys
+out, threads, repeats, rounds, load_start, load_end, names = (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
+                                                              sys.argv[5], sys.argv[6], sys.argv[7:])
 def collect(prefix):
+    """Each case's rounds pooled: seconds = median of all repeats, gflops rescaled to it."""
     res, env = {}, {}
     for f in sorted(glob.glob(os.path.join(out, "cases", prefix + "_*.json"))):
         d = json.load(open(f))
         env = d["env"]
         for r in d["results"]:
-            res[r["name"]] = r
+            prev = res.get(r["name"])
+            if prev is None:
+                res[r["name"]] = dict(r, all_seconds=list(r.get("all_seconds") or [r["seconds"]]))
+            else:
+                prev["all_seconds"] += r.get("all_seconds") or [r["seconds"]]
+                prev["peak_rss_mb"] = max(prev["peak_rss_mb"], r["peak_rss_mb"])
+    for r in res.values():
+        med = statistics.median(r["all_seconds"])
+        if r["seconds"] > 0 and med > 0:
+            r["gflops"] = r["gflops"] * r["seconds"] / med
+        r["seconds"] = med
     return res, env
 ours, oenv = collect("ours")
 torch, tenv = collect("torch")
 for name, res, env in (("img2img.json", ours, oenv), ("torch.json", torch, tenv)):
-    json.dump(dict(env=env, results=[res[n] for n in names if n in res]), open(os.path.join(out, name), "w"), indent=1)
+    json.dump(dict(env=dict(env, rounds=int(rounds)), results=[res[n] for n in names if n in res]),
+              open(os.path.join(out, name), "w"), indent=1)
 print(f"# img2img ({oenv.get('kernels', '?')} kernels) vs torch {tenv.get('torch', '?')} (ATen "
       f"{tenv.get('aten_capability', '?')}, oneDNN max {tenv.get('onednn_max_cpu_isa', '?')}, MKL "
       f"{tenv.get('mkl_instructions', '?')}), {threads} threads, "
-      f"256x256 batch 1, median of {repeats}; cpu {tenv.get('cpu', '?')}")
+      f"256x256 batch 1, median of {rounds} rounds x {repeats} repeats; cpu {tenv.get('cpu', '?')}")
 print(f"# loadavg at start {load_start}, at end {load_end}  (shared machine: ratios are same-run, absolute times are not)")
 print(f"# seconds = median; ratio = img2img / torch median seconds (lower is better); min_ratio = same with each "
       f"side's fastest repeat (less sensitive to load); GF/s from the medians; MB = per-case peak RSS, baseline included")

@@ -5,7 +5,8 @@
 
 Each DIR is a `tools/bench.sh --out DIR` result; one table per DIR, headed by the ISA each side ran,
 the CPU model and the load average at start and end. Ratio = img2img / PyTorch median seconds (lower
-is better); min = the same with each side's fastest repeat.
+is better); min = the same with each side's fastest repeat (the verdict statistic on a machine that
+switches speed states: see tools/bench.sh).
 """
 import json
 import os
@@ -31,7 +32,7 @@ def table(d):
     end = te.get("loadavg_end", oe["loadavg_end"])
     end = " ".join(f"{x:.2f}" for x in end) if isinstance(end, list) else end
     print(f"img2img `{oe['kernels']}` kernels vs PyTorch {te.get('torch', '?')} (oneDNN max ISA: {cap}), "
-          f"{oe['threads']} threads, median of {oe['repeats']}; CPU {oe['cpu']}; load average "
+          f"{oe['threads']} threads, median of {oe.get('rounds', 1)} rounds x {oe['repeats']} repeats; CPU {oe['cpu']}; load average "
           f"{oe['loadavg_start']} at start, {end} at end")
     print()
     print("| case | img2img s | PyTorch s | ratio | min ratio |")

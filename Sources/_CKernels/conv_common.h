@@ -199,13 +199,14 @@ static int64_t SFX(band_tiles)(int64_t tiles, int64_t blocks, int64_t weightByte
     return bandsOuter < blocksOuter ? bt : tiles;
 }
 
-/// Maps task i of blocks*tiles to (block, tile) in the band order above.
-static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int64_t bandTiles, int64_t *block,
-                                  int64_t *tile) {
+/// Maps task i of blocks*tiles to (block, tile) in the band order above; within a band, tile by tile
+/// (each through every block) when tileOuter, else block by block (see I2I_TILE_OUTER_WEIGHT_BYTES).
+static inline void SFX(band_task)(int64_t i, int64_t blocks, int64_t tiles, int64_t bandTiles, int tileOuter,
+                                  int64_t *block, int64_t *tile) {
     int64_t band = i / (blocks * bandTiles), within = i % (blocks * bandTiles);
     int64_t bt = tiles - band * bandTiles < bandTiles ? tiles - band * bandTiles : bandTiles;
-    *block = within / bt;
-    *tile = band * bandTiles + within % bt;
+    *block = tileOuter ? within % blocks : within / bt;
+    *tile = band * bandTiles + (tileOuter ? within / blocks : within % bt);
 }
 
 // MARK: - Microkernels

@@ -15,6 +15,7 @@ typedef struct {
     int64_t wks, wblk;  // tile: floats between k rows (NR) and between blocks
     const float *zero;  // a zero row of KW*C (or OC) floats
     int64_t tiles, blocks, P, bandTiles;
+    int tileOuter;      // band_task's order within a band
     int khPer;          // kernel rows per pass over a block's weights (KH: one pass)
     int mr;             // pixels per tile
     int o0, no;         // dot: the output channels of this pass
@@ -83,7 +84,7 @@ static TGT void SFX(forward_tile_task)(void *vctx, int64_t begin, int64_t end) {
     int nt = 0;
     for (int64_t i = begin; i < end; i++) {
         int64_t ob, tile;
-        SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, &ob, &tile);
+        SFX(band_task)(i, c->blocks, c->tiles, c->bandTiles, c->tileOuter, &ob, &tile);
         int64_t first = tile * MR;
         if (tile != builtTile) {
             nt = SFX(forward_taps)(s, c->x, c->zero, first, c->P, MR, c->wks, 0, s->KH, ptr, tapK, tapW);
@@ -195,6 +196,7 @@ static void SFX(forward)(const i2i_conv_shape *s, int algo, const float *x, cons
     c.khPer = (int)(I2I_TILE_WEIGHT_L2_BYTES / rowBytes);
     if (c.khPer < 1) c.khPer = 1;
     if (c.khPer > s->KH || c.bandTiles != c.tiles) c.khPer = s->KH;
+    c.tileOuter = c.khPer == s->KH && c.blocks * taps * s->C * NR * 4 <= I2I_TILE_OUTER_WEIGHT_BYTES;
     i2i_parallel_for(c.blocks * c.tiles, 1, SFX(forward_tile_task), &c);
     i2i_ws_free(c.bp);
 }
@@ -210,6 +212,7 @@ typedef struct {
     SFX(phase) ph[64];
     int nph, mr, o0, no;
     int64_t totalTiles, blocks, bandTiles;
+    int tileOuter;
 } SFX(bwdi_ctx);
 
 static TGT void SFX(pack_backward_input_task)(void *vctx, int64_t begin, int64_t end) {
@@ -264,7 +267,7 @@ static TGT void SFX(backward_input_tile_task)(void *vctx, int64_t begin, int64_t
     int nt = 0;
     for (int64_t i = begin; i < end; i++) { // i = block * totalTiles + tile
         int64_t cb, tile;
-        SFX(band_task)(i, c->blocks, c->totalTiles, c->bandTiles, &cb, &tile);
+        SFX(band_task)(i, c->blocks, c->totalTiles, c->bandTiles, c->tileOuter, &cb, &tile);
         if (tile != builtTile) {
             const SFX(phase) *ph = SFX(phase_of_tile)(c, tile);
             nt = SFX(backward_input_taps)(s, ph, c->dy, c->zero, (tile - ph->firstTile) * MR, MR,
@@ -333,6 +336,7 @@ static void SFX(backward_input)(const i2i_conv_shape *s, int algo, const float *
         c->wp = (float *)packed;
         c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks, c->blocks * taps * s->OC * NR * 4,
                                         (int64_t)MR * s->OC * 4);
+        c->tileOuter = c->blocks * taps * s->OC * NR * 4 <= I2I_TILE_OUTER_WEIGHT_BYTES;
         i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
     }
     free(c);
