@@ -154,12 +154,10 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
         int64_t o0 = ob * NR;
         int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
         float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
-        const float *B = c->B ? c->B + ob * maxPix * NR : c->dy + r0 * s->OW * s->OC + o0;
-        const int64_t ldb = c->B ? NR : s->OC;
         if (mvalid == MR && nvalid == NR) // constants: no tail code in the hot instance
-            SFX(bwdw_oc_kernel)(npix, A, B, ldb, dwt, s->OC, MR, NR);
+            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, MR, NR);
         else
-            SFX(bwdw_oc_kernel)(npix, A, B, ldb, dwt, s->OC, mvalid, nvalid);
+            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
     }
     i2i_ws_free(A);
 }
@@ -224,18 +222,14 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
         c.ob = (s->OC + 3) / 4;
     }
     if (c.byOC) {
-        // With whole blocks of NR channels the kernel reads dy in place (row stride OC; a chunk's rows
-        // of one block stay in L2 as the packed panel did): packing it cost 14% of the 7x7 3->64
-        // stem's backward-filter. A partial last block needs the zero-padded panels.
-        const int packDy = s->OC % NR != 0;
-        c.B = packDy ? SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR) : NULL;
+        c.B = SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR);
         for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
             c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
             const int64_t npix = (c.r1 - c.r0) * s->OW;
-            if (packDy) i2i_parallel_for(c.ob * npix, 256, SFX(pack_dy_task), &c);
+            i2i_parallel_for(c.ob * npix, 256, SFX(pack_dy_task), &c);
             i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1, SFX(backward_filter_oc_task), &c);
         }
-        if (c.B) i2i_ws_free(c.B);
+        i2i_ws_free(c.B);
     } else {
         i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1, SFX(backward_filter_l_task), &c);
     }

@@ -318,9 +318,9 @@ static TGT void SFX(conv_dot_kernel_any)(int NO, int ntaps, const int *tapK, con
 /// The GEMM microkernel of the backward-filters (direct and Winograd): a panel of MR rows of A
 /// times a panel of NR columns of B, reduced over pixels, added to an MR x NR tile of dw.
 /// dw[kh][j0 + (0:MR)][o0 + (0:NR)] += sum over npix pixels of A[p][0:MR] (x, packed) times
-/// B[p*ldb + 0:NR] (dy: packed panels, ldb = NR, or in place, ldb = OC).
-static inline ALWAYS TGT void SFX(bwdw_oc_kernel)(int64_t npix, const float *A, const float *B, int64_t ldb,
-                                                  float *dwt, int64_t ldw, int mvalid, int nvalid) {
+/// B[p][0:NR] (dy, packed); both panels contiguous, so the loop streams L1/L2 lines in order.
+static inline ALWAYS TGT void SFX(bwdw_oc_kernel)(int64_t npix, const float *A, const float *B, float *dwt,
+                                                  int64_t ldw, int mvalid, int nvalid) {
     VT acc[MR][NV];
     if (mvalid == MR && nvalid == NR) {
         UNROLL for (int p = 0; p < MR; p++)
@@ -332,7 +332,7 @@ static inline ALWAYS TGT void SFX(bwdw_oc_kernel)(int64_t npix, const float *A, 
             UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VLOAD(tmp + v * VW);
         }
     }
-    for (int64_t q = 0; q < npix; q++, A += MR, B += ldb) {
+    for (int64_t q = 0; q < npix; q++, A += MR, B += NR) {
         VT dv[NV];
         UNROLL for (int v = 0; v < NV; v++) dv[v] = VLOAD(B + v * VW);
         UNROLL for (int p = 0; p < MR; p++) {

@@ -618,7 +618,7 @@ static TGT void SFX(winow_gemm_task)(void *vctx, int64_t begin, int64_t end) {
         const float *A = c->V + ((xi * c->nct + ct) * c->TC) * MR;
         const float *B = c->Z + ((xi * c->nob + ob) * c->TC) * NR;
         float *dUt = c->dU + (xi * c->nct * MR + ct * MR) * c->OCp + ob * NR;
-        SFX(bwdw_oc_kernel)(c->nt, A, B, NR, dUt, c->OCp, MR, NR); // dU padded: whole tiles only
+        SFX(bwdw_oc_kernel)(c->nt, A, B, dUt, c->OCp, MR, NR); // dU padded: whole tiles only
     }
 }
 
