@@ -103,6 +103,16 @@ void i2i_conv_choose(const i2i_conv_shape *s, const char *isa, int winograd, int
 
 // MARK: - Plans
 
+/// Weights packed in one layout, tagged with what they were packed from: the weights' generation,
+/// their address, and the layout (the bf16 layout depends on a setting that may change).
+typedef struct {
+    void *data;
+    size_t bytes;
+    uint64_t gen;               // 0: none held
+    const float *src;
+    int layout;
+} packed_weights;
+
 struct i2i_conv_plan {
     i2i_conv_shape s;
     const i2i_conv_kernels *k;  // the table bound at creation (k->forward NULL: the naive loops)
@@ -110,17 +120,10 @@ struct i2i_conv_plan {
     float *zero;
     int64_t zeroFloats;
     pthread_mutex_t lock;       // one call at a time: the packed weights are shared state
-    float *fwdPacked;
-    uint64_t fwdGen;            // generation of the weights fwdPacked holds (0: none)
-    const float *fwdW;
-    float *bwdiPacked;
-    uint64_t bwdiGen;
-    const float *bwdiW;
+    packed_weights fwdW;        // the forward's layout (k->forward_pack)
+    packed_weights bwdiW;       // the phase kernels' backward-input layout
+    packed_weights bf16W;       // the bf16 inference forward's (conv_bf16.c)
     i2i_conv_plan *flip;        // I2I_BWDI_FLIP: the plan of the flipped forward conv
-    uint16_t *bf16Packed;       // the bf16 inference forward's weights (conv_bf16.c)
-    uint64_t bf16Gen;
-    const float *bf16W;
-    int bf16Layout;
     int64_t repacks;
 };
 
@@ -164,22 +167,29 @@ void i2i_conv_plan_destroy(i2i_conv_plan *p) {
     if (!p) return;
     i2i_conv_plan_destroy(p->flip);
     pthread_mutex_destroy(&p->lock);
-    free(p->zero); free(p->fwdPacked); free(p->bwdiPacked); free(p->bf16Packed);
+    free(p->zero); free(p->fwdW.data); free(p->bwdiW.data); free(p->bf16W.data);
     free(p);
 }
 
-static int stale(uint64_t held, const float *heldW, uint64_t gen, const float *w) {
-    return gen == 0 || held != gen || heldW != w;
-}
-
-/// Packs w for the forward unless the plan holds this generation already.
-static void ensure_forward_packed(i2i_conv_plan *p, const float *w, uint64_t gen) {
-    if (!p->k->forward || !stale(p->fwdGen, p->fwdW, gen, w)) return;
-    if (!p->fwdPacked) p->fwdPacked = alloc_floats(p->k->forward_packed_floats(&p->s, p->fwd));
-    p->k->forward_pack(&p->s, p->fwd, w, p->fwdPacked);
-    p->fwdGen = gen; p->fwdW = w;
+/// Whether w (generation gen; 0: unknown, always pack) must be packed into pw in `layout`. If so,
+/// makes room for `bytes`, records what pw will hold and counts a repack; the caller then packs into
+/// pw->data. src may be other than the floats the caller packs from (the flipped backward-input
+/// packs a transposed copy of w, gone after the call): it names the weights the result stands for.
+static int needs_pack(i2i_conv_plan *p, packed_weights *pw, size_t bytes, int layout, const float *w, uint64_t gen) {
+    if (gen != 0 && pw->gen == gen && pw->src == w && pw->layout == layout && pw->data) return 0;
+    if (!pw->data || pw->bytes < bytes || pw->layout != layout) {
+        free(pw->data);
+        pw->bytes = (bytes + 63) & ~(size_t)63;
+        pw->data = aligned_alloc(64, pw->bytes > 0 ? pw->bytes : 64);
+    }
+    pw->gen = gen; pw->src = w; pw->layout = layout;
     p->repacks++;
     total_repacks++;
+    return 1;
+}
+
+static size_t forward_bytes(const i2i_conv_plan *p) {
+    return (size_t)p->k->forward_packed_floats(&p->s, p->fwd) * sizeof(float);
 }
 
 void i2i_conv_plan_forward(i2i_conv_plan *p, const float *x, const float *w, uint64_t wgen, const float *b, float *y) {
@@ -187,8 +197,9 @@ void i2i_conv_plan_forward(i2i_conv_plan *p, const float *x, const float *w, uin
     if (!p->k->forward) {
         i2i_conv2d_forward_ref(&p->s, x, w, b, y);
     } else {
-        ensure_forward_packed(p, w, wgen);
-        p->k->forward(&p->s, p->fwd, x, p->fwdPacked, b, y, p->zero);
+        if (needs_pack(p, &p->fwdW, forward_bytes(p), p->fwd, w, wgen))
+            p->k->forward_pack(&p->s, p->fwd, w, p->fwdW.data);
+        p->k->forward(&p->s, p->fwd, x, p->fwdW.data, b, y, p->zero);
     }
     pthread_mutex_unlock(&p->lock);
 }
@@ -221,30 +232,24 @@ void i2i_conv_plan_backward_input(i2i_conv_plan *p, const float *dy, const float
     if (!p->k->forward || p->bwdi == I2I_BWDI_REF) {
         i2i_conv2d_backward_input_ref(s, dy, w, dx);
     } else if (p->bwdi == I2I_BWDI_FLIP) {
-        pthread_mutex_lock(&p->flip->lock);
-        if (stale(p->flip->fwdGen, p->bwdiW, wgen, w)) {
+        i2i_conv_plan *f = p->flip;
+        pthread_mutex_lock(&f->lock);
+        if (needs_pack(f, &f->fwdW, forward_bytes(f), f->fwd, w, wgen)) {
             // The flipped weights live only until the flipped plan has packed them.
             const int64_t n = (int64_t)s->KH * s->KW * s->C * s->OC;
             float *wf = i2i_ws_alloc((size_t)n * sizeof(float));
             flip_ctx fc = {s, w, wf};
             i2i_parallel_for((int64_t)s->KH * s->KW * ((s->C + 31) / 32), 1, flip_task, &fc);
-            p->flip->fwdGen = 0;
-            ensure_forward_packed(p->flip, wf, wgen);
-            p->flip->fwdW = NULL; // wf is gone: the generation alone identifies the weights from here
-            p->bwdiW = w;
+            f->k->forward_pack(&f->s, f->fwd, wf, f->fwdW.data);
             i2i_ws_free(wf);
         }
-        p->flip->k->forward(&p->flip->s, p->flip->fwd, dy, p->flip->fwdPacked, NULL, dx, p->flip->zero);
-        pthread_mutex_unlock(&p->flip->lock);
+        f->k->forward(&f->s, f->fwd, dy, f->fwdW.data, NULL, dx, f->zero);
+        pthread_mutex_unlock(&f->lock);
     } else {
-        if (p->k->backward_input_packed_floats(s, p->bwdi) > 0 && stale(p->bwdiGen, p->bwdiW, wgen, w)) {
-            if (!p->bwdiPacked) p->bwdiPacked = alloc_floats(p->k->backward_input_packed_floats(s, p->bwdi));
-            p->k->backward_input_pack(s, p->bwdi, w, p->bwdiPacked);
-            p->bwdiGen = wgen; p->bwdiW = w;
-            p->repacks++;
-            total_repacks++;
-        }
-        p->k->backward_input(s, p->bwdi, dy, w, p->bwdiPacked, dx, p->zero);
+        const int64_t floats = p->k->backward_input_packed_floats(s, p->bwdi);
+        if (floats > 0 && needs_pack(p, &p->bwdiW, (size_t)floats * sizeof(float), p->bwdi, w, wgen))
+            p->k->backward_input_pack(s, p->bwdi, w, p->bwdiW.data);
+        p->k->backward_input(s, p->bwdi, dy, w, p->bwdiW.data, dx, p->zero);
     }
     pthread_mutex_unlock(&p->lock);
 }
@@ -275,19 +280,10 @@ void i2i_conv_plan_forward_bf16(i2i_conv_plan *p, const float *x, const float *w
                                 float *y) {
     pthread_mutex_lock(&p->lock);
     // The layout depends on the bf16 Winograd mode, which may change between calls.
-    const int layout = i2i_conv_bf16_layout(&p->s);
-    if (layout != p->bf16Layout || stale(p->bf16Gen, p->bf16W, wgen, w)) {
-        if (layout != p->bf16Layout) { free(p->bf16Packed); p->bf16Packed = NULL; }
-        if (!p->bf16Packed) {
-            size_t bytes = ((size_t)i2i_conv_bf16_packed_count(&p->s) * sizeof(uint16_t) + 63) & ~(size_t)63;
-            p->bf16Packed = aligned_alloc(64, bytes > 0 ? bytes : 64);
-        }
-        i2i_conv_bf16_pack(&p->s, w, p->bf16Packed);
-        p->bf16Gen = wgen; p->bf16W = w; p->bf16Layout = layout;
-        p->repacks++;
-        total_repacks++;
-    }
-    i2i_conv_bf16_forward(&p->s, x, p->bf16Packed, b, y);
+    const size_t bytes = (size_t)i2i_conv_bf16_packed_count(&p->s) * sizeof(uint16_t);
+    if (needs_pack(p, &p->bf16W, bytes, i2i_conv_bf16_layout(&p->s), w, wgen))
+        i2i_conv_bf16_pack(&p->s, w, p->bf16W.data);
+    i2i_conv_bf16_forward(&p->s, x, p->bf16W.data, b, y);
     pthread_mutex_unlock(&p->lock);
 }
 
