@@ -172,41 +172,76 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 
-static TGT void SFX(wino4_weights_task)(void *vctx, int64_t begin, int64_t end) {
+/// G a over one dimension for the 6x6-tile variants: o[0..5] from a[0..K-1] for a K-tap kernel, K = 3
+/// (F(4x4,3x3)), 4 (F(3x3,4x4)) or 2 (F(5x5,2x2)); the rows of each G below, with q4 = 1/4,
+/// q6 = -1/6, q24 = 1/24, q12 = 1/12, p6 = 1/6, p3 = 1/3 in scope.
+#define WINO6_G(K, a, o)                                                        \
+    do {                                                                        \
+        if ((K) == 3) {                                                         \
+            o[0] = q4 * a[0];                                                   \
+            o[1] = q6 * (a[0] + a[1] + a[2]);                                   \
+            o[2] = q6 * (a[0] - a[1] + a[2]);                                   \
+            o[3] = q24 * a[0] + q12 * a[1] + p6 * a[2];                         \
+            o[4] = q24 * a[0] - q12 * a[1] + p6 * a[2];                         \
+            o[5] = a[2];                                                        \
+        } else if ((K) == 4) {                                                  \
+            o[0] = q4 * a[0];                                                   \
+            o[1] = q6 * (a[0] + a[1] + a[2] + a[3]);                            \
+            o[2] = q6 * (a[0] - a[1] + a[2] - a[3]);                            \
+            o[3] = q24 * a[0] + q12 * a[1] + p6 * a[2] + p3 * a[3];             \
+            o[4] = q24 * a[0] - q12 * a[1] + p6 * a[2] - p3 * a[3];             \
+            o[5] = a[3];                                                        \
+        } else {                                                                \
+            o[0] = q4 * a[0];                                                   \
+            o[1] = q6 * (a[0] + a[1]);                                          \
+            o[2] = q6 * (a[0] - a[1]);                                          \
+            o[3] = q24 * a[0] + q12 * a[1];                                     \
+            o[4] = q24 * a[0] - q12 * a[1];                                     \
+            o[5] = a[1];                                                        \
+        }                                                                       \
+    } while (0)
+
+/// U = G g G^T of every (input channel, output channel) pair for the 6x6-tile variants with K x K
+/// kernels (see WINO6_G), vectors over OC (NR is a multiple of VW). K = 2 is the space-to-depth 2x2
+/// kernel of a 4x4 stride-2 conv: its channel ci = (r*2+q)*C + c reads w[2a+r][2b+q][c] of the
+/// original 4x4 kernel (c->s has 4C channels).
+static inline ALWAYS TGT void SFX(wino6_weights_run)(void *vctx, int64_t begin, int64_t end, const int K) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const VT q4 = VBCAST(1.0f / 4), q6 = VBCAST(-1.0f / 6), q24 = VBCAST(1.0f / 24), q12 = VBCAST(1.0f / 12),
-             p6 = VBCAST(1.0f / 6);
+             p6 = VBCAST(1.0f / 6), p3 = VBCAST(1.0f / 3);
+    (void)p6; (void)p3; // unused for K = 2
+    const int64_t C0 = K == 2 ? s->C / 4 : s->C; // channels of the kernel in c->w
     for (int64_t ci = begin; ci < end; ci++) {
-        for (int64_t oc = 0; oc < s->OC; oc += VW) { // vectors over OC (NR is a multiple of VW)
+        const int64_t rq = ci / C0, c0 = ci % C0, r = rq / 2, q = rq % 2;
+        for (int64_t oc = 0; oc < s->OC; oc += VW) {
             const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
-            VT g[3][3], t[6][3];
-            for (int kh = 0; kh < 3; kh++)
-                for (int kw = 0; kw < 3; kw++)
-                    g[kh][kw] = VLOADN(c->w + ((kh * 3 + kw) * (int64_t)s->C + ci) * s->OC + oc, rem);
-            UNROLL for (int j = 0; j < 3; j++) {
-                t[0][j] = q4 * g[0][j];
-                t[1][j] = q6 * (g[0][j] + g[1][j] + g[2][j]);
-                t[2][j] = q6 * (g[0][j] - g[1][j] + g[2][j]);
-                t[3][j] = q24 * g[0][j] + q12 * g[1][j] + p6 * g[2][j];
-                t[4][j] = q24 * g[0][j] - q12 * g[1][j] + p6 * g[2][j];
-                t[5][j] = g[2][j];
+            VT g[4][4], t[6][4];
+            for (int a = 0; a < K; a++)
+                for (int b = 0; b < K; b++) {
+                    const int64_t tap = K == 2 ? (2 * a + r) * 4 + (2 * b + q) : a * K + b;
+                    g[a][b] = VLOADN(c->w + (tap * C0 + (K == 2 ? c0 : ci)) * s->OC + oc, rem);
+                }
+            UNROLL for (int j = 0; j < K; j++) {
+                VT col[4], o[6];
+                UNROLL for (int k = 0; k < K; k++) col[k] = g[k][j];
+                WINO6_G(K, col, o);
+                UNROLL for (int i = 0; i < 6; i++) t[i][j] = o[i];
             }
-            const int64_t ob = oc / NR, r = oc % NR;
-            float *dst = c->U + (ob * s->C + ci) * NR + r;
+            const int64_t ob = oc / NR, rr = oc % NR;
+            float *dst = c->U + (ob * s->C + ci) * NR + rr;
             const int64_t xstride = c->nob * s->C * NR;
             UNROLL for (int i = 0; i < 6; i++) {
                 VT u[6];
-                u[0] = q4 * t[i][0];
-                u[1] = q6 * (t[i][0] + t[i][1] + t[i][2]);
-                u[2] = q6 * (t[i][0] - t[i][1] + t[i][2]);
-                u[3] = q24 * t[i][0] + q12 * t[i][1] + p6 * t[i][2];
-                u[4] = q24 * t[i][0] - q12 * t[i][1] + p6 * t[i][2];
-                u[5] = t[i][2];
+                WINO6_G(K, t[i], u);
                 UNROLL for (int j = 0; j < 6; j++) VSTORE(dst + (i * 6 + j) * xstride, u[j]); // padded lanes: 0
             }
         }
     }
+}
+
+static TGT void SFX(wino4_weights_task)(void *c, int64_t begin, int64_t end) {
+    SFX(wino6_weights_run)(c, begin, end, 3);
 }
 
 /// B^T d over one dimension: t[0..5] from d[0..5] (stride-free, vectors).
@@ -333,41 +368,8 @@ static TGT void SFX(wino4_task)(void *c, int64_t begin, int64_t end) { SFX(wino6
 //   G   = [1/4 0 0 0; -1/6 -1/6 -1/6 -1/6; -1/6 1/6 -1/6 1/6; 1/24 1/12 1/6 1/3; 1/24 -1/12 1/6 -1/3; 0 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 1]
 
-static TGT void SFX(wino34_weights_task)(void *vctx, int64_t begin, int64_t end) {
-    SFX(wino_ctx) *c = vctx;
-    const i2i_conv_shape *s = c->s;
-    const VT q4 = VBCAST(1.0f / 4), q6 = VBCAST(-1.0f / 6), q24 = VBCAST(1.0f / 24), q12 = VBCAST(1.0f / 12),
-             p6 = VBCAST(1.0f / 6), p3 = VBCAST(1.0f / 3);
-    for (int64_t ci = begin; ci < end; ci++) {
-        for (int64_t oc = 0; oc < s->OC; oc += VW) {
-            const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
-            VT g[4][4], t[6][4];
-            for (int kh = 0; kh < 4; kh++)
-                for (int kw = 0; kw < 4; kw++)
-                    g[kh][kw] = VLOADN(c->w + ((kh * 4 + kw) * (int64_t)s->C + ci) * s->OC + oc, rem);
-            UNROLL for (int j = 0; j < 4; j++) {
-                t[0][j] = q4 * g[0][j];
-                t[1][j] = q6 * (g[0][j] + g[1][j] + g[2][j] + g[3][j]);
-                t[2][j] = q6 * (g[0][j] - g[1][j] + g[2][j] - g[3][j]);
-                t[3][j] = q24 * g[0][j] + q12 * g[1][j] + p6 * g[2][j] + p3 * g[3][j];
-                t[4][j] = q24 * g[0][j] - q12 * g[1][j] + p6 * g[2][j] - p3 * g[3][j];
-                t[5][j] = g[3][j];
-            }
-            const int64_t ob = oc / NR, r = oc % NR;
-            float *dst = c->U + (ob * s->C + ci) * NR + r;
-            const int64_t xstride = c->nob * s->C * NR;
-            UNROLL for (int i = 0; i < 6; i++) {
-                VT u[6];
-                u[0] = q4 * t[i][0];
-                u[1] = q6 * (t[i][0] + t[i][1] + t[i][2] + t[i][3]);
-                u[2] = q6 * (t[i][0] - t[i][1] + t[i][2] - t[i][3]);
-                u[3] = q24 * t[i][0] + q12 * t[i][1] + p6 * t[i][2] + p3 * t[i][3];
-                u[4] = q24 * t[i][0] - q12 * t[i][1] + p6 * t[i][2] - p3 * t[i][3];
-                u[5] = t[i][3];
-                UNROLL for (int j = 0; j < 6; j++) VSTORE(dst + (i * 6 + j) * xstride, u[j]); // padded lanes: 0
-            }
-        }
-    }
+static TGT void SFX(wino34_weights_task)(void *c, int64_t begin, int64_t end) {
+    SFX(wino6_weights_run)(c, begin, end, 4);
 }
 
 static TGT void SFX(wino34_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 3); }
@@ -382,42 +384,8 @@ static TGT void SFX(wino34_task)(void *c, int64_t begin, int64_t end) { SFX(wino
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 0; 0 1 1 16 16 1]
 // c->s is the 2x2 conv's shape s'; c->w the original 4x4 weights (C = s'->C / 4).
 
-static TGT void SFX(wino52_weights_task)(void *vctx, int64_t begin, int64_t end) {
-    SFX(wino_ctx) *c = vctx;
-    const i2i_conv_shape *s = c->s;
-    const int64_t C = s->C / 4;
-    const VT q4 = VBCAST(1.0f / 4), q6 = VBCAST(-1.0f / 6), q24 = VBCAST(1.0f / 24), q12 = VBCAST(1.0f / 12);
-    for (int64_t cp = begin; cp < end; cp++) { // cp = (r*2+q)*C + ci, the channel of x'
-        const int64_t rq = cp / C, ci = cp % C, r = rq / 2, q = rq % 2;
-        for (int64_t oc = 0; oc < s->OC; oc += VW) {
-            const int rem = s->OC - oc < VW ? (int)(s->OC - oc) : VW;
-            VT g[2][2], t[6][2];
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++)
-                    g[a][b] = VLOADN(c->w + (((2 * a + r) * 4 + (2 * b + q)) * C + ci) * s->OC + oc, rem);
-            UNROLL for (int j = 0; j < 2; j++) {
-                t[0][j] = q4 * g[0][j];
-                t[1][j] = q6 * (g[0][j] + g[1][j]);
-                t[2][j] = q6 * (g[0][j] - g[1][j]);
-                t[3][j] = q24 * g[0][j] + q12 * g[1][j];
-                t[4][j] = q24 * g[0][j] - q12 * g[1][j];
-                t[5][j] = g[1][j];
-            }
-            const int64_t ob = oc / NR, rr = oc % NR;
-            float *dst = c->U + (ob * s->C + cp) * NR + rr;
-            const int64_t xstride = c->nob * s->C * NR;
-            UNROLL for (int i = 0; i < 6; i++) {
-                VT u[6];
-                u[0] = q4 * t[i][0];
-                u[1] = q6 * (t[i][0] + t[i][1]);
-                u[2] = q6 * (t[i][0] - t[i][1]);
-                u[3] = q24 * t[i][0] + q12 * t[i][1];
-                u[4] = q24 * t[i][0] - q12 * t[i][1];
-                u[5] = t[i][1];
-                UNROLL for (int j = 0; j < 6; j++) VSTORE(dst + (i * 6 + j) * xstride, u[j]); // padded lanes: 0
-            }
-        }
-    }
+static TGT void SFX(wino52_weights_task)(void *c, int64_t begin, int64_t end) {
+    SFX(wino6_weights_run)(c, begin, end, 2);
 }
 
 static TGT void SFX(wino52_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 5); }
