@@ -494,24 +494,9 @@ typedef struct {
     do {                                                                        \
         o[0] = m[0] + m[1] + m[2]; o[1] = m[1] - m[2] - m[3];                   \
     } while (0)
-#define BT6(d, t)                                                               \
-    do {                                                                        \
-        VT four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f); \
-        t[0] = _mm512_fmadd_ps(four, d[0], d[4]) - five * d[2];                 \
-        t[1] = d[3] + d[4] - four * (d[1] + d[2]);                              \
-        t[2] = d[4] - d[3] + four * (d[1] - d[2]);                              \
-        t[3] = d[4] - d[2] + two * (d[3] - d[1]);                               \
-        t[4] = d[4] - d[2] - two * (d[3] - d[1]);                               \
-        t[5] = _mm512_fmadd_ps(four, d[1], d[5]) - five * d[3];                 \
-    } while (0)
-#define AT6(m, o)                                                               \
-    do {                                                                        \
-        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
-        o[0] = m[0] + a12 + a34;                                                \
-        o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), s34, s12);                 \
-        o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), a34, a12);                 \
-        o[3] = _mm512_fmadd_ps(_mm512_set1_ps(8.0f), s34, s12) + m[5];          \
-    } while (0)
+#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VBCAST(x) _mm512_set1_ps(x)
+#include "conv_winograd_transforms.h" // F(4x4): WINO4_BT, WINO4_AT, as the fp32 kernels
 
 /// Input transform of one tile into V (bf16), P = 4 or 6 (a constant after inlining).
 static inline ALWAYS TGT void wino_input(const wino_ctx *c, int P, const float *const *src, uint16_t *V, int t) {
@@ -524,12 +509,12 @@ static inline ALWAYS TGT void wino_input(const wino_ctx *c, int P, const float *
         UNROLL for (int j = 0; j < P; j++) {
             VT d[6], o[6];
             UNROLL for (int i = 0; i < P; i++) d[i] = _mm512_maskz_loadu_ps(m, src[i * P + j] + k);
-            if (P == 6) BT6(d, o); else BT4(d, o);
+            if (P == 6) WINO4_BT(d, o); else BT4(d, o);
             UNROLL for (int i = 0; i < P; i++) tt[i][j] = o[i];
         }
         UNROLL for (int i = 0; i < P; i++) {
             VT o[6];
-            if (P == 6) BT6(tt[i], o); else BT4(tt[i], o);
+            if (P == 6) WINO4_BT(tt[i], o); else BT4(tt[i], o);
             UNROLL for (int j = 0; j < P; j++)
                 _mm256_storeu_si256((__m256i *)(V + ((int64_t)(i * P + j) * TB + t) * Cp + k),
                                     (__m256i)_mm512_cvtneps_pbh(o[j]));
@@ -548,7 +533,7 @@ static inline ALWAYS TGT void wino_output(const wino_ctx *c, int P, const float 
         UNROLL for (int j = 0; j < P; j++) {
             VT mm[6], o[4];
             UNROLL for (int i = 0; i < P; i++) mm[i] = _mm512_loadu_ps(M + ((int64_t)(i * P + j) * TB + t) * OCp + k);
-            if (P == 6) AT6(mm, o); else AT4(mm, o);
+            if (P == 6) WINO4_AT(mm, o); else AT4(mm, o);
             UNROLL for (int i = 0; i < mo; i++) q[i][j] = o[i];
         }
         const VT bias = _mm512_loadu_ps(bp + k);
@@ -557,7 +542,7 @@ static inline ALWAYS TGT void wino_output(const wino_ctx *c, int P, const float 
         UNROLL for (int i = 0; i < mo; i++) {
             if (oh0 + i >= s->OH) break;
             VT o[4];
-            if (P == 6) AT6(q[i], o); else AT4(q[i], o);
+            if (P == 6) WINO4_AT(q[i], o); else AT4(q[i], o);
             UNROLL for (int j = 0; j < mo; j++) {
                 if (ow0 + j >= s->OW) break;
                 _mm512_mask_storeu_ps(c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k, msk, o[j] + bias);

@@ -244,54 +244,7 @@ static TGT void SFX(wino4_weights_task)(void *c, int64_t begin, int64_t end) {
     SFX(wino6_weights_run)(c, begin, end, 3);
 }
 
-/// B^T d over one dimension: t[0..5] from d[0..5] (stride-free, vectors).
-#define WINO4_BT(d, t)                                                          \
-    do {                                                                        \
-        VT four = VBCAST(4.0f), five = VBCAST(5.0f), two = VBCAST(2.0f);        \
-        t[0] = VFMA(four, d[0], d[4]) - five * d[2];                            \
-        t[1] = d[3] + d[4] - four * (d[1] + d[2]);                              \
-        t[2] = d[4] - d[3] + four * (d[1] - d[2]);                              \
-        t[3] = d[4] - d[2] + two * (d[3] - d[1]);                               \
-        t[4] = d[4] - d[2] - two * (d[3] - d[1]);                               \
-        t[5] = VFMA(four, d[1], d[5]) - five * d[3];                            \
-    } while (0)
-
-/// A^T m over one dimension: o[0..3] from m[0..5].
-#define WINO4_AT(m, o)                                                          \
-    do {                                                                        \
-        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
-        o[0] = m[0] + a12 + a34;                                                \
-        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
-        o[2] = VFMA(VBCAST(4.0f), a34, a12);                                    \
-        o[3] = VFMA(VBCAST(8.0f), s34, s12) + m[5];                             \
-    } while (0)
-
-/// A^T m over one dimension for F(3x3,4x4): o[0..2] from m[0..5] (same points as F(4x4,3x3)).
-#define WINO34_AT(m, o)                                                         \
-    do {                                                                        \
-        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
-        o[0] = m[0] + a12 + a34;                                                \
-        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
-        o[2] = VFMA(VBCAST(4.0f), a34, a12) + m[5];                             \
-    } while (0)
-
-/// A^T m over one dimension for F(5x5,2x2): o[0..4] from m[0..5].
-#define WINO52_AT(m, o)                                                         \
-    do {                                                                        \
-        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
-        o[0] = m[0] + a12 + a34;                                                \
-        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
-        o[2] = VFMA(VBCAST(4.0f), a34, a12);                                    \
-        o[3] = VFMA(VBCAST(8.0f), s34, s12);                                    \
-        o[4] = VFMA(VBCAST(16.0f), a34, a12) + m[5];                            \
-    } while (0)
-
-#define WINO6_AT(mo, mm, o)                                                     \
-    do {                                                                        \
-        if ((mo) == 4) WINO4_AT(mm, o);                                         \
-        else if ((mo) == 3) WINO34_AT(mm, o);                                   \
-        else WINO52_AT(mm, o);                                                  \
-    } while (0)
+#include "conv_winograd_transforms.h" // B^T and A^T of the 6x6-tile variants
 
 /// The 6x6-tile Winograd forward, m x m outputs per tile: F(4x4,3x3) (m = 4), F(3x3,4x4) (m = 3) or
 /// F(5x5,2x2) (m = 5).
