@@ -188,8 +188,11 @@ static int SFX(backward_input_taps)(const i2i_conv_shape *s, const SFX(phase) *p
 /// block (unless the whole input stays in L2). Bands outer: bands of `bandTiles` tiles, each read once
 /// while every block's weights stream past it (once in all, if they stay in L2). Returns bandTiles;
 /// tiles is the blocks-outer order. (3x3 stride-2 128->256 at 128x128: the 8 MB input streamed 16
-/// times from L3 blocks-outer, at half the FMA rate of the bands-outer order.)
-static int64_t SFX(band_tiles)(int64_t tiles, int64_t blocks, int64_t weightBytes, int64_t inputBytesPerTile) {
+/// times from L3 blocks-outer, at half the FMA rate of the bands-outer order.) *tileOuter: the order
+/// within a band (see I2I_TILE_OUTER_WEIGHT_BYTES and band_task).
+static int64_t SFX(band_tiles)(int64_t tiles, int64_t blocks, int64_t weightBytes, int64_t inputBytesPerTile,
+                               int *tileOuter) {
+    *tileOuter = weightBytes <= I2I_TILE_OUTER_WEIGHT_BYTES;
     if (inputBytesPerTile < 1) inputBytesPerTile = 1;
     int64_t bt = I2I_BAND_INPUT_BYTES / inputBytesPerTile;
     bt = bt < 1 ? 1 : (bt > tiles ? tiles : bt);

@@ -15,7 +15,7 @@ typedef struct {
     int64_t wks, wblk;  // tile: floats between k rows (NR) and between blocks
     const float *zero;  // a zero row of KW*C (or OC) floats
     int64_t tiles, blocks, P, bandTiles;
-    int tileOuter;      // band_task's order within a band
+    int tileOuter;      // band_task's order within a band (from band_tiles)
     int khPer;          // kernel rows per pass over a block's weights (KH: one pass)
     int mr;             // pixels per tile
     int o0, no;         // dot: the output channels of this pass
@@ -190,13 +190,12 @@ static void SFX(forward)(const i2i_conv_shape *s, int algo, const float *x, cons
         for (int64_t o = 0; o < c.blocks * NR; o++) c.bp[o] = o < s->OC ? b[o] : 0.0f;
     }
     c.bandTiles = SFX(band_tiles)(c.tiles, c.blocks, c.blocks * taps * s->C * NR * 4,
-                                  (int64_t)MR * s->strideH * s->strideW * s->C * 4);
+                                  (int64_t)MR * s->strideH * s->strideW * s->C * 4, &c.tileOuter);
     // Kernel rows per pass so that a block's weights of one pass stay within L2.
     const int64_t rowBytes = (int64_t)s->KW * s->C * NR * 4;
     c.khPer = (int)(I2I_TILE_WEIGHT_L2_BYTES / rowBytes);
     if (c.khPer < 1) c.khPer = 1;
     if (c.khPer > s->KH || c.bandTiles != c.tiles) c.khPer = s->KH;
-    c.tileOuter = c.khPer == s->KH && c.blocks * taps * s->C * NR * 4 <= I2I_TILE_OUTER_WEIGHT_BYTES;
     i2i_parallel_for(c.blocks * c.tiles, 1, SFX(forward_tile_task), &c);
     i2i_ws_free(c.bp);
 }
@@ -335,8 +334,7 @@ static void SFX(backward_input)(const i2i_conv_shape *s, int algo, const float *
         c->nph = SFX(make_phases)(s, MR, c->ph, &c->totalTiles);
         c->wp = (float *)packed;
         c->bandTiles = SFX(band_tiles)(c->totalTiles, c->blocks, c->blocks * taps * s->OC * NR * 4,
-                                        (int64_t)MR * s->OC * 4);
-        c->tileOuter = c->blocks * taps * s->OC * NR * 4 <= I2I_TILE_OUTER_WEIGHT_BYTES;
+                                        (int64_t)MR * s->OC * 4, &c->tileOuter);
         i2i_parallel_for(c->blocks * c->totalTiles, 1, SFX(backward_input_tile_task), c);
     }
     free(c);
