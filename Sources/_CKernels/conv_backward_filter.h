@@ -1,6 +1,7 @@
 // Backward-filter, written once for every instruction set (included by conv_body.h): x is copied into
 // a zero-padded buffer and each kernel row kh is a GEMM over the output pixels, (KW*C) x OC,
-// vectorized over OC (tile) or, for few output channels, over KW*C (dot). The Winograd F(2x2,3x3)
+// vectorized over OC (tile) or, for few output channels, over KW*C (dot); small kernels run one GEMM
+// over all KH*KW*C taps with x and dy read in place. The Winograd F(2x2,3x3)
 // backward-filter is in conv_winograd.h.
 
 // MARK: - Backward-filter
@@ -17,8 +18,9 @@ typedef struct {
     int64_t rows, chunkRows;  // output rows N*OH, rows per cache chunk
     int64_t jt, ob;           // tiles along L and along OC
     int byOC;                 // 1: vectors over OC (tile MR x NR); 0: vectors over L (dot-like)
-    int64_t r0, r1;           // byOC: the current chunk of output rows
+    int64_t r0, r1;           // byOC and in place: the current chunk of output rows
     float *B;                 // byOC: dy of the chunk packed into [OC/NR][pixels][NR] panels
+    int ipNV;                 // in place: vectors of output channels per block
 } SFX(bwdw_ctx);
 
 static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
@@ -162,6 +164,56 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
     i2i_ws_free(A);
 }
 
+/// In place (I2I_BWDW_INPLACE), for small kernels such as the 7x7 3->64 stem: the reduction index j
+/// = (kh, kw, c) runs over the whole kernel, so the tiles of BWF_IP_MR rows waste at most a partial
+/// tile per kernel (per kernel row wasted 1/8 of the stem's multiplies), and neither x nor dy is
+/// packed: x is broadcast from the padded copy at each tile row's offset, dy is loaded from its pixel
+/// rows (stride OC). With few reductions per dy panel, packing dy was a sixth of the stem's time.
+#define BWF_IP_MR 6
+
+/// dw[j0 + (0:BWF_IP_MR)][o0 + (0:NT*VW)] += sum over the chunk's pixels of x(pixel, j) * dy[pixel][o].
+static inline ALWAYS TGT void SFX(bwdw_inplace_kernel)(int NT, const SFX(bwdw_ctx) *c, int64_t j0, int64_t o0) {
+    const i2i_conv_shape *s = c->s;
+    const int64_t J = (int64_t)s->KH * c->L;
+    const int mvalid = J - j0 < BWF_IP_MR ? (int)(J - j0) : BWF_IP_MR;
+    int64_t off[BWF_IP_MR]; // x offset of row j relative to the pixel's (kh = 0, kw = 0, c = 0)
+    UNROLL for (int p = 0; p < BWF_IP_MR; p++) {
+        const int64_t j = j0 + (p < mvalid ? p : 0);
+        off[p] = (j / c->L) * c->Wp * s->C + j % c->L;
+    }
+    float *dwt = c->dw + j0 * s->OC + o0;
+    VT acc[BWF_IP_MR][4];
+    UNROLL for (int p = 0; p < BWF_IP_MR; p++)
+        UNROLL for (int v = 0; v < NT; v++) acc[p][v] = p < mvalid ? VLOAD(dwt + p * s->OC + v * VW) : VZERO();
+    const int64_t xstep = (int64_t)s->strideW * s->C;
+    for (int64_t row = c->r0; row < c->r1; row++) {
+        const int64_t n = row / s->OH, oh = row % s->OH;
+        const float *xr = c->xp + ((n * c->Hp + oh * s->strideH) * c->Wp) * s->C;
+        const float *dr = c->dy + row * s->OW * s->OC + o0;
+        for (int ow = 0; ow < s->OW; ow++, xr += xstep, dr += s->OC) {
+            VT dv[4];
+            UNROLL for (int v = 0; v < NT; v++) dv[v] = VLOAD(dr + v * VW);
+            UNROLL for (int p = 0; p < BWF_IP_MR; p++) {
+                const VT bx = VBCAST(xr[off[p]]);
+                UNROLL for (int v = 0; v < NT; v++) acc[p][v] = VFMA(bx, dv[v], acc[p][v]);
+            }
+        }
+    }
+    UNROLL for (int p = 0; p < BWF_IP_MR; p++)
+        if (p < mvalid) UNROLL for (int v = 0; v < NT; v++) VSTORE(dwt + p * s->OC + v * VW, acc[p][v]);
+}
+
+static TGT void SFX(backward_filter_inplace_task)(void *vctx, int64_t begin, int64_t end) {
+    SFX(bwdw_ctx) *c = vctx;
+    for (int64_t i = begin; i < end; i++) { // i = jtile * ob + oblock
+        const int64_t j0 = (i / c->ob) * BWF_IP_MR, o0 = (i % c->ob) * c->ipNV * VW;
+#if VW >= 16 // 4 x 6 accumulators need 32 vector registers
+        if (c->ipNV == 4) { SFX(bwdw_inplace_kernel)(4, c, j0, o0); continue; }
+#endif
+        SFX(bwdw_inplace_kernel)(2, c, j0, o0);
+    }
+}
+
 /// Vectors over KW*C (few output channels): reads x and dy in place.
 static TGT void SFX(backward_filter_l_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdw_ctx) *c = vctx;
@@ -213,15 +265,19 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
     int64_t rowFloats = (int64_t)s->OW * s->OC + (int64_t)s->strideH * c.Wp * s->C;
     c.chunkRows = (I2I_BWDW_CHUNK_BYTES / 4) / (rowFloats > 0 ? rowFloats : 1);
     if (c.chunkRows < 1) c.chunkRows = 1;
-    c.byOC = algo != I2I_BWDW_DOT;
-    if (c.byOC) {
+    c.byOC = algo == I2I_BWDW_TILE;
+    if (algo == I2I_BWDW_INPLACE) {
+        // The chooser guarantees OC is a multiple of 2 vectors.
+        c.ipNV = VW >= 16 && s->OC % (4 * VW) == 0 ? 4 : 2;
+        c.jt = SFX(cdiv)((int64_t)s->KH * c.L, BWF_IP_MR);
+        c.ob = s->OC / (c.ipNV * VW);
+        for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
+            c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
+            i2i_parallel_for(c.jt * c.ob, 1, SFX(backward_filter_inplace_task), &c);
+        }
+    } else if (c.byOC) {
         c.jt = SFX(cdiv)(c.L, MR);
         c.ob = SFX(cdiv)(s->OC, NR);
-    } else {
-        c.jt = SFX(cdiv)(c.L, (int64_t)SFX(bwdw_l_vectors)(s->OC) * VW);
-        c.ob = (s->OC + 3) / 4;
-    }
-    if (c.byOC) {
         c.B = SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR);
         for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
             c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
@@ -231,6 +287,8 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
         }
         i2i_ws_free(c.B);
     } else {
+        c.jt = SFX(cdiv)(c.L, (int64_t)SFX(bwdw_l_vectors)(s->OC) * VW);
+        c.ob = (s->OC + 3) / 4;
         i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1, SFX(backward_filter_l_task), &c);
     }
     i2i_ws_free(c.xp);

@@ -19,8 +19,9 @@ enum {
 /// kernel.
 enum { I2I_BWDI_REF, I2I_BWDI_FLIP, I2I_BWDI_TILE, I2I_BWDI_DOT };
 /// Backward-filter: the naive loop; GEMMs per kernel row vectorized over OC (tile) or over KW*C
-/// (dot); Winograd F(2x2,3x3).
-enum { I2I_BWDW_REF, I2I_BWDW_TILE, I2I_BWDW_DOT, I2I_BWDW_WINOGRAD_F2K3 };
+/// (dot); Winograd F(2x2,3x3); one GEMM over the whole kernel reading x and dy in place (small
+/// kernels with few output channels, such as the stem).
+enum { I2I_BWDW_REF, I2I_BWDW_TILE, I2I_BWDW_DOT, I2I_BWDW_WINOGRAD_F2K3, I2I_BWDW_INPLACE };
 
 // MARK: - Blocking constants of the kernels (bytes; measured on Zen 4/5 with 1 MB of L2 per core,
 // also right for 256 KB-2 MB L2 parts within a few percent)
@@ -47,6 +48,13 @@ enum { I2I_BWDW_REF, I2I_BWDW_TILE, I2I_BWDW_DOT, I2I_BWDW_WINOGRAD_F2K3 };
 /// Winograd forward: transformed tiles per block, in units of the tile kernel's MR (1..8 measured
 /// alike, 16 clearly slower: the block's [P*P][TB][C] transforms leave L2).
 #define I2I_WINOGRAD_TILE_BLOCK_MR 4
+/// In-place backward-filter: chosen when the kernel has at most this many (kh, kw, c) taps (the stem
+/// has 147; packing dy then costs as much as a sixth of the GEMM, since each panel serves few tiles)
+/// and OC is a multiple of two vectors up to this many channels (a dy pixel row at most 256 bytes,
+/// so that the strided loads stay prefetcher-friendly; at 512 bytes and more reading dy in place was
+/// 1.2x slower with AVX2).
+#define I2I_BWDW_INPLACE_MAX_TAPS 256
+#define I2I_BWDW_INPLACE_MAX_OC 64
 /// Direct backward-filter: output rows per chunk so that a chunk's x and dy (~640 KB) stay in L2.
 #define I2I_BWDW_CHUNK_BYTES (640 * 1024)
 

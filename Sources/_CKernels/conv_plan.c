@@ -98,7 +98,11 @@ void i2i_conv_choose(const i2i_conv_shape *s, const char *isa, int winograd, int
     else *bwdi = I2I_BWDI_TILE;
 
     if (wino == I2I_FWD_WINOGRAD_F2K3 || wino == I2I_FWD_WINOGRAD_F4K3) *bwdw = I2I_BWDW_WINOGRAD_F2K3;
-    else *bwdw = fewOut ? I2I_BWDW_DOT : I2I_BWDW_TILE;
+    else if (fewOut) *bwdw = I2I_BWDW_DOT;
+    else if ((int64_t)s->KH * s->KW * s->C <= I2I_BWDW_INPLACE_MAX_TAPS && s->OC <= I2I_BWDW_INPLACE_MAX_OC &&
+             s->OC % (2 * vw) == 0)
+        *bwdw = I2I_BWDW_INPLACE;
+    else *bwdw = I2I_BWDW_TILE;
 }
 
 // MARK: - Plans
@@ -268,7 +272,7 @@ const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass) {
     static const char *fwd[] = {"reference", "direct_tile", "direct_dot", "winograd_f2k3", "winograd_f4k3",
                                 "winograd_f3k4", "winograd_s2k4"};
     static const char *bwdi[] = {"reference", "flipped_forward", "phase_tile", "phase_dot"};
-    static const char *bwdw[] = {"reference", "gemm_tile", "gemm_dot", "winograd_f2k3"};
+    static const char *bwdw[] = {"reference", "gemm_tile", "gemm_dot", "winograd_f2k3", "gemm_inplace"};
     switch (pass) {
     case 0: return fwd[p->fwd];
     case 1: return bwdi[p->bwdi];

@@ -160,6 +160,39 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The in-place backward-filter (one GEMM over all (kh, kw, c) taps, x and dy read where they are):
+    /// chosen for small kernels with OC a multiple of two vectors up to 64, on every ISA (AVX-512 runs
+    /// 64 channels per block when OC allows, else 32), tiles that cross kernel rows, the last tile
+    /// partial, several row chunks; and not chosen for more channels or taps.
+    func testInPlaceBackwardFilter() {
+        let cases: [(n: Int, h: Int, w: Int, c: Int, oc: Int, k: Int, s: Int, pads: (t: Int, l: Int, b: Int, r: Int), inPlace: Bool)] = [
+            (1, 21, 19, 3, 64, 7, 1, (3, 3, 3, 3), true),      // the stem: 147 taps, 24.5 tiles of 6
+            (2, 40, 33, 6, 64, 4, 2, (1, 1, 1, 1), true),      // PatchGAN's first layer (C 6: pair of images)
+            (1, 9, 11, 5, 32, 5, 1, (2, 1, 2, 0), true),       // AVX-512: 32 channels per block
+            (1, 20, 300, 3, 64, 3, 1, (1, 1, 1, 1), true),     // three row chunks (8 rows of 300 x 64 dy each)
+            (1, 10, 9, 2, 16, 3, 1, (1, 1, 1, 1), true),       // AVX-512: not chosen (16 < 2 vectors)
+            (1, 12, 12, 3, 96, 7, 1, (3, 3, 3, 3), false),     // more than 64 channels
+            (1, 12, 12, 8, 64, 7, 1, (3, 3, 3, 3), false),     // 392 taps
+        ]
+        for (i, t) in cases.enumerated() {
+            guard var s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.k, kw: t.k, sh: t.s, sw: t.s,
+                                    pads: t.pads) else {
+                XCTFail("invalid case \(i)"); continue
+            }
+            let saved = String(cString: i2i_kernel_isa())
+            for isa in runnableISAs() {
+                XCTAssertEqual(i2i_set_kernel_isa(isa), 0)
+                let vw = isa == "avx512" ? 16 : (isa == "avx2" ? 8 : 4)
+                let plan = i2i_conv_plan_create(&s)!
+                XCTAssertEqual(String(cString: i2i_conv_plan_algorithm(plan, 2)),
+                               t.inPlace && t.oc % (2 * vw) == 0 ? "gemm_inplace" : "gemm_tile", "case \(i) \(isa)")
+                i2i_conv_plan_destroy(plan)
+            }
+            _ = i2i_set_kernel_isa(saved)
+            checkAgainstReference(s, seed: 400 + UInt64(i))
+        }
+    }
+
     /// 3x3 stride-1 convs (forward, backward-input, backward-filter) with Winograd F(4x4,3x3),
     /// F(2x2,3x3) and direct, on partial tiles at the bottom/right edges and channel counts off the
     /// register tile.
