@@ -21,6 +21,7 @@ typedef struct {
     int64_t r0, r1;           // byOC and in place: the current chunk of output rows
     float *B;                 // byOC: dy of the chunk packed into [OC/NR][pixels][NR] panels
     int ipNV;                 // in place: vectors of output channels per block
+    int accumulate;           // dw += (else dw =: the first chunk starts from zero, dw is not cleared)
 } SFX(bwdw_ctx);
 
 static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
@@ -43,6 +44,7 @@ static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
 /// dw[kh][j0 + (0:NVB*VW)][o0 + (0:NO)] += sum over pixels of xrow[j] * dyrow[o], vectors over j.
 static inline ALWAYS TGT void SFX(bwdw_l_kernel)(int NO, int NVB, const SFX(bwdw_ctx) *c, int kh, int64_t r0,
                                                  int64_t r1, int64_t j0, int o0) {
+    const int fresh = r0 == 0 && !c->accumulate; // dw starts at zero: not read (see bwdw_oc_kernel)
     const i2i_conv_shape *s = c->s;
     float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
     const int64_t jvalid = c->L - j0 < (int64_t)NVB * VW ? c->L - j0 : (int64_t)NVB * VW;
@@ -52,7 +54,7 @@ static inline ALWAYS TGT void SFX(bwdw_l_kernel)(int NO, int NVB, const SFX(bwdw
             float tmp[VW];
             for (int l = 0; l < VW; l++) {
                 int64_t j = (int64_t)v * VW + l;
-                tmp[l] = j < jvalid ? dwt[j * s->OC + o] : 0.0f;
+                tmp[l] = j < jvalid && !fresh ? dwt[j * s->OC + o] : 0.0f;
             }
             acc[o][v] = VLOAD(tmp);
         }
@@ -156,10 +158,11 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
         int64_t o0 = ob * NR;
         int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
         float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
+        const int fresh = r0 == 0 && !c->accumulate;
         if (mvalid == MR && nvalid == NR) // constants: no tail code in the hot instance
-            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, MR, NR);
+            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, MR, NR, fresh);
         else
-            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid);
+            SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid, fresh);
     }
     i2i_ws_free(A);
 }
@@ -184,7 +187,8 @@ static inline ALWAYS TGT void SFX(bwdw_inplace_kernel)(int NT, const SFX(bwdw_ct
     float *dwt = c->dw + j0 * s->OC + o0;
     VT acc[BWF_IP_MR][4];
     UNROLL for (int p = 0; p < BWF_IP_MR; p++)
-        UNROLL for (int v = 0; v < NT; v++) acc[p][v] = p < mvalid ? VLOAD(dwt + p * s->OC + v * VW) : VZERO();
+        UNROLL for (int v = 0; v < NT; v++) 
+            acc[p][v] = p < mvalid && (c->r0 > 0 || c->accumulate) ? VLOAD(dwt + p * s->OC + v * VW) : VZERO();
     const int64_t xstep = (int64_t)s->strideW * s->C;
     for (int64_t row = c->r0; row < c->r1; row++) {
         const int64_t n = row / s->OH, oh = row % s->OH;
@@ -259,9 +263,10 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
     c.xp = SFX(alloc_floats)(xpFloats + slack);
     memset(c.xp + xpFloats, 0, sizeof(float) * (size_t)slack);
     i2i_parallel_for((int64_t)s->N * c.Hp, 1, SFX(pad_copy_task), &c);
-    if (!accumulate) memset(dw, 0, sizeof(float) * (size_t)s->KH * c.L * s->OC);
-
+    c.accumulate = accumulate;
     c.rows = (int64_t)s->N * s->OH;
+    // Every task of the first chunk writes its dw tile: dw is cleared only if there is no chunk.
+    if (!accumulate && c.rows == 0) memset(dw, 0, sizeof(float) * (size_t)s->KH * c.L * s->OC);
     int64_t rowFloats = (int64_t)s->OW * s->OC + (int64_t)s->strideH * c.Wp * s->C;
     c.chunkRows = (I2I_BWDW_CHUNK_BYTES / 4) / (rowFloats > 0 ? rowFloats : 1);
     if (c.chunkRows < 1) c.chunkRows = 1;

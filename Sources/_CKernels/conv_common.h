@@ -322,10 +322,15 @@ static TGT void SFX(conv_dot_kernel_any)(int NO, int ntaps, const int *tapK, con
 /// times a panel of NR columns of B, reduced over pixels, added to an MR x NR tile of dw.
 /// dw[kh][j0 + (0:MR)][o0 + (0:NR)] += sum over npix pixels of A[p][0:MR] (x, packed) times
 /// B[p][0:NR] (dy, packed); both panels contiguous, so the loop streams L1/L2 lines in order.
+/// fresh: the tile starts at zero instead of dw (the first chunk of a non-accumulating call: dw is
+/// then written once, not cleared, read and written; the U-Net's inner layers are all dw traffic).
 static inline ALWAYS TGT void SFX(bwdw_oc_kernel)(int64_t npix, const float *A, const float *B, float *dwt,
-                                                  int64_t ldw, int mvalid, int nvalid) {
+                                                  int64_t ldw, int mvalid, int nvalid, int fresh) {
     VT acc[MR][NV];
-    if (mvalid == MR && nvalid == NR) {
+    if (fresh) {
+        UNROLL for (int p = 0; p < MR; p++)
+            UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VZERO();
+    } else if (mvalid == MR && nvalid == NR) {
         UNROLL for (int p = 0; p < MR; p++)
             UNROLL for (int v = 0; v < NV; v++) acc[p][v] = VLOAD(dwt + p * ldw + v * VW);
     } else {

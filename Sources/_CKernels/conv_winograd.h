@@ -462,6 +462,7 @@ typedef struct {
     float *V, *Z, *dU;
     int64_t TH, TW, T, TC, t0, nct, nob, OCp;
     int nt;
+    int accumulate;           // the output pass adds to dw (else stores)
 } SFX(winow_ctx);
 
 static TGT void SFX(winow_transform_task)(void *vctx, int64_t begin, int64_t end) {
@@ -539,7 +540,7 @@ static TGT void SFX(winow_gemm_task)(void *vctx, int64_t begin, int64_t end) {
         const float *A = c->V + ((xi * c->nct + ct) * c->TC) * MR;
         const float *B = c->Z + ((xi * c->nob + ob) * c->TC) * NR;
         float *dUt = c->dU + (xi * c->nct * MR + ct * MR) * c->OCp + ob * NR;
-        SFX(bwdw_oc_kernel)(c->nt, A, B, dUt, c->OCp, MR, NR); // dU padded: whole tiles only
+        SFX(bwdw_oc_kernel)(c->nt, A, B, dUt, c->OCp, MR, NR, c->t0 == 0); // dU padded: whole tiles only
     }
 }
 
@@ -568,7 +569,8 @@ static TGT void SFX(winow_output_task)(void *vctx, int64_t begin, int64_t end) {
                     float *dst = dw + ((int64_t)(i * 3 + j) * s->C + ci) * s->OC + k;
                     float tmp[VW];
                     VSTORE(tmp, g[j]);
-                    for (int l = 0; l < nvalid; l++) dst[l] += tmp[l];
+                    if (c->accumulate) for (int l = 0; l < nvalid; l++) dst[l] += tmp[l];
+                    else for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
                 }
             }
         }
@@ -588,13 +590,13 @@ static void SFX(conv_winograd_f2k3_bwd_filter)(const i2i_conv_shape *s, const fl
     c.V = SFX(alloc_floats)(16 * c.nct * c.TC * MR);
     c.Z = SFX(alloc_floats)(16 * c.nob * c.TC * NR);
     c.dU = SFX(alloc_floats)(16 * c.nct * MR * c.OCp); // [16][C rounded up to MR][OCp]
-    memset(c.dU, 0, sizeof(float) * (size_t)(16 * c.nct * MR * c.OCp));
+    if (c.T == 0) memset(c.dU, 0, sizeof(float) * (size_t)(16 * c.nct * MR * c.OCp)); // else the first chunk writes it
     for (c.t0 = 0; c.t0 < c.T; c.t0 += c.TC) {
         c.nt = c.T - c.t0 < c.TC ? (int)(c.T - c.t0) : (int)c.TC;
         i2i_parallel_for(c.nt, 1, SFX(winow_transform_task), &c);
         i2i_parallel_for(16 * c.nct * c.nob, 1, SFX(winow_gemm_task), &c);
     }
-    if (!accumulate) memset(dw, 0, sizeof(float) * (size_t)9 * s->C * s->OC);
+    c.accumulate = accumulate;
     c.x = dw;
     i2i_parallel_for(s->C, 1, SFX(winow_output_task), &c);
     i2i_ws_free(c.V); i2i_ws_free(c.Z); i2i_ws_free(c.dU);

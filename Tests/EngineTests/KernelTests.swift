@@ -26,11 +26,13 @@ func convShape(n: Int, h: Int, w: Int, c: Int, oc: Int, kh: Int, kw: Int, sh: In
     return i2i_conv_shape_finalize(&s) == 0 ? s : nil
 }
 
-/// max |a - b| / max |b| (normwise relative error; 0 when both are 0).
+/// max |a - b| / max |b| (normwise relative error; 0 when both are 0); infinite where only one side
+/// is NaN (outputs start as NaN, so an element a kernel leaves unwritten fails: max() would skip it).
 func relativeError(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count)
     var num: Float = 0, den: Float = 0
     for i in a.indices {
+        if a[i].isNaN != b[i].isNaN { return .infinity }
         num = max(num, abs(a[i] - b[i]))
         den = max(den, abs(b[i]))
     }
