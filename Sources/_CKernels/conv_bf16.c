@@ -486,17 +486,11 @@ typedef struct {
     int64_t TH, TW, T, TB, Cp, OCp, nob;
 } wino_ctx;
 
-#define BT4(d, t)                                                               \
-    do {                                                                        \
-        t[0] = d[0] - d[2]; t[1] = d[1] + d[2]; t[2] = d[2] - d[1]; t[3] = d[1] - d[3]; \
-    } while (0)
-#define AT4(m, o)                                                               \
-    do {                                                                        \
-        o[0] = m[0] + m[1] + m[2]; o[1] = m[1] - m[2] - m[3];                   \
-    } while (0)
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VBCAST(x) _mm512_set1_ps(x)
-#include "conv_winograd_transforms.h" // F(4x4): WINO4_BT, WINO4_AT, as the fp32 kernels
+#include "conv_winograd_transforms.h" // the fp32 kernels' transforms: WINO2_*, WINO4_*
+#define BT4(d, t) WINO2_BT(d[0], d[1], d[2], d[3], t[0], t[1], t[2], t[3])
+#define AT4(m, o) WINO2_AT(m[0], m[1], m[2], m[3], o[0], o[1])
 
 /// Input transform of one tile into V (bf16), P = 4 or 6 (a constant after inlining).
 static inline ALWAYS TGT void wino_input(const wino_ctx *c, int P, const float *const *src, uint16_t *V, int t) {

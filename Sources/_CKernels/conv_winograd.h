@@ -5,6 +5,8 @@
 //   backward-filter F(2x2,3x3).
 // Stride-1 backward-input reaches the forward through the flipped kernel (conv_plan.c).
 
+#include "conv_winograd_transforms.h" // B^T and A^T of every variant, shared with the bf16 kernels
+
 // MARK: - Winograd F(2x2, 3x3), stride 1
 
 // Y = A^T [ (G g G^T) . (B^T d B) ] A per 2x2 output tile and 4x4 input tile; the 16 elementwise
@@ -117,18 +119,13 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
                 VT d[4][4], tt[4][4];
                 UNROLL for (int i = 0; i < 4; i++)
                     UNROLL for (int j = 0; j < 4; j++) d[i][j] = full ? VLOAD(src[i][j] + k) : VLOADN(src[i][j] + k, rem);
-                UNROLL for (int j = 0; j < 4; j++) {
-                    tt[0][j] = d[0][j] - d[2][j];
-                    tt[1][j] = d[1][j] + d[2][j];
-                    tt[2][j] = d[2][j] - d[1][j];
-                    tt[3][j] = d[1][j] - d[3][j];
-                }
+                UNROLL for (int j = 0; j < 4; j++)
+                    WINO2_BT(d[0][j], d[1][j], d[2][j], d[3][j], tt[0][j], tt[1][j], tt[2][j], tt[3][j]);
                 UNROLL for (int i = 0; i < 4; i++) {
                     float *dst = V + ((int64_t)(i * 4) * TB + t) * Cp + k;
-                    VSTORE(dst, tt[i][0] - tt[i][2]);
-                    VSTORE(dst + 1 * TB * Cp, tt[i][1] + tt[i][2]);
-                    VSTORE(dst + 2 * TB * Cp, tt[i][2] - tt[i][1]);
-                    VSTORE(dst + 3 * TB * Cp, tt[i][1] - tt[i][3]);
+                    VT v[4];
+                    WINO2_BT(tt[i][0], tt[i][1], tt[i][2], tt[i][3], v[0], v[1], v[2], v[3]);
+                    UNROLL for (int j = 0; j < 4; j++) VSTORE(dst + j * TB * Cp, v[j]);
                 }
             }
         }
@@ -140,16 +137,14 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
             for (int64_t k = 0; k < s->OC; k += VW) {
                 VT m[4][4], q[2][4];
                 UNROLL for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = VLOAD(M + ((int64_t)xi * TB + t) * OCp + k);
-                UNROLL for (int j = 0; j < 4; j++) {
-                    q[0][j] = m[0][j] + m[1][j] + m[2][j];
-                    q[1][j] = m[1][j] - m[2][j] - m[3][j];
-                }
+                UNROLL for (int j = 0; j < 4; j++) WINO2_AT(m[0][j], m[1][j], m[2][j], m[3][j], q[0][j], q[1][j]);
                 VT bias = c->bp ? VLOAD(c->bp + k) : VZERO();
                 const int nvalid = s->OC - k < VW ? (int)(s->OC - k) : VW;
                 UNROLL for (int i = 0; i < 2; i++) {
                     VT o[2];
-                    o[0] = q[i][0] + q[i][1] + q[i][2] + bias;
-                    o[1] = q[i][1] - q[i][2] - q[i][3] + bias;
+                    WINO2_AT(q[i][0], q[i][1], q[i][2], q[i][3], o[0], o[1]);
+                    o[0] = o[0] + bias;
+                    o[1] = o[1] + bias;
                     if (oh0 + i >= s->OH) continue;
                     UNROLL for (int j = 0; j < 2; j++) {
                         if (ow0 + j >= s->OW) continue;
@@ -243,8 +238,6 @@ static inline ALWAYS TGT void SFX(wino6_weights_run)(void *vctx, int64_t begin, 
 static TGT void SFX(wino4_weights_task)(void *c, int64_t begin, int64_t end) {
     SFX(wino6_weights_run)(c, begin, end, 3);
 }
-
-#include "conv_winograd_transforms.h" // B^T and A^T of the 6x6-tile variants
 
 /// The 6x6-tile Winograd forward, m x m outputs per tile: F(4x4,3x3) (m = 4), F(3x3,4x4) (m = 3) or
 /// F(5x5,2x2) (m = 5).
@@ -480,18 +473,10 @@ static TGT void SFX(winow_transform_task)(void *vctx, int64_t begin, int64_t end
             VT d[4][4], tt[4][4], v[16];
             UNROLL for (int i = 0; i < 4; i++)
                 UNROLL for (int j = 0; j < 4; j++) d[i][j] = (src[i][j] && rem) ? VLOADN(src[i][j] + k, rem) : VLOAD(zero);
-            UNROLL for (int j = 0; j < 4; j++) {
-                tt[0][j] = d[0][j] - d[2][j];
-                tt[1][j] = d[1][j] + d[2][j];
-                tt[2][j] = d[2][j] - d[1][j];
-                tt[3][j] = d[1][j] - d[3][j];
-            }
-            UNROLL for (int i = 0; i < 4; i++) {
-                v[i * 4 + 0] = tt[i][0] - tt[i][2];
-                v[i * 4 + 1] = tt[i][1] + tt[i][2];
-                v[i * 4 + 2] = tt[i][2] - tt[i][1];
-                v[i * 4 + 3] = tt[i][1] - tt[i][3];
-            }
+            UNROLL for (int j = 0; j < 4; j++)
+                WINO2_BT(d[0][j], d[1][j], d[2][j], d[3][j], tt[0][j], tt[1][j], tt[2][j], tt[3][j]);
+            UNROLL for (int i = 0; i < 4; i++)
+                WINO2_BT(tt[i][0], tt[i][1], tt[i][2], tt[i][3], v[i * 4 + 0], v[i * 4 + 1], v[i * 4 + 2], v[i * 4 + 3]);
             for (int xi = 0; xi < 16; xi++) {
                 float tmp[VW];
                 VSTORE(tmp, v[xi]);

@@ -1,6 +1,19 @@
-// The input and output transforms of the 6x6-tile Winograd variants (points 0, +-1, +-2, infinity),
-// one dimension at a time, on vectors. Shared by the fp32 kernels (conv_winograd.h, every ISA) and
-// the bf16 ones (conv_bf16.c); the includer defines VT, VFMA and VBCAST.
+// The input and output transforms of Winograd F(2x2,3x3) (4x4 tiles, points 0, +-1, infinity) and
+// of the 6x6-tile variants (points 0, +-1, +-2, infinity), one dimension at a time, on vectors.
+// Shared by the fp32 kernels (conv_winograd.h, every ISA) and the bf16 ones (conv_bf16.c); the
+// includer defines VT, VFMA and VBCAST.
+
+/// F(2x2,3x3): B^T d over one dimension, t0..t3 from d0..d3 (any lvalues: a column or a row).
+#define WINO2_BT(d0, d1, d2, d3, t0, t1, t2, t3)                                \
+    do {                                                                        \
+        t0 = (d0) - (d2); t1 = (d1) + (d2); t2 = (d2) - (d1); t3 = (d1) - (d3); \
+    } while (0)
+
+/// F(2x2,3x3): A^T m over one dimension, o0..o1 from m0..m3.
+#define WINO2_AT(m0, m1, m2, m3, o0, o1)                                        \
+    do {                                                                        \
+        o0 = (m0) + (m1) + (m2); o1 = (m1) - (m2) - (m3);                       \
+    } while (0)
 
 /// B^T d over one dimension: t[0..5] from d[0..5] (stride-free, vectors).
 #define WINO4_BT(d, t)                                                          \
