@@ -22,6 +22,7 @@ typedef struct {
     float *B;                 // byOC: dy of the chunk packed into [OC/NR][pixels][NR] panels
     int ipNV;                 // in place: vectors of output channels per block
     int accumulate;           // dw += (else dw =: the first chunk starts from zero, dw is not cleared)
+    SFX(task_scratch) A;      // byOC: per task, x of the chunk packed into a [pixels][MR] panel
 } SFX(bwdw_ctx);
 
 static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
@@ -132,7 +133,7 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
     SFX(bwdw_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t maxPix = c->chunkRows * s->OW;
-    float *A = SFX(alloc_floats)(maxPix * MR);
+    float *own, *A = SFX(task_scratch_take)(&c->A, &own);
     const int64_t xstep = (int64_t)s->strideW * s->C;
     const int64_t r0 = c->r0, r1 = c->r1, npix = (r1 - r0) * s->OW;
     int64_t packed = -1;
@@ -164,7 +165,7 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
         else
             SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, mvalid, nvalid, fresh);
     }
-    i2i_ws_free(A);
+    i2i_ws_free(own);
 }
 
 /// In place (I2I_BWDW_INPLACE), for small kernels such as the 7x7 3->64 stem: the reduction index j
@@ -284,12 +285,15 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
         c.jt = SFX(cdiv)(c.L, MR);
         c.ob = SFX(cdiv)(s->OC, NR);
         c.B = SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR);
+        SFX(task_scratch_init)(&c.A, c.chunkRows * s->OW * MR);
         for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
             c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
             const int64_t npix = (c.r1 - c.r0) * s->OW;
             i2i_parallel_for(c.ob * npix, 256, SFX(pack_dy_task), &c);
+            SFX(task_scratch_reset)(&c.A);
             i2i_parallel_for((int64_t)s->KH * c.jt * c.ob, 1, SFX(backward_filter_oc_task), &c);
         }
+        SFX(task_scratch_free)(&c.A);
         i2i_ws_free(c.B);
     } else {
         c.jt = SFX(cdiv)(c.L, (int64_t)SFX(bwdw_l_vectors)(s->OC) * VW);

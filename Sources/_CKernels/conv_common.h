@@ -45,6 +45,37 @@ static float *SFX(alloc_floats)(int64_t n) { return i2i_ws_alloc((size_t)(n > 0 
 
 static inline int64_t SFX(cdiv)(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Scratch for the tasks of a parallel region, allocated by the caller: one block per task call (a
+/// region calls its task once per chunk, at most once per thread). Tasks that allocated their own
+/// scratch made the workspace cache's hits depend on the threads' timing: a worker that started
+/// after its neighbour had finished took the neighbour's freed block, another size took the spare
+/// one, and a later step with both tasks overlapping needed a fresh block in steady state.
+typedef struct {
+    float *base;
+    int64_t floats; // per task, a multiple of 16 (64-byte aligned blocks)
+    int slots, next;
+} SFX(task_scratch);
+
+static void SFX(task_scratch_init)(SFX(task_scratch) *t, int64_t floats) {
+    t->floats = (floats + 15) & ~(int64_t)15;
+    t->slots = i2i_get_num_threads() > 0 ? i2i_get_num_threads() : 1;
+    t->base = SFX(alloc_floats)(t->floats * t->slots);
+    t->next = 0;
+}
+
+/// Before each region that takes blocks (i2i_parallel_for publishes the store to the workers).
+static void SFX(task_scratch_reset)(SFX(task_scratch) *t) { t->next = 0; }
+
+/// A task's block; *own is non-NULL (free it) only if more tasks run than the thread count the
+/// caller saw (the count changed in between).
+static float *SFX(task_scratch_take)(SFX(task_scratch) *t, float **own) {
+    const int i = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED);
+    if (i < t->slots) { *own = NULL; return t->base + i * t->floats; }
+    return *own = SFX(alloc_floats)(t->floats);
+}
+
+static void SFX(task_scratch_free)(SFX(task_scratch) *t) { i2i_ws_free(t->base); }
+
 /// Tap lists of one tile of output pixels for the forward conv. Pixel p of the tile is output pixel
 /// `first + p` (flattened over N,OH,OW); pixels past `total` read only zeros. For each kernel row kh,
 /// one merged tap of K = KW*C floats when every pixel's kernel row lies inside the image width, else

@@ -26,6 +26,7 @@ typedef struct {
     float *bp;            // bias padded to OCp
     const float *zero;    // the plan's zero row (at least Cp floats)
     int64_t TH, TW, T, TB, blocks, Cp, OCp, nob;
+    SFX(task_scratch) scratch; // per task: V [P*P][TB][Cp], then M [P*P][TB][OCp]
 } SFX(wino_ctx);
 
 /// The input pixels of the P x P patch of a Winograd tile of image n whose outputs start at row oh0,
@@ -102,8 +103,8 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t Cp = c->Cp, OCp = c->OCp, TB = c->TB;
-    float *V = SFX(alloc_floats)(16 * TB * Cp);   // [16][TB][Cp]
-    float *M = SFX(alloc_floats)(16 * TB * OCp);  // [16][TB][OCp]
+    float *own, *V = SFX(task_scratch_take)(&c->scratch, &own); // [16][TB][Cp]
+    float *M = V + 16 * TB * Cp;                                   // [16][TB][OCp]
     const float *zero = c->zero;
     for (int64_t blk = begin; blk < end; blk++) {
         const int64_t t0 = blk * TB;
@@ -156,7 +157,7 @@ static TGT void SFX(wino_task)(void *vctx, int64_t begin, int64_t end) {
             }
         }
     }
-    i2i_ws_free(V); i2i_ws_free(M);
+    i2i_ws_free(own);
 }
 
 // MARK: - Winograd F(4x4, 3x3), stride 1
@@ -245,8 +246,8 @@ static inline ALWAYS TGT void SFX(wino6_run)(void *vctx, int64_t begin, int64_t 
     SFX(wino_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
     const int64_t Cp = c->Cp, OCp = c->OCp, TB = c->TB;
-    float *V = SFX(alloc_floats)(36 * TB * Cp);   // [36][TB][Cp]
-    float *M = SFX(alloc_floats)(36 * TB * OCp);  // [36][TB][OCp]
+    float *own, *V = SFX(task_scratch_take)(&c->scratch, &own); // [36][TB][Cp]
+    float *M = V + 36 * TB * Cp;                                   // [36][TB][OCp]
     const float *zero = c->zero;
     for (int64_t blk = begin; blk < end; blk++) {
         const int64_t t0 = blk * TB;
@@ -301,7 +302,7 @@ static inline ALWAYS TGT void SFX(wino6_run)(void *vctx, int64_t begin, int64_t 
             }
         }
     }
-    i2i_ws_free(V); i2i_ws_free(M);
+    i2i_ws_free(own);
 }
 
 static TGT void SFX(wino4_task)(void *c, int64_t begin, int64_t end) { SFX(wino6_run)(c, begin, end, 4); }
@@ -423,8 +424,11 @@ static void SFX(wino_forward)(const i2i_conv_shape *s, int v, const float *x, co
     c.x = x; c.b = b; c.y = y; c.U = (float *)U; c.zero = zero;
     c.bp = SFX(alloc_floats)(c.OCp);
     for (int64_t o = 0; o < c.OCp; o++) c.bp[o] = (b && o < s->OC) ? b[o] : 0.0f;
+    const int64_t P = SFX(wino_tile)(v);
+    SFX(task_scratch_init)(&c.scratch, P * P * c.TB * (c.Cp + c.OCp));
     i2i_parallel_for(c.blocks, 1, v == WINO_F2K3 ? SFX(wino_task) : v == WINO_F4K3 ? SFX(wino4_task)
                                   : v == WINO_F3K4 ? SFX(wino34_task) : SFX(wino52_task), &c);
+    SFX(task_scratch_free)(&c.scratch);
     i2i_ws_free(c.bp);
 }
 
