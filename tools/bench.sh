@@ -3,12 +3,16 @@
 # stays out of the product and the tests).
 #
 #   tools/bench.sh [--threads N] [--repeats K] [--rounds R] [--warmup W] [--cases "name name ..."]
-#                  [--sequential] [--out DIR] [--isa avx512|avx2|portable]
+#                  [--sequential] [--out DIR] [--isa avx512|avx2|portable] [--bin PATH]
 #
 # --isa forces our kernels' instruction set (Engine.setKernelISA) and caps PyTorch the same way
 # (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS), so each path can be measured
 # on any machine that has it; with portable, PyTorch stays uncapped, for scale. The table's header
 # says which ISA each side used.
+#
+# --bin runs a saved img2img-bench instead of building one. A table per ISA is one invocation each,
+# about 70 minutes for all three: copy the binary once and pass it to every invocation, so that
+# source edits made meanwhile cannot put different code into different tables.
 #
 # Builds the release img2img-bench, then for every case runs it and tools/bench_torch.py (torch
 # 2.15.0, same thread count, same repeats), interleaved case by case so both see the same machine
@@ -24,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 
-threads=2 repeats=5 rounds=3 warmup=1 cases="" sequential=0 out=.build/bench isa=""
+threads=2 repeats=5 rounds=3 warmup=1 cases="" sequential=0 out=.build/bench isa="" bin=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) threads=$2; shift 2 ;;
@@ -35,13 +39,18 @@ while [ $# -gt 0 ]; do
         --sequential) sequential=1; shift ;;
         --out) out=$2; shift 2 ;;
         --isa) isa=$2; shift 2 ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        --bin) case "$2" in /*) bin=$2 ;; *) bin="$OLDPWD/$2" ;; esac; shift 2 ;;   # relative to the caller's directory
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
-swift build -c release --product img2img-bench >&2
-bin="$(swift build -c release --show-bin-path)/img2img-bench"
+if [ -z "$bin" ]; then
+    swift build -c release --product img2img-bench >&2
+    bin="$(swift build -c release --show-bin-path)/img2img-bench"
+elif [ ! -x "$bin" ]; then
+    echo "--bin $bin: not an executable" >&2; exit 2
+fi
 [ -n "$cases" ] || cases=$("$bin" --list | tr '\n' ' ')
 # bf16 cases run the AVX512_BF16 kernels whatever --isa says: only with avx512 or the CPU's choice.
 case "$isa" in avx2|portable) cases=$(for c in $cases; do case "$c" in *_bf16) ;; *) echo -n "$c ";; esac; done) ;; esac
