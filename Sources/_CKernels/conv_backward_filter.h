@@ -17,13 +17,16 @@ typedef struct {
     int64_t L;                // KW*C: the merged (kw, c) index of a kernel row
     int64_t rows, chunkRows;  // output rows N*OH, rows per cache chunk
     int64_t jt, ob;           // tiles along L and along OC
-    int byOC;                 // 1: vectors over OC (tile MR x NR); 0: vectors over L (dot-like)
-    int64_t r0, r1;           // byOC and in place: the current chunk of output rows
-    float *B;                 // byOC: dy of the chunk packed into [OC/NR][pixels][NR] panels
+    int64_t r0, r1;           // tile and in place: the current chunk of output rows
+    float *B;                 // tile: dy of the chunk packed into [OC/NR][pixels][NR] panels
     int ipNV;                 // in place: vectors of output channels per block
     int accumulate;           // dw += (else dw =: the first chunk starts from zero, dw is not cleared)
-    SFX(task_scratch) A;      // byOC: per task, x of the chunk packed into a [pixels][MR] panel
+    SFX(task_scratch) A;      // tile: per task, x of the chunk packed into a [pixels][MR] panel
 } SFX(bwdw_ctx);
+
+/// The chunk starting at output row r0 starts its dw tiles from zero instead of reading dw (the
+/// first chunk of a non-accumulating call: dw is written once, never cleared and read back).
+static inline int SFX(bwdw_fresh)(const SFX(bwdw_ctx) *c, int64_t r0) { return r0 == 0 && !c->accumulate; }
 
 static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdw_ctx) *c = vctx;
@@ -45,7 +48,7 @@ static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
 /// dw[kh][j0 + (0:NVB*VW)][o0 + (0:NO)] += sum over pixels of xrow[j] * dyrow[o], vectors over j.
 static inline ALWAYS TGT void SFX(bwdw_l_kernel)(int NO, int NVB, const SFX(bwdw_ctx) *c, int kh, int64_t r0,
                                                  int64_t r1, int64_t j0, int o0) {
-    const int fresh = r0 == 0 && !c->accumulate; // dw starts at zero: not read (see bwdw_oc_kernel)
+    const int fresh = SFX(bwdw_fresh)(c, r0);
     const i2i_conv_shape *s = c->s;
     float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
     const int64_t jvalid = c->L - j0 < (int64_t)NVB * VW ? c->L - j0 : (int64_t)NVB * VW;
@@ -159,7 +162,7 @@ static TGT void SFX(backward_filter_oc_task)(void *vctx, int64_t begin, int64_t 
         int64_t o0 = ob * NR;
         int nvalid = s->OC - o0 < NR ? (int)(s->OC - o0) : NR;
         float *dwt = c->dw + (int64_t)kh * c->L * s->OC + j0 * s->OC + o0;
-        const int fresh = r0 == 0 && !c->accumulate;
+        const int fresh = SFX(bwdw_fresh)(c, r0);
         if (mvalid == MR && nvalid == NR) // constants: no tail code in the hot instance
             SFX(bwdw_oc_kernel)(npix, A, c->B + ob * maxPix * NR, dwt, s->OC, MR, NR, fresh);
         else
@@ -187,9 +190,10 @@ static inline ALWAYS TGT void SFX(bwdw_inplace_kernel)(int NT, const SFX(bwdw_ct
     }
     float *dwt = c->dw + j0 * s->OC + o0;
     VT acc[BWF_IP_MR][4];
+    const int fresh = SFX(bwdw_fresh)(c, c->r0);
     UNROLL for (int p = 0; p < BWF_IP_MR; p++)
         UNROLL for (int v = 0; v < NT; v++) 
-            acc[p][v] = p < mvalid && (c->r0 > 0 || c->accumulate) ? VLOAD(dwt + p * s->OC + v * VW) : VZERO();
+            acc[p][v] = p < mvalid && !fresh ? VLOAD(dwt + p * s->OC + v * VW) : VZERO();
     const int64_t xstep = (int64_t)s->strideW * s->C;
     for (int64_t row = c->r0; row < c->r1; row++) {
         const int64_t n = row / s->OH, oh = row % s->OH;
@@ -271,7 +275,6 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
     int64_t rowFloats = (int64_t)s->OW * s->OC + (int64_t)s->strideH * c.Wp * s->C;
     c.chunkRows = (I2I_BWDW_CHUNK_BYTES / 4) / (rowFloats > 0 ? rowFloats : 1);
     if (c.chunkRows < 1) c.chunkRows = 1;
-    c.byOC = algo == I2I_BWDW_TILE;
     if (algo == I2I_BWDW_INPLACE) {
         // The chooser guarantees OC is a multiple of 2 vectors.
         c.ipNV = VW >= 16 && s->OC % (4 * VW) == 0 ? 4 : 2;
@@ -281,7 +284,7 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
             c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
             i2i_parallel_for(c.jt * c.ob, 1, SFX(backward_filter_inplace_task), &c);
         }
-    } else if (c.byOC) {
+    } else if (algo == I2I_BWDW_TILE) {
         c.jt = SFX(cdiv)(c.L, MR);
         c.ob = SFX(cdiv)(s->OC, NR);
         c.B = SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR);

@@ -488,7 +488,7 @@ typedef struct {
 
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VBCAST(x) _mm512_set1_ps(x)
-#include "conv_winograd_transforms.h" // the fp32 kernels' transforms: WINO2_*, WINO4_*
+#include "conv_winograd_transforms.h" // the fp32 kernels' transforms: WINO2_*, WINO4_BT, WINO6_AT
 #define BT4(d, t) WINO2_BT(d[0], d[1], d[2], d[3], t[0], t[1], t[2], t[3])
 #define AT4(m, o) WINO2_AT(m[0], m[1], m[2], m[3], o[0], o[1])
 
@@ -525,9 +525,9 @@ static inline ALWAYS TGT void wino_output(const wino_ctx *c, int P, const float 
     for (int64_t k = 0; k < s->OC; k += 16) {
         VT q[4][6];
         UNROLL for (int j = 0; j < P; j++) {
-            VT mm[6], o[4];
+            VT mm[6], o[5];
             UNROLL for (int i = 0; i < P; i++) mm[i] = _mm512_loadu_ps(M + ((int64_t)(i * P + j) * TB + t) * OCp + k);
-            if (P == 6) WINO4_AT(mm, o); else AT4(mm, o);
+            if (P == 6) WINO6_AT(4, mm, o); else AT4(mm, o);
             UNROLL for (int i = 0; i < mo; i++) q[i][j] = o[i];
         }
         const VT bias = _mm512_loadu_ps(bp + k);
@@ -535,8 +535,8 @@ static inline ALWAYS TGT void wino_output(const wino_ctx *c, int P, const float 
         const __mmask16 msk = nv == 16 ? 0xffff : (__mmask16)((1u << nv) - 1u);
         UNROLL for (int i = 0; i < mo; i++) {
             if (oh0 + i >= s->OH) break;
-            VT o[4];
-            if (P == 6) WINO4_AT(q[i], o); else AT4(q[i], o);
+            VT o[5];
+            if (P == 6) WINO6_AT(4, q[i], o); else AT4(q[i], o);
             UNROLL for (int j = 0; j < mo; j++) {
                 if (ow0 + j >= s->OW) break;
                 _mm512_mask_storeu_ps(c->y + ((n * s->OH + oh0 + i) * s->OW + ow0 + j) * s->OC + k, msk, o[j] + bias);

@@ -58,7 +58,8 @@ typedef struct {
 
 static void SFX(task_scratch_init)(SFX(task_scratch) *t, int64_t floats) {
     t->floats = (floats + 15) & ~(int64_t)15;
-    t->slots = i2i_get_num_threads() > 0 ? i2i_get_num_threads() : 1;
+    const int threads = i2i_get_num_threads();
+    t->slots = threads > 0 ? threads : 1;
     t->base = SFX(alloc_floats)(t->floats * t->slots);
     t->next = 0;
 }

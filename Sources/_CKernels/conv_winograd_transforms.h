@@ -27,39 +27,22 @@
         t[5] = VFMA(four, d[1], d[5]) - five * d[3];                            \
     } while (0)
 
-/// A^T m over one dimension: o[0..3] from m[0..5].
-#define WINO4_AT(m, o)                                                          \
+/// A^T m over one dimension for the 6x6-tile variants with mo outputs (same points): F(3x3,4x4)
+/// (mo = 3), F(4x4,3x3) (mo = 4) and F(5x5,2x2) (mo = 5); o[0..mo-1] from m[0..5]. The last output
+/// adds m[5] (the point at infinity); o needs room for 5 whatever mo is.
+#define WINO6_AT(mo, m, o)                                                      \
     do {                                                                        \
         VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
         o[0] = m[0] + a12 + a34;                                                \
         o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
-        o[2] = VFMA(VBCAST(4.0f), a34, a12);                                    \
-        o[3] = VFMA(VBCAST(8.0f), s34, s12) + m[5];                             \
-    } while (0)
-
-/// A^T m over one dimension for F(3x3,4x4): o[0..2] from m[0..5] (same points as F(4x4,3x3)).
-#define WINO34_AT(m, o)                                                         \
-    do {                                                                        \
-        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
-        o[0] = m[0] + a12 + a34;                                                \
-        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
-        o[2] = VFMA(VBCAST(4.0f), a34, a12) + m[5];                             \
-    } while (0)
-
-/// A^T m over one dimension for F(5x5,2x2): o[0..4] from m[0..5].
-#define WINO52_AT(m, o)                                                         \
-    do {                                                                        \
-        VT a12 = m[1] + m[2], s12 = m[1] - m[2], a34 = m[3] + m[4], s34 = m[3] - m[4]; \
-        o[0] = m[0] + a12 + a34;                                                \
-        o[1] = VFMA(VBCAST(2.0f), s34, s12);                                    \
-        o[2] = VFMA(VBCAST(4.0f), a34, a12);                                    \
-        o[3] = VFMA(VBCAST(8.0f), s34, s12);                                    \
-        o[4] = VFMA(VBCAST(16.0f), a34, a12) + m[5];                            \
-    } while (0)
-
-#define WINO6_AT(mo, mm, o)                                                     \
-    do {                                                                        \
-        if ((mo) == 4) WINO4_AT(mm, o);                                         \
-        else if ((mo) == 3) WINO34_AT(mm, o);                                   \
-        else WINO52_AT(mm, o);                                                  \
+        if ((mo) == 3) {                                                        \
+            o[2] = VFMA(VBCAST(4.0f), a34, a12) + m[5];                         \
+        } else if ((mo) == 4) {                                                 \
+            o[2] = VFMA(VBCAST(4.0f), a34, a12);                                \
+            o[3] = VFMA(VBCAST(8.0f), s34, s12) + m[5];                         \
+        } else {                                                                \
+            o[2] = VFMA(VBCAST(4.0f), a34, a12);                                \
+            o[3] = VFMA(VBCAST(8.0f), s34, s12);                                \
+            o[4] = VFMA(VBCAST(16.0f), a34, a12) + m[5];                        \
+        }                                                                       \
     } while (0)
