@@ -54,7 +54,16 @@ public final class PatchSampleF: Module {
 }
 
 /// CUT's Normalize(2) over the rows of x [N,D]: x / (sqrt(sum x^2) + 1e-7).
+///
+/// The forward is CUT's, bit for bit. Its gradient is not where a row is all zeros (a flat
+/// crop after instance norm, through an MLP with zero biases): d sqrt(s)/ds at s = 0 is
+/// infinite and 0 * inf is NaN, in CUT's PyTorch code too. Here such a row's norm is computed
+/// as sqrt(s + 1) - 1 (still 0), whose derivative is finite, so the row's gradient is 0 (the
+/// minimum-norm subgradient of ||x|| at 0); rows with s > 0 add and subtract an exact 0 and keep
+/// every derivative, second ones included (WGAN-GP style penalties stay exact).
 public func l2Normalize(_ x: Variable) -> Variable {
-    let norm = sqrt(sum(square(x), alongAxes: [1], keepingDims: true))
+    let sumSquares = sum(square(x), alongAxes: [1], keepingDims: true)
+    let zeroRows = Variable(sumSquares.value.map { $0 == 0 ? 1 : 0 })
+    let norm = sqrt(sumSquares + zeroRows) - zeroRows
     return x / (norm + 1e-7)
 }

@@ -138,4 +138,28 @@ final class CUTNetworkTests: XCTestCase {
             XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)))
         }
     }
+
+    /// Issue 26: a zero row (a flat crop's features) gets a finite gradient, not NaN (its norm's
+    /// gradient is 0, leaving x's own 1 / (0 + 1e-7)), while the forward
+    /// stays CUT's x / (||x|| + 1e-7) bit for bit and other rows keep their gradient.
+    func testL2NormalizeHasAFiniteGradientAtAZeroRow() throws {
+        let values: [Float] = [0, 0, 0, 3, 4, 0]
+        let x = Variable(Tensor(shape: [2, 3], scalars: values), requiresGrad: true)
+        let y = l2Normalize(x)
+        let expected: [Float] = [0, 0, 0, 3 / (5 + 1e-7), 4 / (5 + 1e-7), 0]
+        XCTAssertEqual(y.value.scalars, expected)
+        mean(y * Variable(Tensor(shape: [2, 3], scalars: [1, 2, 3, 1, 2, 3]))).backward()
+        let g = try XCTUnwrap(x.grad).scalars
+        XCTAssertTrue(g.allSatisfy { $0.isFinite }, "\(g)")
+        for k in 0..<3 { XCTAssertEqual(g[k], Float(k + 1) / 1e-7 / 6, accuracy: 1) }
+        // the second row's gradient is the analytic one: (w / (n + eps) - y (y . w) / n) / 6, n = ||x||
+        let w: [Float] = [1, 2, 3], yy = Array(expected[3..<6])
+        let dot = zip(yy, w).map(*).reduce(0, +)
+        for k in 0..<3 { XCTAssertEqual(g[3 + k], (w[k] / (5 + 1e-7) - yy[k] * dot / 5) / 6, accuracy: 1e-6) }
+        // the formula the fix replaces gives NaN there (the two sides differ without it)
+        let x2 = Variable(Tensor(shape: [2, 3], scalars: values), requiresGrad: true)
+        let naive = x2 / (sqrt(sum(square(x2), alongAxes: [1], keepingDims: true)) + 1e-7)
+        mean(naive).backward()
+        XCTAssertTrue(try XCTUnwrap(x2.grad).scalars.contains { $0.isNaN })
+    }
 }
