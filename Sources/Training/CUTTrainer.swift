@@ -276,27 +276,39 @@ public func patchNCELoss(_ q: Variable, _ k: Variable, batchDim: Int, temperatur
     return reshape(lse - slice(out, axis: 1, range: 0..<1), [N])
 }
 
+extension ModelOptions {
+    /// CUT's and the template's (its default 0 there: regression only).
+    public var lambdaGAN: Opt<Float> { Opt("lambda-GAN", 1, "Weight of the GAN loss GAN(G(X)) (0: none).", check: .atLeast(0)) }
+    public var lambdaNCE: Opt<Float> { Opt("lambda-NCE", 1, "Weight of the NCE loss NCE(G(X), X).", check: .atLeast(0)) }
+    public var nceIdt: Opt<Bool> { Opt("nce-idt", true, "Use the NCE loss for the identity mapping NCE(G(Y), Y).") }
+    public var nceLayers: Opt<IntList> {
+        Opt("nce-layers", IntList([0, 4, 8, 12, 16]),
+            "Layers of G's model whose outputs the NCE loss compares (indices, ascending).", check: .each(atLeast: 0))
+    }
+    public var nceIncludesAllNegativesFromMinibatch: Opt<Bool> {
+        Opt("nce-includes-all-negatives-from-minibatch", false,
+            "Take negatives from every image of the batch (single-image translation), not only the same image.")
+    }
+    public var netFNc: Opt<Int> { Opt("netF-nc", 256, "Width of netF's MLPs (mlp_sample).", check: .atLeast(1)) }
+    public var nceT: Opt<Float> { Opt("nce-T", 0.07, "Temperature of the NCE loss.", check: .atLeast(0)) }
+    public var numPatches: Opt<Int> { Opt("num-patches", 256, "Patch locations sampled per layer.", check: .atLeast(1)) }
+    public var flipEquivariance: Opt<Bool> {
+        Opt("flip-equivariance", false, "Flip the input horizontally at random and the features back (FastCUT's regularization).")
+    }
+    public var noAntialias: Opt<Bool> {
+        Opt("no-antialias", false, "Stride-2 convs instead of anti-aliased (blur) downsampling in G and D.")
+    }
+    public var noAntialiasUp: Opt<Bool> {
+        Opt("no-antialias-up", false, "Transposed convs instead of anti-aliased (blur) upsampling in G.")
+    }
+}
+
 extension TrainableModel {
-    /// `img2img train cut` and `img2img train fastcut`: CUT's options (kebab-case) and defaults.
-    static func cutOptions(fast: Bool) -> [ModelOption] {
-        [
-            ModelOption("lambda-GAN", .float(min: 0), default: .double(1), help: "Weight of the GAN loss GAN(G(X))."),
-            ModelOption("lambda-NCE", .float(min: 0), default: .double(fast ? 10 : 1), help: "Weight of the NCE loss NCE(G(X), X)."),
-            ModelOption("nce-idt", .flag, default: .bool(!fast), help: "Use the NCE loss for the identity mapping NCE(G(Y), Y)."),
-            ModelOption("nce-layers", .intList(min: 0), default: .string("0,4,8,12,16"),
-                        help: "Layers of G's model whose outputs the NCE loss compares (indices, ascending)."),
-            ModelOption("nce-includes-all-negatives-from-minibatch", .flag, default: .bool(false),
-                        help: "Take negatives from every image of the batch (single-image translation), not only the same image."),
-            ModelOption("netF-nc", .int(min: 1), default: .int(256), help: "Width of netF's MLPs (mlp_sample)."),
-            ModelOption("nce-T", .float(min: 0), default: .double(0.07), help: "Temperature of the NCE loss."),
-            ModelOption("num-patches", .int(min: 1), default: .int(256), help: "Patch locations sampled per layer."),
-            ModelOption("flip-equivariance", .flag, default: .bool(fast),
-                        help: "Flip the input horizontally at random and the features back (FastCUT's regularization)."),
-            ModelOption("no-antialias", .flag, default: .bool(false),
-                        help: "Stride-2 convs instead of anti-aliased (blur) downsampling in G and D."),
-            ModelOption("no-antialias-up", .flag, default: .bool(false),
-                        help: "Transposed convs instead of anti-aliased (blur) upsampling in G."),
-        ]
+    /// `img2img train cut` and `img2img train fastcut`: CUT's options and each one's defaults.
+    static func cutOptions(fast: Bool) -> [ModelOptionUse] {
+        [.use(\.lambdaGAN), .use(\.lambdaNCE, default: fast ? 10 : 1), .use(\.nceIdt, default: !fast), .use(\.nceLayers),
+         .use(\.nceIncludesAllNegativesFromMinibatch), .use(\.netFNc), .use(\.nceT), .use(\.numPatches),
+         .use(\.flipEquivariance, default: fast), .use(\.noAntialias), .use(\.noAntialiasUp)]
     }
 
     static func makeCUT(fast: Bool) -> TrainableModel {
@@ -318,8 +330,9 @@ extension TrainableModel {
                 guard o.ganMode == .lsgan || o.ganMode == .vanilla else {
                     throw TrainingError.invalidOptions("CUT trains with --gan-mode lsgan or vanilla, got \(o.ganMode.rawValue)")
                 }
-                guard let layers = o.intList("nce-layers"), !layers.isEmpty else {
-                    throw TrainingError.invalidOptions("--nce-layers must be comma-separated layer indices, got '\(o.value("nce-layers"))'")
+                let layers = o.nceLayers.values
+                guard !layers.isEmpty, layers.allSatisfy({ $0 >= 0 }) else {
+                    throw TrainingError.invalidOptions("--nce-layers must be comma-separated layer indices, got '\(o.nceLayers)'")
                 }
                 let g = try cutGeneratorConfig(o)
                 guard case .resnet(let blocks)? = ModelConfig.parseNetG(g.netG) else { return }
@@ -329,38 +342,39 @@ extension TrainableModel {
                     throw TrainingError.invalidOptions("--nce-layers must be distinct ascending indices of G's \(depth) layers "
                                                        + "(0..<\(depth)), got \(layers.map(String.init).joined(separator: ","))")
                 }
-                guard o.float("nce-T") > 0 else {
-                    throw TrainingError.invalidOptions("--nce-T must be above 0 (the logits are divided by it), got \(o.float("nce-T"))")
+                guard o.nceT > 0 else {
+                    throw TrainingError.invalidOptions("--nce-T must be above 0 (the logits are divided by it), got \(o.nceT)")
                 }
                 // netF's second layer is nc x nc and each layer's logits P x P: bound both so that a
                 // value can only be refused, never allocate gigabytes (CUT's defaults: 256 and 256)
                 let limit = 16384
-                for name in ["netF-nc", "num-patches"] where o.int(name) > limit {
-                    throw TrainingError.invalidOptions("--\(name) must be at most \(limit), got \(o.int(name)) (CUT's default: 256)")
+                for (name, value) in [("netF-nc", o.netFNc), ("num-patches", o.numPatches)] where value > limit {
+                    throw TrainingError.invalidOptions("--\(name) must be at most \(limit), got \(value) (CUT's default: 256)")
                 }
-                if o.flag("nce-idt") && o.inputNc != o.outputNc {
+                if o.nceIdt && o.inputNc != o.outputNc {
                     throw TrainingError.invalidOptions("--nce-idt runs G on B images: input_nc (\(o.inputNc)) must equal output_nc "
                                                        + "(\(o.outputNc)); use --no-nce-idt")
                 }
             },
+            test: TestSpec(datasetMode: .unaligned),
             build: { o, _ in
                 var c = CUTOptions()
-                c.training = o.trainingOptions
+                c.training = o
                 c.mode = fast ? "fastcut" : "cut"
-                c.lambdaGAN = o.float("lambda-GAN")
-                c.lambdaNCE = o.float("lambda-NCE")
-                c.nceIdt = o.flag("nce-idt")
-                c.nceLayers = o.intList("nce-layers") ?? []
-                c.nceIncludesAllNegativesFromMinibatch = o.flag("nce-includes-all-negatives-from-minibatch")
-                c.netFNc = o.int("netF-nc")
-                c.nceT = o.float("nce-T")
-                c.numPatches = o.int("num-patches")
-                c.flipEquivariance = o.flag("flip-equivariance")
+                c.lambdaGAN = o.lambdaGAN
+                c.lambdaNCE = o.lambdaNCE
+                c.nceIdt = o.nceIdt
+                c.nceLayers = o.nceLayers.values
+                c.nceIncludesAllNegativesFromMinibatch = o.nceIncludesAllNegativesFromMinibatch
+                c.netFNc = o.netFNc
+                c.nceT = o.nceT
+                c.numPatches = o.numPatches
+                c.flipEquivariance = o.flipEquivariance
                 c.initType = o.initType; c.initGain = o.initGain
                 let g = try cutGeneratorConfig(o)
                 var d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, norm: o.norm,
                                     nLayersD: o.nLayersD)
-                d.antialias = !o.flag("no-antialias")
+                d.antialias = !o.noAntialias
                 var rng = SplitMix64(seed: deriveSeed(o.seed, 0))
                 guard let G = try makeLayer(g, initType: o.initType, gain: o.initGain, using: &rng) as? ResnetGenerator else {
                     throw TrainingError.invalidOptions("CUT needs a ResNet generator, got \(o.netG)")
@@ -375,8 +389,8 @@ extension TrainableModel {
     static func cutGeneratorConfig(_ o: TrainOptions) throws -> ModelConfig {
         var g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf, norm: o.norm,
                                       useDropout: o.useDropout)
-        g.antialias = !o.flag("no-antialias")
-        g.antialiasUp = !o.flag("no-antialias-up")
+        g.antialias = !o.noAntialias
+        g.antialiasUp = !o.noAntialiasUp
         return g
     }
 

@@ -169,34 +169,39 @@ func discriminatorLoss(_ D: any Layer, real: Tensor, fake: Tensor, gan: GANLoss,
     discriminatorLoss({ D($0) }, real: real, fake: fake, gan: gan, options: options, rng: &rng)
 }
 
+extension ModelOptions {
+    public var lambdaA: Opt<Float> { Opt("lambda-A", 10, "Weight of the cycle loss A -> B -> A.", check: .atLeast(0)) }
+    public var lambdaB: Opt<Float> { Opt("lambda-B", 10, "Weight of the cycle loss B -> A -> B.", check: .atLeast(0)) }
+    public var lambdaIdentity: Opt<Float> {
+        Opt("lambda-identity", 0.5, "Weight of the identity loss, relative to lambda-A/B (0: none).", check: .atLeast(0))
+    }
+    public var poolSize: Opt<Int> { Opt("pool-size", 50, "Size of the fake-image pool (0: no pool).", check: .atLeast(0)) }
+}
+
 extension TrainableModel {
     /// `img2img train cyclegan`: the paper code's defaults (resnet_9blocks, instance norm, lsgan, pool 50).
     public static let cyclegan = TrainableModel(
         name: "cyclegan", abstract: "unpaired translation A <-> B (two generators, two discriminators).",
         datasetMode: .unaligned,
-        options: [
-            ModelOption("lambda-A", .float(min: 0), default: .double(10), help: "Weight of the cycle loss A -> B -> A."),
-            ModelOption("lambda-B", .float(min: 0), default: .double(10), help: "Weight of the cycle loss B -> A -> B."),
-            ModelOption("lambda-identity", .float(min: 0), default: .double(0.5),
-                        help: "Weight of the identity loss, relative to lambda-A/B (0: none)."),
-            ModelOption("pool-size", .int(min: 0), default: .int(50), help: "Size of the fake-image pool (0: no pool)."),
-        ],
+        options: [.use(\.lambdaA), .use(\.lambdaB), .use(\.lambdaIdentity), .use(\.poolSize)],
         setDefaults: { o in
             o.netG = "resnet_9blocks"; o.norm = .instance; o.ganMode = .lsgan; o.useDropout = false
         },
         validate: { o in
-            if o.float("lambda-identity") > 0 && o.inputNc != o.outputNc {
+            if o.lambdaIdentity > 0 && o.inputNc != o.outputNc {
                 throw TrainingError.invalidOptions("the identity loss needs input and output channel counts to be equal "
                                                    + "(input_nc \(o.inputNc), output_nc \(o.outputNc)); set lambda-identity 0")
             }
         },
+        // testA through G_A and back through G_B, testB the other way (BtoA: a run trained with it)
+        test: TestSpec(datasetMode: .unaligned, generator: { $0 == .aToB ? "G_A" : "G_B" }, cycle: true),
         build: { o, _ in
             var c = CycleGANOptions()
-            c.training = o.trainingOptions
-            c.lambdaA = o.float("lambda-A")
-            c.lambdaB = o.float("lambda-B")
-            c.lambdaIdentity = o.float("lambda-identity")
-            c.poolSize = o.int("pool-size")
+            c.training = o
+            c.lambdaA = o.lambdaA
+            c.lambdaB = o.lambdaB
+            c.lambdaIdentity = o.lambdaIdentity
+            c.poolSize = o.poolSize
             let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
                                           norm: o.norm, useDropout: o.useDropout)
             let d = ModelConfig(kind: .discriminator, netD: o.netD, ndf: o.ndf, norm: o.norm, nLayersD: o.nLayersD)

@@ -202,6 +202,19 @@ let cganEmbedDim = 10
 /// Classes assumed by the size check before the data is read.
 let maxClassesBound = 1000
 
+extension ModelOptions {
+    public var imageSize: Opt<Int> { Opt("image-size", 64, "Image side: 4 * 2^k (8, 16, 32, 64, ...).", check: .atLeast(8)) }
+    public var nz: Opt<Int> { Opt("nz", 100, "Noise size.", check: .atLeast(1)) }
+    public var mismatchWeight: Opt<Float> {
+        Opt("mismatch-weight", 0.5, "Share of D's fake term given to real images paired with a wrong label (0...1; "
+            + "0.5: GAN-CLS, 0: no mismatched pairs). --netD basic (label planes) or projection (Miyato & Koyama) picks D.",
+            check: .atLeast(0))
+    }
+    public var spectralNorm: Opt<Bool> {
+        Opt("spectral-norm", false, "Spectral norm on D's conv, linear and embedding layers, in place of its batch norm.")
+    }
+}
+
 extension TrainableModel {
     /// `img2img train cgan`: a label-conditional GAN on a folder of class subfolders.
     public static let cgan = noiseModel(
@@ -214,32 +227,18 @@ extension TrainableModel {
         let conditional = name == "cgan"
         return TrainableModel(
             name: name, abstract: abstract, datasetMode: .labeled,
-            options: [
-                ModelOption("image-size", .int(min: 8), default: .int(64), help: "Image side: 4 * 2^k (8, 16, 32, 64, ...)."),
-                ModelOption("nz", .int(min: 1), default: .int(100), help: "Noise size."),
-            ] + (conditional ? [
-                ModelOption("mismatch-weight", .float(min: 0), default: .double(0.5),
-                            help: "Share of D's fake term given to real images paired with a wrong label (0...1; "
-                                + "0.5: GAN-CLS, 0: no mismatched pairs). --netD basic (label planes) or projection "
-                                + "(Miyato & Koyama) picks D."),
-                ModelOption("spectral-norm", .flag, default: .bool(false),
-                            help: "Spectral norm on D's conv, linear and embedding layers, in place of its batch norm."),
-            ] : []),
+            options: [.use(\.imageSize), .use(\.nz)] + (conditional ? [.use(\.mismatchWeight), .use(\.spectralNorm)] : []),
             setDefaults: { o in o.ganMode = .vanilla },
             validate: { o in
-                let s = o.int("image-size"), q = s / 4
+                let s = o.imageSize, q = s / 4
                 guard s % 4 == 0 && q & (q - 1) == 0 && s <= maxTrainingImageSide else {
                     throw TrainingError.invalidOptions("image-size must be 4 * 2^k (8, 16, 32, 64, 128, ... \(maxTrainingImageSide)), got \(s)")
                 }
-                let nz = o.int("nz")
+                let nz = o.nz
                 var d = ModelConfig(kind: .dcganDiscriminator, inputNC: o.outputNc, ndf: o.ndf, imageSize: s)
                 if conditional {
-                    let w = o.float("mismatch-weight")
+                    let w = o.mismatchWeight
                     guard w <= 1 else { throw TrainingError.invalidOptions("--mismatch-weight must be in [0, 1], got \(w)") }
-                    guard ["basic", "projection"].contains(o.netD) else {
-                        throw TrainingError.invalidOptions("cgan's --netD is basic (label planes concatenated to the image) "
-                                                           + "or projection, got '\(o.netD)'")
-                    }
                     // the largest label embedding is the projection's (one row of D's widest width per class)
                     d = ModelConfig(kind: .cganDiscriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, imageSize: s,
                                     numClasses: maxClassesBound, embedDim: cganEmbedDim)
@@ -252,15 +251,17 @@ extension TrainableModel {
                 }
             },
             augment: { o in
-                let s = o.int("image-size")
+                let s = o.imageSize
                 return AugmentOptions(preprocess: .resize, loadSize: s, cropSize: s, flip: !o.noFlip)
             },
+            // cgan: label planes concatenated to the image, or Miyato & Koyama's projection
+            discriminators: conditional ? ["basic", "projection"] : ["basic", "n_layers", "pixel"],
             build: { o, dataset in
-                let size = o.int("image-size"), nz = o.int("nz")
-                let t = o.trainingOptions, initOpts = o.initialization
+                let size = o.imageSize, nz = o.nz
+                let t = o, initOpts = o.initialization
                 if conditional {
                     let classes = (dataset as? LabeledDataset)?.classes ?? []
-                    let w = o.float("mismatch-weight"), sn = o.flag("spectral-norm")
+                    let w = o.mismatchWeight, sn = o.spectralNorm
                     if w > 0 && classes.count < 2 {
                         throw TrainingError.invalidOptions("--mismatch-weight \(w) pairs images with another class's label: "
                                                            + "the data has \(classes.count) class; use --mismatch-weight 0")

@@ -33,27 +33,9 @@ public struct TrainingBatch: Sendable {
     public static func images(_ x: Tensor, labels: [Int]? = nil) -> TrainingBatch { TrainingBatch(realA: x, labels: labels) }
 }
 
-/// Options every trainer understands (the paper code's train options that concern training).
-public struct TrainingOptions: Sendable, Codable, Equatable {
-    public var ganMode: GANMode = .lsgan
-    public var lr: Double = 2e-4
-    public var beta1: Double = 0.5
-    public var beta2: Double = 0.999
-    public var lrPolicy: LRPolicy = .linear
-    public var epochCount: Int = 1
-    public var nEpochs: Int = 100
-    public var nEpochsDecay: Int = 100
-    public var lrDecayIters: Int = 50
-    /// D (critic) updates per G update (`--d-steps`): G is updated on every dSteps-th batch.
-    public var dSteps: Int = 1
-    /// WGAN weight clipping bound (ganMode .wgan).
-    public var clipValue: Float = 0.01
-    /// WGAN-GP penalty weight (ganMode .wgangp).
-    public var lambdaGP: Float = 10
-    /// Seed of every generator the trainer owns (pools, noise, penalty alphas).
-    public var seed: UInt64 = 0
-    public init() {}
-}
+/// The options a trainer reads are the run's options (CommonOptions: gan_mode, lr, beta1, the
+/// schedule, d_steps, clip_value, lambda_gp, seed); `TrainingOptions()` has every default.
+public typealias TrainingOptions = TrainOptions
 
 /// Where a run is: completed epochs and batches.
 public struct TrainingProgress: Sendable, Codable, Equatable {

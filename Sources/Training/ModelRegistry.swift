@@ -6,7 +6,10 @@
 // To add a model (see TemplateTrainer.swift, the paper code's template_model.py):
 //   1. write the trainer (a GANTrainer) in a new file of this module;
 //   2. in the same file, `extension TrainableModel { public static let mine = TrainableModel(...) }`;
-//   3. add `.mine` to `ModelRegistry.models`.
+//   3. add `.mine` to `ModelRegistry.builtIn` (or call `ModelRegistry.register(.mine)` before
+//      parsing the command line, as a test or a plug-in does).
+// The registration is the one place a model's name appears outside its own file: `train`,
+// `test`, the option checks and --help read everything they need from it.
 import Foundation
 import Augment
 import Datasets
@@ -54,8 +57,8 @@ public struct TrainableModel: Sendable {
     /// One line for the help.
     public var abstract: String
     public var datasetMode: DatasetMode
-    /// The model's own options (its `modify_commandline_options`).
-    public var options: [ModelOption]
+    /// The model's own options (its `modify_commandline_options`), with its defaults.
+    public var options: [ModelOptionUse]
     /// The model's defaults for the common options (the paper code's `set_defaults`).
     public var setDefaults: @Sendable (inout TrainOptions) -> Void
     /// The model's own checks of the resolved options (the shared ranges and the networks' sizes are
@@ -65,14 +68,24 @@ public struct TrainableModel: Sendable {
     public var augment: @Sendable (TrainOptions) -> AugmentOptions
     /// The trainer, its networks initialized from the options' seed.
     public var build: @Sendable (TrainOptions, _ dataset: any ImageDataset) throws -> BuiltTrainer
+    /// How `img2img test` runs a trained model (nil: it does not; cgan and dcgan generate instead).
+    public var test: TestSpec?
+    /// The --netD values the model takes.
+    public var discriminators: [String]
+    /// Whether the options give the model a PatchGAN (the template's only with --lambda-GAN > 0),
+    /// for the check of the training image size.
+    public var usesDiscriminator: @Sendable (TrainOptions) -> Bool
 
-    public init(name: String, abstract: String, datasetMode: DatasetMode, options: [ModelOption] = [],
+    public init(name: String, abstract: String, datasetMode: DatasetMode, options: [ModelOptionUse] = [],
                 setDefaults: @escaping @Sendable (inout TrainOptions) -> Void = { _ in },
                 validate: @escaping @Sendable (TrainOptions) throws -> Void = { _ in },
                 augment: @escaping @Sendable (TrainOptions) -> AugmentOptions = { $0.augmentOptions },
+                test: TestSpec? = nil, discriminators: [String] = ["basic", "n_layers", "pixel"],
+                usesDiscriminator: @escaping @Sendable (TrainOptions) -> Bool = { _ in true },
                 build: @escaping @Sendable (TrainOptions, any ImageDataset) throws -> BuiltTrainer) {
         self.name = name; self.abstract = abstract; self.datasetMode = datasetMode; self.options = options
         self.setDefaults = setDefaults; self.validate = validate; self.augment = augment; self.build = build
+        self.test = test; self.discriminators = discriminators; self.usesDiscriminator = usesDiscriminator
     }
 
     /// Every option at this model's default, every model option included.
@@ -80,7 +93,7 @@ public struct TrainableModel: Sendable {
         var o = TrainOptions(model: name, dataroot: dataroot, name: runName)
         o.numThreads = Engine.threads
         setDefaults(&o)
-        for opt in options { o.modelOptions[opt.key] = opt.defaultValue }
+        for use in options { o.modelValues[use.option.key] = use.option.defaultJSON }
         return o
     }
 
@@ -103,13 +116,46 @@ public struct TrainableModel: Sendable {
     }
 }
 
+/// How `img2img test` (the paper code's test.py) runs a model: its dataset mode and which
+/// generator checkpoint maps the inputs.
+public struct TestSpec: Sendable {
+    public var datasetMode: TestDatasetMode
+    /// The checkpoint prefix of the generator that maps the inputs for a direction ("G", "G_A").
+    public var generator: @Sendable (Direction) -> String
+    /// For unaligned data: each domain goes through its generator and back through the other's
+    /// (CycleGAN's test); otherwise one generator maps A, shown beside a B image (CUT's).
+    public var cycle: Bool
+
+    public init(datasetMode: TestDatasetMode, generator: @escaping @Sendable (Direction) -> String = { _ in "G" },
+                cycle: Bool = false) {
+        self.datasetMode = datasetMode; self.generator = generator; self.cycle = cycle
+    }
+}
+
 public enum ModelRegistry {
-    /// Every model `img2img train` offers, in the order its help lists them.
-    public static let models: [TrainableModel] = [.cyclegan, .cut, .fastcut, .pix2pix, .colorization, .cgan, .dcgan, .template]
+    /// The models img2img ships, in the order the help lists them.
+    public static let builtIn: [TrainableModel] = [.cyclegan, .cut, .fastcut, .pix2pix, .colorization, .cgan, .dcgan, .template]
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var registered = builtIn
+
+    /// Every model `img2img train` offers: the built-in ones, then any registered.
+    public static var models: [TrainableModel] { lock.withLock { registered } }
+
+    /// Adds a model (or replaces the one of the same name): it is in `train`, `test` and --help
+    /// from then on. Registration is the whole of what a model needs.
+    public static func register(_ m: TrainableModel) {
+        lock.withLock {
+            if let i = registered.firstIndex(where: { $0.name == m.name }) { registered[i] = m } else { registered.append(m) }
+        }
+    }
 
     public static func model(named name: String) -> TrainableModel? {
         models.first { $0.name == name }
     }
+
+    /// The models `img2img test` runs.
+    public static var testable: [TrainableModel] { models.filter { $0.test != nil } }
 }
 
 /// The colorization dataset's folder: DATAROOT/<phase> when it exists, else DATAROOT itself.

@@ -10,23 +10,11 @@ import Augment
 import Datasets
 import Models
 
-/// The largest side `--load-size` and `--crop-size` may ask for (a 8192x8192 RGB image is 200 M
-/// floats per activation channel group; larger ones only fail later, out of memory).
-public let maxTrainingImageSide = 8192
-/// The largest `--n-epochs` and `--n-epochs-decay` (keeps the schedule's arithmetic in range).
-public let maxEpochOption = 1_000_000
-/// The largest `--batch-size`.
-public let maxBatchSize = 65_536
-/// The largest `--ngf` and `--ndf`.
-public let maxBaseWidth = 4096
-/// The most layers of the n_layers PatchGAN.
-public let maxDiscriminatorLayers = 16
-
 extension TrainableModel {
     /// All checks of the resolved options: the ranges every model shares, the network sizes known
     /// from the options, then the model's own `validate`. Throws `TrainingError.invalidOptions`.
     public func check(_ o: TrainOptions) throws {
-        try validateCommonOptions(o, datasetMode: datasetMode)
+        try validateCommonOptions(o, model: self)
         if datasetMode != .labeled, let s = knownTrainingSize(o) {
             try checkTrainingSize(o, height: s, width: s)
         }
@@ -38,7 +26,7 @@ extension TrainableModel {
     /// that leaves it an output. Throws `TrainingError.invalidOptions` with the rule and the fix.
     public func checkTrainingSize(_ o: TrainOptions, height: Int, width: Int) throws {
         guard datasetMode != .labeled else { return }  // cgan/dcgan resize to --image-size
-        let usesD = name != TrainableModel.template.name || o.float("lambda-GAN") > 0
+        let usesD = usesDiscriminator(o)
         if let why = trainingSizeProblem(o, height: height, width: width, discriminator: usesD) {
             throw TrainingError.invalidOptions(why)
         }
@@ -114,45 +102,25 @@ public func trainingSizeProblem(_ o: TrainOptions, height h: Int, width w: Int, 
 
 /// The ranges every model shares. Values outside them would trap a layer, overflow the
 /// schedule's arithmetic or divide by zero.
-func validateCommonOptions(_ o: TrainOptions, datasetMode: DatasetMode) throws {
+func validateCommonOptions(_ o: TrainOptions, model: TrainableModel) throws {
+    let datasetMode = model.datasetMode
     func fail(_ why: String) -> TrainingError { .invalidOptions(why) }
-    guard (0...maxEpochOption).contains(o.nEpochs), (0...maxEpochOption).contains(o.nEpochsDecay) else {
-        throw fail("--n-epochs and --n-epochs-decay must be 0...\(maxEpochOption), got \(o.nEpochs) and \(o.nEpochsDecay)")
-    }
+    // each option's own range (its declaration), then the rules between options
+    if let why = o.declarationProblems().first { throw fail(why) }
     guard o.nEpochs + o.nEpochsDecay >= 1 else { throw fail("--n-epochs + --n-epochs-decay must be at least 1") }
     guard (1...(o.nEpochs + o.nEpochsDecay)).contains(o.epochCount) else {
         throw fail("--epoch-count must be 1...\(o.nEpochs + o.nEpochsDecay) (--n-epochs + --n-epochs-decay), got \(o.epochCount)")
     }
-    guard (1...maxBatchSize).contains(o.batchSize) else { throw fail("--batch-size must be 1...\(maxBatchSize), got \(o.batchSize)") }
-    guard o.maxDatasetSize >= 1 else { throw fail("--max-dataset-size must be at least 1, got \(o.maxDatasetSize)") }
-    guard (1...maxBaseWidth).contains(o.ngf), (1...maxBaseWidth).contains(o.ndf) else {
-        throw fail("--ngf and --ndf must be 1...\(maxBaseWidth), got \(o.ngf) and \(o.ndf)")
-    }
-    if o.netD == "projection" && o.model != "cgan" {
-        throw fail("--netD projection is cgan's (a projection discriminator needs class labels); \(o.model) takes basic, n_layers or pixel")
-    }
-    guard ["basic", "n_layers", "pixel", "projection"].contains(o.netD) else {
-        throw fail("unknown --netD '\(o.netD)' (basic, n_layers, pixel; cgan: basic, projection)")
-    }
-    guard (1...maxDiscriminatorLayers).contains(o.nLayersD) else {
-        throw fail("--n-layers-D must be 1...\(maxDiscriminatorLayers), got \(o.nLayersD)")
+    guard model.discriminators.contains(o.netD) else {
+        let takers = ModelRegistry.models.filter { $0.discriminators.contains(o.netD) }.map(\.name)
+        throw fail((takers.isEmpty ? "unknown --netD '\(o.netD)'" : "--netD \(o.netD) is \(takers.joined(separator: ", "))'s")
+                   + "; \(model.name) takes \(model.discriminators.joined(separator: ", "))")
     }
     guard datasetMode == .colorization || ([1, 3].contains(o.inputNc) && [1, 3].contains(o.outputNc)) else {
         throw fail("--input-nc and --output-nc must be 1 or 3, got \(o.inputNc) and \(o.outputNc)")
     }
-    guard o.dSteps >= 1 else { throw fail("--d-steps must be at least 1, got \(o.dSteps)") }
-    guard o.lr.isFinite, o.lr >= 0 else { throw fail("--lr must be a finite number >= 0, got \(o.lr)") }
-    guard o.beta1.isFinite, (0..<1).contains(o.beta1) else { throw fail("--beta1 must be in [0, 1), got \(o.beta1)") }
-    guard o.initGain.isFinite else { throw fail("--init-gain must be finite, got \(o.initGain)") }
-    guard o.lambdaGP.isFinite, o.lambdaGP >= 0 else { throw fail("--lambda-GP must be finite and >= 0, got \(o.lambdaGP)") }
-    guard o.clipValue.isFinite, o.clipValue >= 0 else { throw fail("--clip-value must be finite and >= 0, got \(o.clipValue)") }
-    guard o.lrDecayIters >= 1 else { throw fail("--lr-decay-iters must be at least 1, got \(o.lrDecayIters)") }
-    guard o.saveEpochFreq >= 0, o.saveLatestFreq >= 0, o.saveLatestEpochs >= 0 else {
-        throw fail("--save-epoch-freq, --save-latest-freq and --save-latest-epochs must be 0 or more")
-    }
-    guard o.printFreq >= 1 else { throw fail("--print-freq must be at least 1, got \(o.printFreq)") }
-    guard (1...maxTrainingImageSide).contains(o.loadSize), (1...maxTrainingImageSide).contains(o.cropSize) else {
-        throw fail("--load-size and --crop-size must be 1...\(maxTrainingImageSide), got \(o.loadSize) and \(o.cropSize)")
+    guard o.initGain.isFinite, o.lr.isFinite, o.lambdaGP.isFinite, o.clipValue.isFinite else {
+        throw fail("--init-gain, --lr, --lambda-gp and --clip-value must be finite")
     }
     // The paper code's aligned dataset asserts load_size >= crop_size whatever the mode.
     if (datasetMode == .aligned || [.resizeAndCrop, .scaleWidthAndCrop].contains(o.preprocess)) && o.loadSize < o.cropSize {

@@ -133,19 +133,24 @@ public final class Pix2PixTrainer: GANTrainer {
     }
 }
 
+extension ModelOptions {
+    public var lambdaL1: Opt<Float> { Opt("lambda-L1", 100, "Weight of the L1 loss.", check: .atLeast(0)) }
+}
+
 extension TrainableModel {
     /// `img2img train pix2pix`: the paper code's defaults (unet_256, batch norm, vanilla GAN, dropout, L1 x100).
     public static let pix2pix = TrainableModel(
         name: "pix2pix", abstract: "paired translation A -> B (conditional GAN + L1).",
         datasetMode: .aligned,
-        options: [ModelOption("lambda-L1", .float(min: 0), default: .double(100), help: "Weight of the L1 loss.")],
+        options: [.use(\.lambdaL1)],
         setDefaults: { o in
             o.netG = "unet_256"; o.norm = .batch; o.ganMode = .vanilla; o.useDropout = true
         },
+        test: TestSpec(datasetMode: .aligned),
         build: { o, _ in
             var p = Pix2PixOptions()
-            p.training = o.trainingOptions
-            p.lambdaL1 = o.float("lambda-L1")
+            p.training = o
+            p.lambdaL1 = o.lambdaL1
             let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
                                           norm: o.norm, useDropout: o.useDropout)
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.inputNc + o.outputNc, ndf: o.ndf,
@@ -161,7 +166,7 @@ extension TrainableModel {
     public static let colorization = TrainableModel(
         name: "colorization", abstract: "gray to colour (pix2pix from L to ab of Lab) on any folder of colour photos.",
         datasetMode: .colorization,
-        options: [ModelOption("lambda-L1", .float(min: 0), default: .double(100), help: "Weight of the L1 loss.")],
+        options: [.use(\.lambdaL1)],
         setDefaults: { o in
             o.netG = "unet_256"; o.norm = .batch; o.ganMode = .vanilla; o.useDropout = true
             o.inputNc = 1; o.outputNc = 2
@@ -173,10 +178,11 @@ extension TrainableModel {
                                                    + "got --input-nc \(o.inputNc) --output-nc \(o.outputNc) --direction \(o.direction.rawValue)")
             }
         },
+        test: TestSpec(datasetMode: .colorization),
         build: { o, _ in
             var p = Pix2PixOptions()
-            p.training = o.trainingOptions
-            p.lambdaL1 = o.float("lambda-L1")
+            p.training = o
+            p.lambdaL1 = o.lambdaL1
             var g = ModelConfig.generator(o.netG, inputNC: 1, outputNC: 2, ngf: o.ngf, norm: o.norm, useDropout: o.useDropout)
             g.colorization = true
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: 3, ndf: o.ndf, norm: o.norm, nLayersD: o.nLayersD)

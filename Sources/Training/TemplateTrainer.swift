@@ -103,22 +103,26 @@ public final class TemplateTrainer: GANTrainer {
     }
 }
 
+extension ModelOptions {
+    public var lambdaRegression: Opt<Float> {
+        Opt("lambda-regression", 1, "Weight of the L1 regression loss.", check: .atLeast(0))
+    }
+}
+
 extension TrainableModel {
     /// `img2img train template`: the template as a trainable model, from the registration alone.
     public static let template = TrainableModel(
         name: "template", abstract: "the template model: a generator trained by L1 regression on pairs (a how-to for new models).",
         datasetMode: .aligned,
-        options: [
-            ModelOption("lambda-regression", .float(min: 0), default: .double(1), help: "Weight of the L1 regression loss."),
-            ModelOption("lambda-GAN", .float(min: 0), default: .double(0),
-                        help: "Weight of an adversarial loss from a PatchGAN on the output (0: regression only)."),
-        ],
+        options: [.use(\.lambdaRegression), .use(\.lambdaGAN, default: 0)],
         setDefaults: { o in o.netG = "resnet_9blocks"; o.norm = .batch; o.ganMode = .lsgan },
+        test: TestSpec(datasetMode: .aligned),
+        usesDiscriminator: { $0.lambdaGAN > 0 },
         build: { o, _ in
             var t = TemplateOptions()
-            t.training = o.trainingOptions
-            t.lambdaRegression = o.float("lambda-regression")
-            t.lambdaGAN = o.float("lambda-GAN")
+            t.training = o
+            t.lambdaRegression = o.lambdaRegression
+            t.lambdaGAN = o.lambdaGAN
             let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
                                           norm: o.norm, useDropout: o.useDropout)
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, norm: o.norm,

@@ -49,18 +49,7 @@ public struct TestOptions: Sendable {
     }
 
     public var outputFolder: String { resultsDir + "/" + name + "/test_" + epoch }
-    /// The models `test` knows: those whose generators translate images.
-    public static let models = ["cyclegan", "pix2pix", "colorization", "cut", "fastcut"]
 
-    /// The dataset mode in effect.
-    public var effectiveDatasetMode: TestDatasetMode {
-        if let datasetMode { return datasetMode }
-        switch model {
-        case "cyclegan", "cut", "fastcut": return .unaligned
-        case "colorization": return .colorization
-        default: return .aligned
-        }
-    }
 }
 
 public struct TestResult: Sendable {
@@ -80,8 +69,8 @@ struct TestMetrics: Codable {
 }
 
 public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throws -> TestResult {
-    guard TestOptions.models.contains(o.model) else {
-        throw TrainingError.invalidOptions("test takes \(TestOptions.models.joined(separator: " or ")), got \(o.model)")
+    guard let spec = ModelRegistry.model(named: o.model)?.test else {
+        throw TrainingError.invalidOptions("test takes \(ModelRegistry.testable.map(\.name).joined(separator: ", ")), got \(o.model)")
     }
     let run = o.checkpointsDir + "/" + o.name
     let out = o.outputFolder
@@ -117,10 +106,10 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
         }
     }
 
-    let mode = o.effectiveDatasetMode
+    let mode = o.datasetMode ?? spec.datasetMode
     /// The generator that maps the inputs: G, or G_A / G_B of a cyclegan by direction.
     func mainGenerator() throws -> GeneratorTranslator {
-        o.model == "cyclegan" ? try generator(o.direction == .aToB ? "G_A" : "G_B") : try generator("G")
+        try generator(spec.generator(o.direction))
     }
     func compare(_ fake: Image, _ b: Image, _ s: String) {
         let psnr = ImageMetrics.psnr(fake, b)
@@ -131,7 +120,7 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     }
 
     switch mode {
-    case .unaligned where o.model != "cyclegan":
+    case .unaligned where !spec.cycle:
         // One generator (CUT's test): test<A> through G, shown beside a B image for reference.
         let g = try mainGenerator()
         let (first, second) = o.direction == .aToB ? ("A", "B") : ("B", "A")
@@ -148,7 +137,7 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
             rows.append(ImageTableRow(label: s, cells: cells))
         }
     case .unaligned:
-        let gA = try generator("G_A"), gB = try generator("G_B")
+        let gA = try generator(spec.generator(.aToB)), gB = try generator(spec.generator(.bToA))
         // A run trained with --direction BtoA has G_A mapping the B folder.
         let (first, second) = o.direction == .aToB ? ("A", "B") : ("B", "A")
         // Images are named by role, as the paper code's visuals: real_A is G_A's input.

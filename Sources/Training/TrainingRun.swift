@@ -403,7 +403,7 @@ public final class TrainingRun {
         try AtomicFile.write(Array(try options.json()), to: directory + "/options.json")
         var defaults = model.defaultOptions(dataroot: options.dataroot, name: options.name)
         defaults.checkpointsDir = options.checkpointsDir
-        try AtomicFile.write(Array(try options.optText(defaults: defaults).utf8), to: directory + "/opt.txt")
+        try AtomicFile.write(Array(options.optText(defaults: defaults).utf8), to: directory + "/opt.txt")
     }
 
     /// This epoch's samples, captioned: the last batch's first item through every visual of

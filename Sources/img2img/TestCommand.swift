@@ -5,7 +5,7 @@ import Training
 
 /// `img2img test`: the paper code's test.py (Training's `runTest`).
 struct TestCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static var configuration: CommandConfiguration { CommandConfiguration(
         commandName: "test",
         abstract: "Translate a dataset's test split with a trained run and write the results page.",
         discussion: """
@@ -17,10 +17,11 @@ struct TestCommand: ParsableCommand {
         cut, fastcut: DATAROOT/testA goes through G, beside an image of testB. \
         --dataset-mode single: every image of DATAROOT goes through one generator (G; cyclegan: \
         G_A, or G_B with --direction BtoA), for a folder of inputs without a split or targets. \
-        Results go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs).
-        """)
+        Results go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs). \
+        Models: \(ModelRegistry.testable.map(\.name).joined(separator: ", ")).
+        """) }
 
-    @Argument(help: "cyclegan | pix2pix | colorization | cut | fastcut")
+    @Argument(help: ArgumentHelp("The model: \(ModelRegistry.testable.map(\.name).joined(separator: " | ")).", valueName: "model"))
     var model: String
 
     @Option(help: "Dataset folder.")
@@ -46,8 +47,8 @@ struct TestCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
-        guard TestOptions.models.contains(model) else {
-            throw ValidationError("test takes \(TestOptions.models.joined(separator: " or ")), got '\(model)'")
+        guard ModelRegistry.model(named: model)?.test != nil else {
+            throw ValidationError("test takes \(ModelRegistry.testable.map(\.name).joined(separator: ", ")), got '\(model)'")
         }
         guard numTest >= 1 else { throw ValidationError("--num-test must be at least 1") }
     }

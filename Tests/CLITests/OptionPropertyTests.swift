@@ -211,13 +211,13 @@ final class OptionPropertyTests: CLITestCase {
             ("pix2pix", ["--netG", "unet_128", "--crop-size", "64", "--load-size", "64"],
              "unet_128 needs sides that are multiples of 128; got 64x64: use --crop-size 128 or --netG resnet_6blocks"),
             ("pix2pix", ["--n-layers-D", "0", "--netD", "n_layers"], "--n-layers-D must be"),
-            ("pix2pix", ["--n-epochs", "9223372036854775807", "--n-epochs-decay", "1"], "--n-epochs and --n-epochs-decay must be"),
+            ("pix2pix", ["--n-epochs", "9223372036854775807", "--n-epochs-decay", "1"], "--n-epochs must be 0...1000000"),
             ("pix2pix", ["--lr-policy", "step", "--lr-decay-iters", "0"], "--lr-decay-iters must be at least 1"),
             ("pix2pix", ["--preprocess", "crop", "--load-size", "10", "--crop-size", "20"], "must be at least --crop-size"),
-            ("pix2pix", ["--ngf", "0"], "--ngf and --ndf must be"),
+            ("pix2pix", ["--ngf", "0"], "--ngf must be 1...4096"),
             ("cyclegan", ["--batch-size", "9223372036854775807"], "--batch-size must be"),
             ("dcgan", ["--nz", "9223372036854775807"], "parameters: lower --nz"),
-            ("cyclegan", ["--pool-size", "-1"], "--pool-size takes an integer >= 0"),
+            ("cyclegan", ["--pool-size", "-1"], "--pool-size must be at least 0"),
         ]
         for (model, extra, message) in cases {
             let r = try train(model, extra)

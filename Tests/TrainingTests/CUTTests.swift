@@ -145,8 +145,8 @@ final class CUTTests: XCTestCase {
         o.netG = "resnet_1blocks"; o.ngf = 4; o.ndf = 4
         o.preprocess = .none; o.batchSize = 1
         o.nEpochs = epochs; o.nEpochsDecay = 1; o.printFreq = 1; o.seed = 5
-        o.modelOptions["num_patches"] = .int(8)
-        o.modelOptions["netF_nc"] = .int(8)
+        o.numPatches = 8
+        o.netFNc = 8
         return o
     }
 
@@ -189,32 +189,32 @@ final class CUTTests: XCTestCase {
         XCTAssertNotNil(ModelRegistry.model(named: "fastcut"))
         let cut = TrainableModel.cut.defaultOptions(dataroot: "d", name: "n")
         let fast = TrainableModel.fastcut.defaultOptions(dataroot: "d", name: "n")
-        XCTAssertEqual(cut.float("lambda-NCE"), 1); XCTAssertEqual(fast.float("lambda-NCE"), 10)
-        XCTAssertTrue(cut.flag("nce-idt")); XCTAssertFalse(fast.flag("nce-idt"))
-        XCTAssertFalse(cut.flag("flip-equivariance")); XCTAssertTrue(fast.flag("flip-equivariance"))
+        XCTAssertEqual(cut.lambdaNCE, 1); XCTAssertEqual(fast.lambdaNCE, 10)
+        XCTAssertTrue(cut.nceIdt); XCTAssertFalse(fast.nceIdt)
+        XCTAssertFalse(cut.flipEquivariance); XCTAssertTrue(fast.flipEquivariance)
         XCTAssertEqual([cut.nEpochs, cut.nEpochsDecay, fast.nEpochs, fast.nEpochsDecay], [200, 200, 150, 50])
-        XCTAssertEqual(cut.intList("nce-layers"), [0, 4, 8, 12, 16])
-        XCTAssertEqual(cut.int("num-patches"), 256); XCTAssertEqual(cut.int("netF-nc"), 256)
-        XCTAssertEqual(cut.float("nce-T"), 0.07, accuracy: 1e-7)
+        XCTAssertEqual(cut.nceLayers.values, [0, 4, 8, 12, 16])
+        XCTAssertEqual(cut.numPatches, 256); XCTAssertEqual(cut.netFNc, 256)
+        XCTAssertEqual(cut.nceT, 0.07, accuracy: 1e-7)
         XCTAssertEqual(cut.initType, .xavier); XCTAssertEqual(cut.ganMode, .lsgan)
-        XCTAssertEqual(Set(cut.modelOptions.keys), ["lambda_GAN", "lambda_NCE", "nce_idt", "nce_layers",
+        XCTAssertEqual(Set(cut.modelValues.keys), ["lambda_GAN", "lambda_NCE", "nce_idt", "nce_layers",
                                                      "nce_includes_all_negatives_from_minibatch", "netF_nc", "nce_T",
                                                      "num_patches", "flip_equivariance", "no_antialias", "no_antialias_up"])
 
         var o = cut
-        try o.setModelOptions(["--nce-layers", "0,2,4", "--no-nce-idt", "--nce-T=0.1", "--no-antialias"], for: .cut)
-        XCTAssertEqual(o.intList("nce-layers"), [0, 2, 4])
-        XCTAssertFalse(o.flag("nce-idt"))
-        XCTAssertTrue(o.flag("no-antialias"))
-        XCTAssertThrowsError(try o.setModelOptions(["--nce-layers", "0,x"], for: .cut))
-        XCTAssertThrowsError(try o.setModelOptions(["--nce-layers", "-1"], for: .cut))
+        try o.parseCommandLine(["--nce-layers", "0,2,4", "--no-nce-idt", "--nce-T=0.1", "--no-antialias"], for: .cut)
+        XCTAssertEqual(o.nceLayers.values, [0, 2, 4])
+        XCTAssertFalse(o.nceIdt)
+        XCTAssertTrue(o.noAntialias)
+        XCTAssertThrowsError(try o.parseCommandLine(["--nce-layers", "0,x"], for: .cut))
+        XCTAssertThrowsError(try o.parseCommandLine(["--nce-layers", "-1"], for: .cut))
         // layers must exist in G and be ascending
         var bad = cut
-        bad.modelOptions["nce_layers"] = .string("0,40")
+        bad.nceLayers = IntList([0, 40])
         XCTAssertThrowsError(try TrainableModel.cut.validate(bad)) { e in
             XCTAssertTrue("\(e)".contains("0..<"), "\(e)")
         }
-        bad.modelOptions["nce_layers"] = .string("8,4")
+        bad.nceLayers = IntList([8, 4])
         XCTAssertThrowsError(try TrainableModel.cut.validate(bad))
         var unet = cut
         unet.netG = "unet_256"
@@ -222,9 +222,10 @@ final class CUTTests: XCTestCase {
         var wgan = cut
         wgan.ganMode = .wgangp
         XCTAssertThrowsError(try TrainableModel.cut.validate(wgan))
-        for (key, value) in [("nce_T", ModelOptionValue.double(0)), ("netF_nc", .int(1 << 20)), ("num_patches", .int(1 << 20))] {
-            var o = cut
-            o.modelOptions[key] = value
+        var zeroT = cut; zeroT.nceT = 0
+        var wideF = cut; wideF.netFNc = 1 << 20
+        var manyPatches = cut; manyPatches.numPatches = 1 << 20
+        for (key, o) in [("nce_T", zeroT), ("netF_nc", wideF), ("num_patches", manyPatches)] {
             XCTAssertThrowsError(try TrainableModel.cut.validate(o), key)
         }
     }

@@ -67,7 +67,7 @@ final class TrainingRunTests: XCTestCase {
     func testOptionsJSONRoundTripsWithDefaultsResolved() throws {
         var o = options(.pix2pix, name: "opts", epochs: 1)
         o.norm = .batch
-        try o.setModelOptions(["--lambda-L1", "50"], for: .pix2pix)
+        try o.parseCommandLine(["--lambda-L1", "50"], for: .pix2pix)
         let run = try TrainingRun(options: o)
         XCTAssertEqual(try run.run(), .finished)
         let data = try bytes(run.directory + "/options.json")
@@ -175,28 +175,28 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(ModelRegistry.models.map(\.name), ["cyclegan", "cut", "fastcut", "pix2pix", "colorization", "cgan",
                                                           "dcgan", "template"])
         var o = options(.template, name: "template", epochs: 1)
-        try o.setModelOptions(["--lambda-regression=2", "--lambda-GAN", "0.5"], for: .template)
+        try o.parseCommandLine(["--lambda-regression=2", "--lambda-GAN", "0.5"], for: .template)
         let run = try TrainingRun(options: o)
         XCTAssertEqual(try run.run(), .finished)
         XCTAssertEqual(Set(run.trainer.lossValues.map(\.name)), ["G_regression", "G_GAN", "D"])
         XCTAssertNotEqual(run.trainer.lossValues.first { $0.name == "G_GAN" }?.value, 0, "lambda-GAN 0.5 trains D too")
 
-        XCTAssertThrowsError(try o.setModelOptions(["--lambda-L1", "3"], for: .template)) { e in
+        XCTAssertThrowsError(try o.parseCommandLine(["--lambda-L1", "3"], for: .template)) { e in
             XCTAssertTrue("\(e)".contains("--lambda-regression"), "\(e)")
         }
-        XCTAssertThrowsError(try o.setModelOptions(["--lambda-GAN", "x"], for: .template))
+        XCTAssertThrowsError(try o.parseCommandLine(["--lambda-GAN", "x"], for: .template))
 
         let custom = TrainableModel(name: "custom", abstract: "test", datasetMode: .aligned,
                                     build: { o, d in try TrainableModel.template.build(o, d) })
         var c = options(custom, name: "custom", epochs: 1)
         c.model = "custom"
-        c.modelOptions = TrainableModel.template.defaultOptions(dataroot: "", name: "").modelOptions
+        c.modelValues = TrainableModel.template.defaultOptions(dataroot: "", name: "").modelValues
         XCTAssertEqual(try TrainingRun(options: c, model: custom).run(), .finished)
     }
 
     func testUsageErrorsOfTheOptions() throws {
         var o = options(.cgan, name: "cgan", epochs: 1)
-        o.modelOptions["image_size"] = .int(30)
+        o.imageSize = 30
         XCTAssertThrowsError(try TrainableModel.cgan.validate(o)) { e in
             guard case .invalidOptions(let why)? = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertTrue(why.contains("4 * 2^k"), why)
