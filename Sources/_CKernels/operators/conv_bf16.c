@@ -21,7 +21,7 @@
 //    bf16, horizontal sums at the end.
 // Every output element is reduced by one thread in a fixed order: results do not depend on the
 // thread count.
-#include "conv_internal.h"
+#include "../microkernels/conv_internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -488,7 +488,7 @@ typedef struct {
 
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VBCAST(x) _mm512_set1_ps(x)
-#include "conv_winograd_transforms.h" // the fp32 kernels' transforms: WINO2_*, WINO4_BT, WINO6_AT
+#include "../microkernels/conv_winograd_transforms.h" // the fp32 kernels' transforms: WINO2_*, WINO4_BT, WINO6_AT
 #define BT4(d, t) WINO2_BT(d[0], d[1], d[2], d[3], t[0], t[1], t[2], t[3])
 #define AT4(m, o) WINO2_AT(m[0], m[1], m[2], m[3], o[0], o[1])
 

@@ -5,7 +5,7 @@
 // and a sum round separately, as in the formulas.
 #pragma clang fp contract(off)
 #include "_CKernels.h"
-#include "isa.h"
+#include "../dispatch/isa.h"
 #include <stddef.h>
 
 enum { CB = 16 };  // channels per reduction task (one AVX-512 vector of floats)

@@ -1,6 +1,6 @@
 // AVX2+FMA convolution kernels: the generic direct-conv body (conv_body.h) with 8-float vectors,
 // a 6-pixel x 16-channel register tile (12 ymm accumulators of 16 registers).
-#include "conv_internal.h"
+#include "../conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -29,5 +29,5 @@ static inline TGT float avx2_hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-#include "conv_body.h"
+#include "../conv_body.h"
 #endif

@@ -3,7 +3,7 @@
 // order (output row, then column), compiled per ISA (isa.h) so the channel loop uses wide vectors.
 #pragma clang fp contract(off)
 #include "_CKernels.h"
-#include "isa.h"
+#include "../dispatch/isa.h"
 #include <stddef.h>
 #include <string.h>
 

@@ -3,7 +3,7 @@
 // instead of mapping and page-faulting fresh memory in every layer. Each block carries its size in
 // a 64-byte header. 64 slots: a CycleGAN step uses ~20 distinct workspace sizes, and with 8 slots
 // about 100 blocks (21 MB) per step went back to malloc (measured with tools/alloc_count.sh).
-#include "conv_internal.h"
+#include "../microkernels/conv_internal.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

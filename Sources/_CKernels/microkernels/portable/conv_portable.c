@@ -1,7 +1,7 @@
 // Portable convolution kernels: the generic direct-conv body (conv_body.h) with 4-float
 // vectors in the compiler's generic vector extension (SSE2 on any x86-64, NEON on arm64),
 // a 6-pixel x 8-channel register tile.
-#include "conv_internal.h"
+#include "../conv_internal.h"
 #include <string.h>
 
 typedef float i2i_v4 __attribute__((vector_size(16)));
@@ -30,4 +30,4 @@ static inline void v4_store(float *p, i2i_v4 v) { memcpy(p, &v, sizeof v); }
 #define NV 2
 #define DOT_ACC 12
 
-#include "conv_body.h"
+#include "../conv_body.h"

@@ -1,6 +1,6 @@
 // AVX-512 convolution kernels: the generic direct-conv body (conv_body.h) with 16-float vectors,
 // a 12-pixel x 32-channel register tile (24 zmm accumulators).
-#include "conv_internal.h"
+#include "../conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -20,5 +20,5 @@
 #define NV 2
 #define DOT_ACC 24
 
-#include "conv_body.h"
+#include "../conv_body.h"
 #endif

@@ -2,7 +2,7 @@
 // tables here (a conv plan binds the table current when it is made), and through i2i_isa_level
 // (isa.h) the element-wise, normalization and Adam kernels.
 #include "_CKernels.h"
-#include "conv_internal.h"
+#include "../microkernels/conv_internal.h"
 #include "isa.h"
 #include <pthread.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 // libm calls are not.
 #pragma clang fp contract(off)
 #include "_CKernels.h"
-#include "isa.h"
+#include "../dispatch/isa.h"
 #include <stddef.h>
 #include <string.h>
 

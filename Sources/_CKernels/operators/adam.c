@@ -5,7 +5,7 @@
 // multiply-add of the first-moment update (torch's lerp) is written as fmaf.
 #pragma clang fp contract(off)
 #include "_CKernels.h"
-#include "isa.h"
+#include "../dispatch/isa.h"
 #include <stddef.h>
 
 typedef struct {

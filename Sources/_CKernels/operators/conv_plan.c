@@ -6,7 +6,7 @@
 //   - the zero row the tap lists point at in the padding.
 // The one-call entry points (i2i_conv2d_forward, ...) run a temporary plan: they pack on every call.
 #include "_CKernels.h"
-#include "conv_internal.h"
+#include "../microkernels/conv_internal.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
