@@ -1,9 +1,11 @@
 // Layout kernels (see _CKernels.h, "Layout"): spatial padding and its adjoint, and the strided row
 // copies of concat and slice. Copies are exact whatever the ISA; the padding adjoint adds in a fixed
-// order (output row, then column), compiled per ISA (isa.h) so the channel loop uses wide vectors.
+// order (output row, then column), its channel loop the ISA's add_into (microkernels/layout_body.h,
+// one copy per ISA, picked by I2I_PICK) so that it uses wide vectors.
 #pragma clang fp contract(off)
 #include "_CKernels.h"
 #include "../dispatch/isa.h"
+#include "../microkernels/layout_kernels.h"
 #include <stddef.h>
 #include <string.h>
 
@@ -57,12 +59,6 @@ void i2i_pad_nhwc(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64
     i2i_parallel_for(N * c.OH, rowFloats >= (1 << 14) ? 1 : (1 << 14) / rowFloats, pad_task, &c);
 }
 
-#define ADD_BODY(SFX, TGT)                                                                         \
-    TGT static void add_into_##SFX(float *restrict d, const float *restrict s, int64_t n) {       \
-        for (int64_t i = 0; i < n; i++) d[i] = d[i] + s[i];                                        \
-    }
-I2I_FOR_EACH_ISA(ADD_BODY)
-
 // One input row (n, sh): every output row copied from it, in order, each column in order.
 static void pad_adjoint_task(void *vctx, int64_t lo, int64_t hi) {
     const pad_ctx *c = vctx;
@@ -84,7 +80,7 @@ static void pad_adjoint_task(void *vctx, int64_t lo, int64_t hi) {
 void i2i_pad_nhwc_adjoint(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left, int64_t bottom,
                           int64_t right, int mode, const float *g, float *dx) {
     pad_ctx c = {N, H, W, C, top, left, bottom, right, H + top + bottom, W + left + right, mode, g, dx,
-                 I2I_PICK(add_into)};
+                 I2I_PICK(i2i_layout_kernels)->add_into};
     if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || top < 0 || left < 0 || bottom < 0 || right < 0) return;
     const int64_t rowFloats = c.OW * C;
     i2i_parallel_for(N * H, rowFloats >= (1 << 14) ? 1 : (1 << 14) / rowFloats, pad_adjoint_task, &c);

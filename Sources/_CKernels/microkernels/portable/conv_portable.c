@@ -1,6 +1,7 @@
 // Portable convolution kernels: the generic direct-conv body (conv_body.h) with 4-float
 // vectors in the compiler's generic vector extension (SSE2 on any x86-64, NEON on arm64),
 // a 6-pixel x 8-channel register tile.
+#include "isa_portable.h"
 #include "../conv_internal.h"
 #include <string.h>
 
@@ -14,9 +15,6 @@ static inline i2i_v4 v4_loadn(const float *p, int n) {
 }
 static inline void v4_store(float *p, i2i_v4 v) { memcpy(p, &v, sizeof v); }
 
-#define SFX(name) name##_portable
-#define ISA_NAME "portable"
-#define TGT
 #define VT i2i_v4
 #define VW 4
 #define VZERO() ((i2i_v4){0, 0, 0, 0})

@@ -3,12 +3,10 @@
 #include "../conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "isa_avx2.h"
 
 static const int32_t avx2_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
-#define SFX(name) name##_avx2
-#define ISA_NAME "avx2"
-#define TGT __attribute__((target("avx2,fma")))
 #define VT __m256
 #define VW 8
 #define VZERO() _mm256_setzero_ps()

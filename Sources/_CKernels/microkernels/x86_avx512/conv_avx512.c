@@ -3,10 +3,8 @@
 #include "../conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "isa_avx512.h"
 
-#define SFX(name) name##_avx512
-#define ISA_NAME "avx512"
-#define TGT __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define VT __m512
 #define VW 16
 #define VZERO() _mm512_setzero_ps()
