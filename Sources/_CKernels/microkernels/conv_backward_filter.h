@@ -28,6 +28,17 @@ typedef struct {
 /// first chunk of a non-accumulating call: dw is written once, never cleared and read back).
 static inline int SFX(bwdw_fresh)(const SFX(bwdw_ctx) *c, int64_t r0) { return r0 == 0 && !c->accumulate; }
 
+/// The next chunk of output rows: [*r0, *r1) moves on to the chunkRows rows after *r1 (at most up to
+/// rows); 0 when none is left. Start with *r1 = 0: `for (r1 = 0; bwdw_next_chunk(c, &r0, &r1);)` runs
+/// the chunks [0, chunkRows), [chunkRows, 2 chunkRows), ... in order (each dw element adds its chunks
+/// in that order).
+static inline int SFX(bwdw_next_chunk)(const SFX(bwdw_ctx) *c, int64_t *r0, int64_t *r1) {
+    *r0 = *r1;
+    if (*r0 >= c->rows) return 0;
+    *r1 = *r0 + c->chunkRows < c->rows ? *r0 + c->chunkRows : c->rows;
+    return 1;
+}
+
 static void SFX(pad_copy_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdw_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
@@ -227,8 +238,7 @@ static TGT void SFX(backward_filter_inplace_task)(void *vctx, int64_t begin, int
 static TGT void SFX(backward_filter_l_task)(void *vctx, int64_t begin, int64_t end) {
     SFX(bwdw_ctx) *c = vctx;
     const i2i_conv_shape *s = c->s;
-    for (int64_t r0 = 0; r0 < c->rows; r0 += c->chunkRows) {
-        int64_t r1 = r0 + c->chunkRows < c->rows ? r0 + c->chunkRows : c->rows;
+    for (int64_t r0, r1 = 0; SFX(bwdw_next_chunk)(c, &r0, &r1);) {
         for (int64_t i = begin; i < end; i++) { // i = (kh * jt + jtile) * ob + group
             int64_t ob = i % c->ob, jtile = (i / c->ob) % c->jt;
             int kh = (int)(i / (c->ob * c->jt));
@@ -280,8 +290,7 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
         c.ipNV = VW >= 16 && s->OC % (4 * VW) == 0 ? 4 : 2;
         c.jt = SFX(cdiv)((int64_t)s->KH * c.L, BWF_IP_MR);
         c.ob = s->OC / (c.ipNV * VW);
-        for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
-            c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
+        for (c.r1 = 0; SFX(bwdw_next_chunk)(&c, &c.r0, &c.r1);) {
             i2i_parallel_for(c.jt * c.ob, 1, SFX(backward_filter_inplace_task), &c);
         }
     } else if (algo == I2I_BWDW_TILE) {
@@ -289,8 +298,7 @@ static TGT void SFX(backward_filter)(const i2i_conv_shape *s, int algo, const fl
         c.ob = SFX(cdiv)(s->OC, NR);
         c.B = SFX(alloc_floats)(c.ob * c.chunkRows * s->OW * NR);
         SFX(task_scratch_init)(&c.A, c.chunkRows * s->OW * MR);
-        for (c.r0 = 0; c.r0 < c.rows; c.r0 += c.chunkRows) {
-            c.r1 = c.r0 + c.chunkRows < c.rows ? c.r0 + c.chunkRows : c.rows;
+        for (c.r1 = 0; SFX(bwdw_next_chunk)(&c, &c.r0, &c.r1);) {
             const int64_t npix = (c.r1 - c.r0) * s->OW;
             i2i_parallel_for(c.ob * npix, 256, SFX(pack_dy_task), &c);
             SFX(task_scratch_reset)(&c.A);
