@@ -1,14 +1,18 @@
-// The one place that binds the kernels to an instruction set, chosen once at run time: the conv
-// tables here (a conv plan binds the table current when it is made), and through i2i_isa_level
-// (isa.h) the element-wise, normalization and Adam kernels.
+// The one place that asks the CPU what it supports and binds the kernels to an instruction set,
+// chosen once at run time: the conv tables here (a conv plan binds the table current when it is
+// made), and through i2i_isa_level (I2I_PICK in isa.h) the element-wise, normalization, Adam and
+// layout kernel tables. Also the fp32 Winograd setting the conv plans read.
 #include "_CKernels.h"
 #include "../microkernels/conv_internal.h"
 #include "isa.h"
 #include <pthread.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
-// The forced "reference": plans made while it is selected run the naive loops (conv_ref.c).
+// The forced "reference": plans made while it is selected run the naive loops (reference/conv_ref.c).
 static const i2i_conv_kernels kernels_ref = {"reference", 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
 
 static int cpu_has_avx512(void) {
@@ -26,6 +30,20 @@ static int cpu_has_avx2(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int i2i_cpu_has_avx512_bf16(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma")))
+        return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a >> 5) & 1; // CPUID.(EAX=7,ECX=1):EAX[5] = AVX512_BF16
 #else
     return 0;
 #endif

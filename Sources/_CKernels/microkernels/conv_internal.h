@@ -1,8 +1,10 @@
-// Internal to _CKernels: the per-ISA convolution tables that conv plans (conv_plan.c) bind, the
-// algorithms they implement, and the blocking constants the kernels share.
+// Internal to _CKernels: the per-ISA convolution tables that conv plans (operators/conv_plan.c) bind
+// and the conv bodies (conv_body.h) export, the algorithms they implement, and the workspace cache
+// the kernels allocate from. The blocking constants they share are in dispatch/tuning.h.
 #ifndef IMG2IMG_CONV_INTERNAL_H
 #define IMG2IMG_CONV_INTERNAL_H
 #include "_CKernels.h"
+#include "../dispatch/tuning.h" // the blocking constants (I2I_DOT_MAX_OUT, I2I_BAND_*, ...)
 #include <stddef.h>
 
 // MARK: - Algorithms (chosen by i2i_conv_choose in conv_plan.c, the only place that decides)
@@ -22,41 +24,6 @@ enum { I2I_BWDI_REF, I2I_BWDI_FLIP, I2I_BWDI_TILE, I2I_BWDI_DOT };
 /// (dot); Winograd F(2x2,3x3); one GEMM over the whole kernel reading x and dy in place (small
 /// kernels with few output channels, such as the stem).
 enum { I2I_BWDW_REF, I2I_BWDW_TILE, I2I_BWDW_DOT, I2I_BWDW_WINOGRAD_F2K3, I2I_BWDW_INPLACE };
-
-// MARK: - Blocking constants of the kernels (bytes; measured on Zen 4/5 with 1 MB of L2 per core,
-// also right for 256 KB-2 MB L2 parts within a few percent)
-
-/// Most output channels a dot kernel handles; more go to the tile kernels. Its accumulator arrays are
-/// sized by it, and at 8 channels a tile kernel wastes half of an AVX2 vector block.
-#define I2I_DOT_MAX_OUT 8
-/// Tile kernels' task order (band_tiles in conv_common.h): packed weights up to this size stay in L2
-/// while bands of input stream past them ...
-#define I2I_BAND_WEIGHT_BYTES (512 * 1024)
-/// ... a band holds this much input ...
-#define I2I_BAND_INPUT_BYTES (192 * 1024)
-/// ... and an input up to this size stays in L2 while the weight blocks stream past it.
-#define I2I_L2_RESIDENT_BYTES (512 * 1024)
-/// Tile kernels: with all weight blocks together at most this size, a band runs tile by tile, each
-/// tile through every block (its taps built once, its input rows kept in L1 while the blocks' weights,
-/// resident in L2, pass by); larger weights run block by block over the band. Measured with AVX2, 2
-/// threads: the stem 7x7 3->64 (38 KB) 1.5x faster, 3x3 stride-2 64->128 (295 KB) 1.15x faster; 4x4
-/// stride-2 128->256 (2 MB) 1.2x and 4x4 128->512 (4 MB) 1.9x slower.
-#define I2I_TILE_OUTER_WEIGHT_BYTES (384 * 1024)
-/// Blocks-outer forward: kernel rows per pass so that a block's weights of one pass stay in L2
-/// (the partial sums of later passes add to y).
-#define I2I_TILE_WEIGHT_L2_BYTES (384 * 1024)
-/// Winograd forward: transformed tiles per block, in units of the tile kernel's MR (1..8 measured
-/// alike, 16 clearly slower: the block's [P*P][TB][C] transforms leave L2).
-#define I2I_WINOGRAD_TILE_BLOCK_MR 4
-/// In-place backward-filter: chosen when the kernel has at most this many (kh, kw, c) taps (the stem
-/// has 147; packing dy then costs as much as a sixth of the GEMM, since each panel serves few tiles)
-/// and OC is a multiple of two vectors up to this many channels (a dy pixel row at most 256 bytes,
-/// so that the strided loads stay prefetcher-friendly; at 512 bytes and more reading dy in place was
-/// 1.2x slower with AVX2).
-#define I2I_BWDW_INPLACE_MAX_TAPS 256
-#define I2I_BWDW_INPLACE_MAX_OC 64
-/// Direct backward-filter: output rows per chunk so that a chunk's x and dy (~640 KB) stay in L2.
-#define I2I_BWDW_CHUNK_BYTES (640 * 1024)
 
 // MARK: - Per-ISA tables
 

@@ -12,34 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-// MARK: - The algorithm choice
+// MARK: - The algorithm choice (its thresholds, with the measurements behind them, are in
+// dispatch/tuning.h)
 
-// Winograd pays when the GEMMs dominate its transforms: the transforms cost ~C + OC work per tile
-// point against C * OC for the GEMM, so with fewer than 16 channels on either side the direct
-// kernels win (measured: 3x3 3->64 and 64->3 are faster direct on every ISA).
-#define WINOGRAD_MIN_CHANNELS 16
-// F(4x4,3x3) needs 6x6 input tiles; on outputs smaller than 8x8 most of a tile is padding, and
-// F(2x2,3x3) wastes less.
-#define WINOGRAD_F4_MIN_OUTPUT 8
-// F(3x3,4x4) for 4x4 stride-1 layers (PatchGAN's last two): 4x fewer multiplies on 6x6 tiles of 3x3
-// outputs; below 6x6 outputs the padded tiles eat the gain.
-#define WINOGRAD_F3K4_MIN_OUTPUT 6
-// 4x4 stride-2 layers (U-Net's and PatchGAN's encoders) run as a 2x2 stride-1 conv over 2x2 pixel
-// blocks (4C channels) with F(5x5,2x2): 2.8x fewer multiplies for the cost of regrouping the input;
-// 5x5-output tiles need outputs of at least 5x5. The regrouped input has 4C channels, so C >= 4.
-#define WINOGRAD_S2K4_MIN_OUTPUT 5
-// ... and enough 5x5 tiles per thread: with few tiles the transformed weights (36 x 4C x OC floats)
-// are streamed for too little work. Measured on the U-Net and PatchGAN layers, 2 threads: 128->256 at
-// 64x64 (49 tiles) is 1.3x slower than direct with AVX2 (6x16 register tile) but 1.3x faster with
-// AVX-512 (12x32); 64->128 at 128x128 (169 tiles) is faster with both.
-#define WINOGRAD_S2K4_MIN_TILES_PER_THREAD_AVX512 16
-#define WINOGRAD_S2K4_MIN_TILES_PER_THREAD_OTHER 48
-// Stride-1 backward-input as the forward of the flipped kernel (C and OC swapped) costs a transpose
-// of the weights (once per weight change in a plan) and gains the forward's algorithms: Winograd for
-// 3x3, and merged kernel rows (KW*OC contiguous floats per tap), which matter when OC or C is small.
-// With both at least this large and no Winograd, the stride-phase kernels are as fast without the
-// second copy of the weights (4x4 256->512 at 32x32).
-#define FLIP_MAX_CHANNELS 64
 // The phase kernels keep the phases in a fixed array; larger strides are not in any network we ship
 // and run the naive loop.
 #define MAX_PHASES 64
@@ -47,22 +22,22 @@
 /// The Winograd forward for s under mode `winograd` (see i2i_set_winograd) on `isa`, or -1.
 static int winograd_forward(const i2i_conv_shape *s, int winograd, const char *isa) {
     if (winograd >= 4 && s->KH == 4 && s->KW == 4 && s->strideH == 2 && s->strideW == 2 &&
-        4 * s->C >= WINOGRAD_MIN_CHANNELS && s->OC >= WINOGRAD_MIN_CHANNELS && s->OH >= WINOGRAD_S2K4_MIN_OUTPUT &&
-        s->OW >= WINOGRAD_S2K4_MIN_OUTPUT) {
+        4 * s->C >= I2I_WINOGRAD_MIN_CHANNELS && s->OC >= I2I_WINOGRAD_MIN_CHANNELS && s->OH >= I2I_WINOGRAD_S2K4_MIN_OUTPUT &&
+        s->OW >= I2I_WINOGRAD_S2K4_MIN_OUTPUT) {
         const int64_t tiles = (int64_t)s->N * ((s->OH + 4) / 5) * ((s->OW + 4) / 5);
         const int64_t threads = i2i_get_num_threads() > 0 ? i2i_get_num_threads() : 1;
-        const int64_t minPerThread = !strcmp(isa, "avx512") ? WINOGRAD_S2K4_MIN_TILES_PER_THREAD_AVX512
-                                                             : WINOGRAD_S2K4_MIN_TILES_PER_THREAD_OTHER;
+        const int64_t minPerThread = !strcmp(isa, "avx512") ? I2I_WINOGRAD_S2K4_MIN_TILES_PER_THREAD_AVX512
+                                                             : I2I_WINOGRAD_S2K4_MIN_TILES_PER_THREAD_OTHER;
         return tiles >= minPerThread * threads ? I2I_FWD_WINOGRAD_S2K4 : -1;
     }
-    if (!winograd || s->strideH != 1 || s->strideW != 1 || s->C < WINOGRAD_MIN_CHANNELS ||
-        s->OC < WINOGRAD_MIN_CHANNELS)
+    if (!winograd || s->strideH != 1 || s->strideW != 1 || s->C < I2I_WINOGRAD_MIN_CHANNELS ||
+        s->OC < I2I_WINOGRAD_MIN_CHANNELS)
         return -1;
     if (s->KH == 3 && s->KW == 3)
-        return winograd >= 4 && s->OH >= WINOGRAD_F4_MIN_OUTPUT && s->OW >= WINOGRAD_F4_MIN_OUTPUT
+        return winograd >= 4 && s->OH >= I2I_WINOGRAD_F4_MIN_OUTPUT && s->OW >= I2I_WINOGRAD_F4_MIN_OUTPUT
                    ? I2I_FWD_WINOGRAD_F4K3 : I2I_FWD_WINOGRAD_F2K3;
-    if (s->KH == 4 && s->KW == 4 && winograd >= 4 && s->OH >= WINOGRAD_F3K4_MIN_OUTPUT &&
-        s->OW >= WINOGRAD_F3K4_MIN_OUTPUT)
+    if (s->KH == 4 && s->KW == 4 && winograd >= 4 && s->OH >= I2I_WINOGRAD_F3K4_MIN_OUTPUT &&
+        s->OW >= I2I_WINOGRAD_F3K4_MIN_OUTPUT)
         return I2I_FWD_WINOGRAD_F3K4;
     return -1;
 }
@@ -91,7 +66,7 @@ void i2i_conv_choose(const i2i_conv_shape *s, const char *isa, int winograd, int
                         s->padL < s->KW && s->padR < s->KW;
     const i2i_conv_shape flipped = flipped_shape(s);
     const int flipWino = stride1 && winograd_forward(&flipped, winograd, isa) >= 0;
-    if (stride1 && s->KW * s->OC >= 8 && (flipWino || s->OC < FLIP_MAX_CHANNELS || s->C < FLIP_MAX_CHANNELS))
+    if (stride1 && s->KW * s->OC >= 8 && (flipWino || s->OC < I2I_FLIP_MAX_CHANNELS || s->C < I2I_FLIP_MAX_CHANNELS))
         *bwdi = I2I_BWDI_FLIP;
     else if (s->strideH * s->strideW > MAX_PHASES) *bwdi = I2I_BWDI_REF;
     else if (s->C <= I2I_DOT_MAX_OUT && s->OC >= vw) *bwdi = I2I_BWDI_DOT;
