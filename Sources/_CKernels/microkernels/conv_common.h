@@ -1,6 +1,6 @@
 // What every convolution algorithm shares, written once for every instruction set: the helpers, the
-// tap lists, and the two microkernels. Included (through conv_body.h) by conv_avx512.c, conv_avx2.c
-// and conv_portable.c, which define first:
+// tap lists, and the two microkernels. Included (through conv_body.h) by x86_avx512/conv_avx512.c,
+// x86_avx2/conv_avx2.c and portable/conv_portable.c, which define first:
 //   SFX(name)          name with the ISA suffix (conv_nhwc_fwd -> conv_nhwc_fwd_avx512)
 //   TGT                the function attribute that enables the ISA (empty for portable)
 //   VT, VW             the vector type and its float lanes
@@ -12,7 +12,7 @@
 //
 // No im2col: kernels read the input in place through per-tile pointer lists ("taps", as in XNNPACK's
 // indirection buffers), a tap pointing at a zero row where it falls into padding. Weights are packed
-// by the conv plan (conv_plan.c), once per weight change, into [OC/NR][KH][KW][C][NR] so that a
+// by the conv plan (operators/conv_plan.c), once per weight change, into [OC/NR][KH][KW][C][NR] so that a
 // tile's weight rows are contiguous, and a tap
 // whose whole kernel row lies inside the image covers KW*C contiguous floats at once (this is what
 // makes C = 3 first layers fast).
@@ -40,7 +40,7 @@
 
 // MARK: - Helpers
 
-/// Workspace floats (64-byte aligned) from the cache in workspace.c; release with i2i_ws_free.
+/// Workspace floats (64-byte aligned) from the cache in operators/workspace.c; release with i2i_ws_free.
 static float *SFX(alloc_floats)(int64_t n) { return i2i_ws_alloc((size_t)(n > 0 ? n : 1) * sizeof(float)); }
 
 static inline int64_t SFX(cdiv)(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -316,7 +316,7 @@ static void SFX(backward_input_pack)(const i2i_conv_shape *s, int algo, const fl
 }
 
 /// dx = the adjoint of conv in x, one pass per stride phase of dx (I2I_BWDI_TILE, I2I_BWDI_DOT); the
-/// flipped-kernel algorithm lives in conv_plan.c. zero: at least OC floats of zeros.
+/// flipped-kernel algorithm lives in operators/conv_plan.c. zero: at least OC floats of zeros.
 static void SFX(backward_input)(const i2i_conv_shape *s, int algo, const float *dy, const float *w,
                                 const float *packed, float *dx, const float *zero) {
     SFX(bwdi_ctx) *c = calloc(1, sizeof(*c)); // 64 phases: too large for the stack of a pool thread

@@ -7,7 +7,7 @@
 #include "../dispatch/tuning.h" // the blocking constants (I2I_DOT_MAX_OUT, I2I_BAND_*, ...)
 #include <stddef.h>
 
-// MARK: - Algorithms (chosen by i2i_conv_choose in conv_plan.c, the only place that decides)
+// MARK: - Algorithms (chosen by i2i_conv_choose in operators/conv_plan.c, the only place that decides)
 
 /// Forward: the naive loop (forced "reference" table); direct over tap lists with output channels in
 /// vectors (tile) or the reduction in vectors (dot, few output channels); Winograd for 3x3 stride 1
@@ -50,7 +50,7 @@ extern const i2i_conv_kernels i2i_conv_kernels_portable;
 extern const i2i_conv_kernels i2i_conv_kernels_avx2;
 extern const i2i_conv_kernels i2i_conv_kernels_avx512;
 #endif
-/// The table plans made now bind (kernel_select.c): the CPU's best, or what i2i_set_kernel_isa forced;
+/// The table plans made now bind (dispatch/kernel_select.c): the CPU's best, or what i2i_set_kernel_isa forced;
 /// NULL for the forced "reference".
 const i2i_conv_kernels *i2i_conv_kernels_current(void);
 

@@ -3,7 +3,7 @@
 //   forward F(2x2,3x3) and F(4x4,3x3): weights transformed once per plan (wino_pack), tiles
 //     transformed per call, the products as GEMMs through the tile microkernel (wino_forward);
 //   backward-filter F(2x2,3x3).
-// Stride-1 backward-input reaches the forward through the flipped kernel (conv_plan.c).
+// Stride-1 backward-input reaches the forward through the flipped kernel (operators/conv_plan.c).
 
 #include "conv_winograd_transforms.h" // B^T and A^T of every variant, shared with the bf16 kernels
 

@@ -1,6 +1,6 @@
 // The input and output transforms of Winograd F(2x2,3x3) (4x4 tiles, points 0, +-1, infinity) and
 // of the 6x6-tile variants (points 0, +-1, +-2, infinity), one dimension at a time, on vectors.
-// Shared by the fp32 kernels (conv_winograd.h, every ISA) and the bf16 ones (conv_bf16.c); the
+// Shared by the fp32 kernels (conv_winograd.h, every ISA) and the bf16 ones (x86_avx512/conv_bf16_avx512.c); the
 // includer defines VT, VFMA and VBCAST.
 
 /// F(2x2,3x3): B^T d over one dimension, t0..t3 from d0..d3 (any lvalues: a column or a row).

@@ -1,5 +1,5 @@
-// Portable convolution kernels: the generic direct-conv body (conv_body.h) with 4-float
-// vectors in the compiler's generic vector extension (SSE2 on any x86-64, NEON on arm64),
+// Portable convolution kernels: the generic conv body (../conv_body.h) with isa_portable.h's names
+// and 4-float vectors in the compiler's generic vector extension (SSE2 on any x86-64, NEON on arm64),
 // a 6-pixel x 8-channel register tile.
 #include "isa_portable.h"
 #include "../conv_internal.h"

@@ -1,5 +1,6 @@
-// AVX2+FMA convolution kernels: the generic direct-conv body (conv_body.h) with 8-float vectors,
-// a 6-pixel x 16-channel register tile (12 ymm accumulators of 16 registers).
+// AVX2+FMA convolution kernels: the generic conv body (../conv_body.h) with isa_avx2.h's names and
+// target and 8-float vectors, a 6-pixel x 16-channel register tile (12 ymm accumulators of 16
+// registers).
 #include "../conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>

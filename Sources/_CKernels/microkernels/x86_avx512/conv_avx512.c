@@ -1,5 +1,5 @@
-// AVX-512 convolution kernels: the generic direct-conv body (conv_body.h) with 16-float vectors,
-// a 12-pixel x 32-channel register tile (24 zmm accumulators).
+// AVX-512 convolution kernels: the generic conv body (../conv_body.h) with isa_avx512.h's names and
+// target and 16-float vectors, a 12-pixel x 32-channel register tile (24 zmm accumulators).
 #include "../conv_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
