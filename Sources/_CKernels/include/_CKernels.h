@@ -194,8 +194,8 @@ void i2i_copy_rows(int64_t outer, int64_t length, const float *src, int64_t srcS
 
 // Naive reference twins of the element-wise, normalization, layout and Adam kernels
 // (reference/eltwise_ref.c): the test oracle. Same contracts, except that i2i_binary_ref takes the
-// strides of i2i_binary_row, i2i_sum_f64_ref adds in plain index order, tanh / sigmoid / sqrt come from libm in double, and the backward reference
-// returns no scratch.
+// strides of i2i_binary_row, i2i_sum_f64_ref adds in plain index order, tanh / sigmoid / sqrt come
+// from libm in double, and the backward reference returns no scratch.
 void i2i_unary_ref(int op, int64_t n, const float *x, float *y, float s);
 void i2i_binary_ref(int op, int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y, float s);
 double i2i_sum_f64_ref(int64_t n, const float *x);
