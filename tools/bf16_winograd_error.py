@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Error of bf16 Winograd variants for a 3x3 conv, against the direct conv in fp64 (a developer tool:
-it informs the choice in Sources/_CKernels/conv_bf16.c; nothing in the product or tests runs it).
+it informs the choice in Sources/_CKernels/dispatch/tuning.h; nothing in the product or tests runs it).
 
 Model of our bf16 kernels: V = B^T d B and U = G g G^T rounded to bf16 (round to nearest even), the
 products summed over C exactly (our kernels sum in fp32; that error is far smaller), then

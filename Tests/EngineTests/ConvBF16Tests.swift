@@ -1,8 +1,9 @@
-// bf16 inference convs (conv_bf16.c) against their oracle i2i_conv2d_forward_bf16_ref (x and w
-// rounded to bf16, products summed in double), on every path: Winograd F(4x4) and F(2x2), the
-// direct tile kernel (the C = 3 stem, strides 2, odd sizes and channel counts, padding), the dot
-// kernel (OC <= 8). Also: the tolerances fail a wrong kernel, thread-count independence, the
-// packed-weight cache, the precision switch, and the Variable op (bf16 only when not recorded).
+// bf16 inference convs (_CKernels/microkernels/x86_avx512/conv_bf16_avx512.c) against their oracle
+// i2i_conv2d_forward_bf16_ref (x and w rounded to bf16, products summed in double), on every path:
+// Winograd F(4x4) and F(2x2), the direct tile kernel (the C = 3 stem, strides 2, odd sizes and
+// channel counts, padding), the dot kernel (OC <= 8). Also: the tolerances fail a wrong kernel,
+// thread-count independence, the packed-weight cache, the precision switch, and the Variable op
+// (bf16 only when not recorded).
 // Skipped on CPUs without AVX512_BF16. Small shapes: debug builds compile the C kernels at -O0.
 //
 // Tolerances, as error / rms(oracle) over the outputs (rms: root mean square):

@@ -1,5 +1,5 @@
 // The element-wise, reduction, normalization and layout kernels of every instruction set this CPU
-// runs, on 1 and 2 threads, against their naive reference twins (eltwise_ref.c): bit for bit where
+// runs, on 1 and 2 threads, against their naive reference twins (reference/eltwise_ref.c): bit for bit where
 // both compute the same operations in the same order, within one ulp for tanh and sigmoid (whose
 // references are libm in double). Sizes sweep 1, tile-1, tile, tile+1 and primes around the 16-float
 // vectors, the 64-channel apply blocks and the 4096-element sum blocks.

@@ -4,7 +4,7 @@
 // within 3 levels, within 1 level, max difference). Skipped on CPUs without AVX512_BF16.
 // With the defaults (bf16 for the 3x3 stride-1 convs, Winograd F(2x2)) measured: bundled model on
 // its samples 99.99% within 3 levels (max 6); the random kaiming ResNet-9 99.17% (max 6), which
-// misses the 99.9%: this test holds it at 99%. See _CKernels/conv_bf16.c for the other
+// misses the 99.9%: this test holds it at 99%. See _CKernels/dispatch/tuning.h for the other
 // configurations.
 import XCTest
 import Augment

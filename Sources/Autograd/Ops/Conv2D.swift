@@ -80,7 +80,7 @@ public enum ConvCounters {
 /// y = conv(x, w) + b. precision: the engine's setting by default (Engine.setConvPrecision); bf16
 /// rounds x and w to bf16 and sums in fp32, with w packed by the plan once per weight change,
 /// for the convs in the bf16 scope (i2i_conv_bf16_applies: by default the 3x3 stride-1 convs of the
-/// residual blocks; the others stay fp32, see _CKernels/conv_bf16.c for the measurements).
+/// residual blocks; the others stay fp32, see _CKernels/dispatch/tuning.h for the measurements).
 public func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry,
                         precision: ConvPrecision = Engine.convPrecision) -> Tensor {
     let y = Tensor(uninitializedShape: geo.outputShape)

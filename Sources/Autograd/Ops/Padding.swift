@@ -2,7 +2,7 @@
 //   x: [N,H,W,C]  pads (top, left, bottom, right)  y: [N,H+top+bottom,W+left+right,C]
 //   forward copies each output pixel's C channels from its source pixel (or writes 0);
 //   backward (adjoint) adds each output pixel's gradient into its source pixel.
-// Kernels: i2i_pad_nhwc and i2i_pad_nhwc_adjoint (_CKernels/layout.c).
+// Kernels: i2i_pad_nhwc and i2i_pad_nhwc_adjoint (_CKernels/operators/layout.c).
 // A linear map, so it closes under differentiation (see linearMap).
 import TensorCore
 import _CKernels

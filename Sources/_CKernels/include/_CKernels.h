@@ -62,7 +62,7 @@ void i2i_conv_plan_backward_filter(i2i_conv_plan *p, const float *x, const float
 const char *i2i_conv_plan_algorithm(const i2i_conv_plan *p, int pass);
 /// How many times this plan packed weights (the flipped forward of its backward-input included).
 int64_t i2i_conv_plan_repacks(const i2i_conv_plan *p);
-/// The bf16 inference forward (conv_bf16.c) with the weights packed to bf16 by the plan, once per
+/// The bf16 inference forward (microkernels/x86_avx512/conv_bf16_avx512.c) with the weights packed to bf16 by the plan, once per
 /// generation, like the fp32 forward's.
 void i2i_conv_plan_forward_bf16(i2i_conv_plan *p, const float *x, const float *w, uint64_t wgen, const float *b,
                                 float *y);
@@ -71,7 +71,7 @@ int64_t i2i_conv_repacks_total(void);
 /// A process-wide unique, increasing number (never 0): tensor storage takes a new one on every write.
 uint64_t i2i_next_generation(void);
 /// The algorithms i2i_conv_plan_create picks for shape s on instruction set `isa` with Winograd mode
-/// `winograd` (see i2i_set_winograd): the one place the choice is made. Values: conv_internal.h.
+/// `winograd` (see i2i_set_winograd): the one place the choice is made. Values: microkernels/conv_internal.h.
 void i2i_conv_choose(const i2i_conv_shape *s, const char *isa, int winograd, int *fwd, int *bwdi, int *bwdw);
 
 // Naive loops (double accumulators): the test oracle. Same contracts as above.
@@ -107,7 +107,7 @@ int i2i_conv_transpose_shape(i2i_conv_shape *s, int N, int Hi, int Wi, int Cin, 
 void i2i_adam_update(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
                      float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
 
-// MARK: - Element-wise (eltwise.c)
+// MARK: - Element-wise (operators/eltwise.c)
 // One loop per op compiled for AVX-512, AVX2 and plain C, chosen by the CPU (or i2i_set_kernel_isa);
 // each element is computed alone with the same IEEE operations in every copy, so the result does not
 // depend on the ISA or the thread count. Outputs may not overlap inputs (the loops are `restrict`).
@@ -155,7 +155,7 @@ double i2i_sum_f64(int64_t n, const float *x);
 /// out[c] = sum over r of (double)x[r*cols + c], each column in row order; parallel over 16-column blocks.
 void i2i_sum_rows_f64(int64_t rows, int64_t cols, const float *x, double *out);
 
-// MARK: - Normalization (norm.c)
+// MARK: - Normalization (operators/norm.c)
 // x, y, dx, dy: [G][M][C]. Instance norm of [N,H,W,C]: G = N, M = H*W; batch norm: G = 1, M = N*H*W.
 // Statistics per (g, c) in double, two passes in m order; vectors span channels only, so every ISA and
 // thread count gives the same bits. Parallel over (group, 16-channel block) or over row chunks.
@@ -176,7 +176,7 @@ void i2i_norm_backward(int64_t G, int64_t M, int64_t C, const float *x, const fl
                        const float *rstd, const float *gamma, float *dx, float *dgamma, float *dbeta,
                        double *scratch);
 
-// MARK: - Layout (layout.c)
+// MARK: - Layout (operators/layout.c)
 
 enum { I2I_PAD_ZERO, I2I_PAD_REFLECT, I2I_PAD_REPLICATE };
 /// y: [N, H+top+bottom, W+left+right, C] from x: [N,H,W,C] (every size >= 1), zero, reflection (PyTorch
@@ -192,10 +192,10 @@ void i2i_pad_nhwc_adjoint(int64_t N, int64_t H, int64_t W, int64_t C, int64_t to
 void i2i_copy_rows(int64_t outer, int64_t length, const float *src, int64_t srcStride, float *dst,
                    int64_t dstStride);
 
-// Naive reference twins of the element-wise, normalization, layout and Adam kernels (eltwise_ref.c): the test
-// oracle. Same contracts, except that i2i_binary_ref takes the strides of i2i_binary_row, i2i_sum_f64_ref
-// adds in plain index order, tanh / sigmoid / sqrt come from libm in double, and the backward reference
-// returns no scratch.
+// Naive reference twins of the element-wise, normalization, layout and Adam kernels
+// (reference/eltwise_ref.c): the test oracle. Same contracts, except that i2i_binary_ref takes the
+// strides of i2i_binary_row, i2i_sum_f64_ref adds in plain index order, tanh / sigmoid / sqrt come
+// from libm in double, and the backward reference returns no scratch.
 void i2i_unary_ref(int op, int64_t n, const float *x, float *y, float s);
 void i2i_binary_ref(int op, int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float *y, float s);
 double i2i_sum_f64_ref(int64_t n, const float *x);
@@ -257,7 +257,7 @@ void i2i_parallel_for(int64_t n, int64_t grain, i2i_task_fn fn, void *ctx);
 /// partial buffers.
 int i2i_parallel_chunks(int64_t n, int64_t grain, int64_t *bounds, int maxChunks);
 
-// MARK: - bf16 inference (conv_bf16.c)
+// MARK: - bf16 inference (operators/conv_bf16.c, microkernels/x86_avx512/conv_bf16_avx512.c)
 // x86-64 CPUs with AVX512_BF16 (vdpbf16ps): weights and activations rounded to bf16 (round to nearest
 // even), products accumulated in fp32. Inference only: training never takes this path (the fp32
 // entries above stay fp32 whatever the precision setting). Deterministic for any thread count.
@@ -278,7 +278,7 @@ void i2i_conv2d_forward_bf16_ref(const i2i_conv_shape *s, const float *x, const 
 /// KH, KW, C, OC, the strides and the bf16 Winograd mode only, not on the image size.
 int i2i_conv_bf16_layout(const i2i_conv_shape *s);
 /// bf16 3x3 stride-1 convs with C, OC >= 16: 4 = Winograd F(4x4,3x3), 2 = F(2x2,3x3) (default:
-/// F(4x4) is faster but misses the accuracy bar, see conv_bf16.c), 0 = direct; negative restores the
+/// F(4x4) is faster but misses the accuracy bar, see dispatch/tuning.h), 0 = direct; negative restores the
 /// default (env I2I_BF16_WINOGRAD, else 2). Changes the layout: weights packed before must be packed
 /// again.
 void i2i_set_bf16_winograd(int mode);

@@ -1,0 +1,5 @@
+// AVX2+FMA layout kernels (the padding adjoint's row add): the body ../layout_body.h compiled with isa_avx2.h's macros.
+#if defined(__x86_64__)
+#include "isa_avx2.h"
+#include "../layout_body.h"
+#endif
