@@ -63,11 +63,13 @@ let package = Package(
         ),
 
         // MARK: - Data path
-        .target(name: "ImageIO", dependencies: ["_CImageCodecs"], exclude: ["README.md"]),
+        .target(name: "ImageIO", dependencies: ["_CImageCodecs", "_Files"], exclude: ["README.md"]),
         .target(name: "Augment", dependencies: ["ImageIO"]),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "_Sync"]),
-        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync", "Reports", "Models", "NN", "Autograd", "TensorCore"]),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "_Sync", "_Files"]),
+        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync", "_Files", "Reports", "Models", "NN", "Autograd", "TensorCore"]),
         .target(name: "_Sync"),  // the bounded producer/consumer queue both of them use
+        // The one atomic writer, bounded reader, output-name rule and skipped-file line.
+        .target(name: "_Files", exclude: ["README.md"]),
 
         // MARK: - Conv engine
         .target(name: "_CKernels"),
@@ -83,7 +85,7 @@ let package = Package(
                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Checkpoints
-        .target(name: "Checkpoint"),
+        .target(name: "Checkpoint", dependencies: ["_Files"]),
 
         // MARK: - Reports (every HTML page and the loss log)
         .target(name: "Reports"),
