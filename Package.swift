@@ -92,7 +92,7 @@ let package = Package(
 
         // MARK: - Training
         .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels",
-                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "_CMPI"]),
+                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "_CMPI", "_Files"]),
         // Open MPI loaded at run time (dlopen): data-parallel training where it is installed,
         // no build or run dependency where it is not.
         .target(name: "_CMPI", linkerSettings: [.linkedLibrary("dl")]),
@@ -102,7 +102,7 @@ let package = Package(
             name: "img2img",
             dependencies: [
                 "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore",
-                "Models", "Training", "Reports", "ONNX",
+                "Models", "Training", "Reports", "ONNX", "_Files",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -123,7 +123,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "img2img-serve",
-            dependencies: ["Serve", "TensorCore", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Serve", "TensorCore", "ImageIO", "_Files", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
@@ -135,7 +135,7 @@ let package = Package(
         // MARK: - Experiments behind docs/ notes (tools/cgan_experiment.sh); not a product
         .executableTarget(
             name: "img2img-experiments",
-            dependencies: ["TensorCore", "Autograd", "NN", "Training", "ImageIO"]
+            dependencies: ["TensorCore", "Autograd", "NN", "Training", "ImageIO", "_Files"]
         ),
 
         // MARK: - Tests
