@@ -139,22 +139,24 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        // Shared by the test targets: run a built binary, the repository and fixture paths.
+        .target(name: "_TestSupport", path: "Tests/_TestSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "_Files", "_TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment", "Models", "NN", "Autograd", "TensorCore"]),
+        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO", "_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment", "Models", "NN", "Autograd", "TensorCore", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment"]),
-        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
+        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels", "_TestSupport"],
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint"]),
-        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation"]),
-        .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO", "TensorCore", "_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint", "_TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation", "_TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd", "_TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd",
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd", "_TestSupport",
                                                     .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
-                                                        "Datasets", "ImageIO", "Reports"],
+                                                        "Datasets", "ImageIO", "Reports", "_TestSupport"],
                     exclude: ["Fixtures"]),
     ]
 )
