@@ -63,11 +63,13 @@ let package = Package(
         ),
 
         // MARK: - Data path
-        .target(name: "ImageIO", dependencies: ["_CImageCodecs"], exclude: ["README.md"]),
+        .target(name: "ImageIO", dependencies: ["_CImageCodecs", "_Files"], exclude: ["README.md"]),
         .target(name: "Augment", dependencies: ["ImageIO"]),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "_Sync"]),
-        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync", "Reports", "Models", "NN", "Autograd", "TensorCore"]),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Augment", "_Sync", "_Files"]),
+        .target(name: "Translation", dependencies: ["ImageIO", "Augment", "_Sync", "_Files", "Reports", "Models", "NN", "Autograd", "TensorCore"]),
         .target(name: "_Sync"),  // the bounded producer/consumer queue both of them use
+        // The one atomic writer, bounded reader, output-name rule and skipped-file line.
+        .target(name: "_Files", exclude: ["README.md"]),
 
         // MARK: - Conv engine
         .target(name: "_CKernels"),
@@ -83,14 +85,14 @@ let package = Package(
                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Checkpoints
-        .target(name: "Checkpoint"),
+        .target(name: "Checkpoint", dependencies: ["_Files"]),
 
         // MARK: - Reports (every HTML page and the loss log)
         .target(name: "Reports"),
 
         // MARK: - Training
         .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels",
-                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "_CMPI"]),
+                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "_CMPI", "_Files"]),
         // Open MPI loaded at run time (dlopen): data-parallel training where it is installed,
         // no build or run dependency where it is not.
         .target(name: "_CMPI", linkerSettings: [.linkedLibrary("dl")]),
@@ -100,7 +102,7 @@ let package = Package(
             name: "img2img",
             dependencies: [
                 "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore",
-                "Models", "Training", "Reports", "ONNX",
+                "Models", "Training", "Reports", "ONNX", "_Files",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -121,7 +123,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "img2img-serve",
-            dependencies: ["Serve", "TensorCore", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Serve", "TensorCore", "ImageIO", "_Files", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
@@ -133,26 +135,28 @@ let package = Package(
         // MARK: - Experiments behind docs/ notes (tools/cgan_experiment.sh); not a product
         .executableTarget(
             name: "img2img-experiments",
-            dependencies: ["TensorCore", "Autograd", "NN", "Training", "ImageIO"]
+            dependencies: ["TensorCore", "Autograd", "NN", "Training", "ImageIO", "_Files"]
         ),
 
         // MARK: - Tests
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        // Shared by the test targets: run a built binary, the repository and fixture paths.
+        .target(name: "_TestSupport", path: "Tests/_TestSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "_Files", "_TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment", "Models", "NN", "Autograd", "TensorCore"]),
+        .testTarget(name: "AugmentTests", dependencies: ["Augment", "ImageIO", "_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "ImageIO", "Augment", "Models", "NN", "Autograd", "TensorCore", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Augment"]),
-        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels"],
+        .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels", "_TestSupport"],
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint"]),
-        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation"]),
-        .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd"],
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO", "TensorCore", "_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint", "_TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation", "_TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd", "_TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd",
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd", "_TestSupport",
                                                     .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
-                                                        "Datasets", "ImageIO", "Reports"],
+                                                        "Datasets", "ImageIO", "Reports", "_TestSupport"],
                     exclude: ["Fixtures"]),
     ]
 )

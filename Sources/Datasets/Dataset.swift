@@ -1,4 +1,5 @@
 import ImageIO
+import _Files
 import Augment
 
 /// One item of a dataset, decoded and augmented, still as images.
@@ -100,22 +101,13 @@ public struct SkippedFile: Sendable, Equatable, CustomStringConvertible {
         self.path = path
         self.reason = reason
     }
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { skippedFileMessage(path: path, reason: reason) }
 }
 
 /// The scan's failed files (`ImageFolder.failed`): unreadable files, links to folders, and
 /// files named as images that are not; other non-images (`README.txt`) are left out quietly.
 func skippedFiles(_ scan: ImageFolder) -> [SkippedFile] {
-    scan.failed.map { s in
-        let why: String
-        switch s.reason {
-        case .notAnImage: why = "named as an image but not one: " + s.message
-        case .unreadable: why = "unreadable" + (s.message.isEmpty ? "" : ": " + s.message)
-        case .symlinkedDirectory: why = "symbolic link to a folder, not followed"
-        case .notARegularFile: why = "not a regular file"
-        }
-        return SkippedFile(path: scan.root + "/" + s.relativePath, reason: why)
-    }
+    scan.failed.map { SkippedFile(path: scan.root + "/" + $0.relativePath, reason: $0.explanation) }
 }
 
 /// The image files under `root`, sorted and recursive, with what was skipped.

@@ -47,6 +47,14 @@ public struct ImageFolder: Sendable {
 
         /// False only for a non-image that does not claim to be one (ignored quietly).
         public var isFailure: Bool { reason != .notAnImage || claimsImage }
+
+        /// Why the file was not used, for a user: the scan's detail, and for a file named as an
+        /// image, that it is not one. The one wording of every "skipped" line
+        /// (`_Files.skippedFileMessage(path:reason:)` puts the path in front).
+        public var explanation: String {
+            let detail = message.isEmpty ? reason.rawValue : message
+            return claimsImage ? "named as an image but not one: \(detail)" : detail
+        }
     }
 
     public let root: String

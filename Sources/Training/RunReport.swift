@@ -6,6 +6,7 @@ import Foundation
 import Checkpoint
 import ImageIO
 import Reports
+import _Files
 
 public final class RunReport {
     public let directory: String
@@ -28,7 +29,8 @@ public final class RunReport {
     /// Reads back an earlier session's log and samples (after --continue). A torn last line
     /// (a kill mid-write) is skipped.
     public func loadLog() {
-        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
+        guard let bytes = try? readFile(logPath) else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
         entries = text.split(separator: "\n").compactMap(LossLogEntry.parse)
         samples = Self.scanSamples(directory + "/web/images")
     }

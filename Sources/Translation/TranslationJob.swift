@@ -1,5 +1,6 @@
 import ImageIO
 import Augment
+import _Files
 
 /// Output file format.
 public enum OutputFormat: String, Sendable, CaseIterable {
@@ -99,7 +100,7 @@ public struct WorkItem: Sendable, Equatable {
 public struct PlanProblem: Sendable, Equatable, CustomStringConvertible {
     public var path: String
     public var reason: String
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { skippedFileMessage(path: path, reason: reason) }
 }
 
 /// The files of this shard still to translate, those already done, and those refused.
@@ -124,7 +125,7 @@ public struct TranslationPlan: Sendable {
             // photo.jpg: named and failed (their names say they are images).
             if !s.isFailure { notImages += 1; continue }
             guard o.shard.contains(s.relativePath) else { continue }
-            problems.append(PlanProblem(path: scan.root + "/" + s.relativePath, reason: describeSkip(s)))
+            problems.append(PlanProblem(path: scan.root + "/" + s.relativePath, reason: s.explanation))
         }
         for e in scan.images where o.shard.contains(e.relativePath) {
             let src = scan.path(of: e)
@@ -155,23 +156,16 @@ public struct TranslationPlan: Sendable {
     }
 }
 
-/// One line for a skipped file: the scan's detail, and for a file named as an image, that it is not one.
-func describeSkip(_ s: ImageFolder.Skipped) -> String {
-    let detail = s.message.isEmpty ? s.reason.rawValue : s.message
-    return s.claimsImage ? "named as an image but not one: \(detail)" : detail
-}
-
 /// The output's relative name: the input's, with the extension of the output format unless the
-/// format is the input's own. Nil if it could escape the output folder.
+/// format is the input's own. Nil if it could escape the output folder (`safeRelativeOutputPath`).
 func safeOutputName(_ rel: String, format: ImageFormat, keepExtension: Bool) -> String? {
-    let parts = rel.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-    guard !parts.isEmpty, !rel.hasPrefix("/"), !parts.contains(".."), !parts.contains(".") else { return nil }
-    var name = parts.last!
+    guard var parts = safeRelativeOutputPath(rel)?.split(separator: "/").map(String.init) else { return nil }
     if !keepExtension {
+        var name = parts.removeLast()
         if let dot = name.lastIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
-        name += format == .png ? ".png" : ".jpg"
+        parts.append(name + (format == .png ? ".png" : ".jpg"))
     }
-    return (parts.dropLast() + [name]).joined(separator: "/")
+    return parts.joined(separator: "/")
 }
 
 #if canImport(Glibc)

@@ -17,6 +17,7 @@ import Autograd
 import ImageIO
 import NN
 import TensorCore
+import _Files
 import Training
 
 let classNames = ["tshirt_top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle_boot"]
@@ -32,10 +33,9 @@ func emit(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .
 
 /// Images of an idx3 file as [N, 32, 32, 1] in [-1, 1] (28x28 centered, zero = -1 padding), and labels.
 func readIDX(images path: String, labels lpath: String, limit: Int = .max) throws -> (Tensor, [Int]) {
-    guard let d = FileManager.default.contents(atPath: path), let l = FileManager.default.contents(atPath: lpath) else {
+    guard let b = try? readFile(path), let lb = try? readFile(lpath) else {
         throw ExperimentError("cannot read \(path) or \(lpath) (uncompressed idx files expected)")
     }
-    let b = [UInt8](d), lb = [UInt8](l)
     func be32(_ a: [UInt8], _ o: Int) -> Int { Int(a[o]) << 24 | Int(a[o + 1]) << 16 | Int(a[o + 2]) << 8 | Int(a[o + 3]) }
     guard b.count >= 16, lb.count >= 8, be32(b, 0) == 2051, be32(lb, 0) == 2049 else {
         throw ExperimentError("\(path) / \(lpath): not idx3 images / idx1 labels")
@@ -211,7 +211,7 @@ func classify(idx: String, generated: [(String, String)], epochs: Int, seed: UIn
     let spread = { (x: Double) in String(format: "%.3f", x) }
     md += "| within-class spread | \(spread(withinClassSpread(xTest, yTest))) |" + spreads.map { " \(spread($0)) |" }.joined() + "\n"
     print(md, terminator: "")
-    if let output { try md.write(toFile: output, atomically: true, encoding: .utf8) }
+    if let output { try AtomicWriter.write(Array(md.utf8), to: output) }
 }
 
 // MARK: - main

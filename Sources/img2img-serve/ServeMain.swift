@@ -3,6 +3,7 @@ import Foundation
 import ImageIO
 import Serve
 import TensorCore
+import _Files
 
 /// `img2img serve` (the `img2img` binary runs this one, its sibling): parses, validates, loads the
 /// models, starts the server (`TranslationServer.run`) and prints where it listens.
@@ -87,7 +88,7 @@ struct ServeMain: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         if !noBundled, let bundled = bundledModelPath() { registry.addFile(bundled, name: "earth-night2day") }
-        for s in registry.skipped { warn("img2img serve: skipping \(s.file): \(s.reason)") }
+        for s in registry.skipped { warn("img2img serve: skipping \(skippedFileMessage(path: s.file, reason: s.reason))") }
         guard !registry.models.isEmpty else {
             warn("img2img serve: no model to serve\(models.map { " in \($0)" } ?? "")")
             throw ExitCode.failure

@@ -66,7 +66,7 @@ struct AugmentCommand: ParsableCommand {
     func run() throws {
         let scan = try ImageFolder.scan(root: input)
         let report = FileReport()
-        for s in scan.failed { report.failed(scan.root + "/" + s.relativePath, describe(s)) }
+        for s in scan.failed { report.failed(scan.root + "/" + s.relativePath, s.explanation) }
         let o = preprocessing.augmentOptions
         for (i, entry) in scan.images.enumerated() {
             let rel = entry.relativePath

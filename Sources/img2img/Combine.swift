@@ -28,7 +28,7 @@ struct Combine: ParsableCommand {
         let bNames = Set(b.images.map(\.relativePath))
         let report = FileReport()
         for (scan, s) in a.failed.map({ (a, $0) }) + b.failed.map({ (b, $0) }) {
-            report.failed(scan.root + "/" + s.relativePath, describe(s))
+            report.failed(scan.root + "/" + s.relativePath, s.explanation)
         }
         for entry in a.images {
             let rel = entry.relativePath

@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import _Files
 
 /// One line per problem file on stderr, and the counts for the closing summary.
 final class FileReport {
@@ -11,7 +12,7 @@ final class FileReport {
 
     func failed(_ path: String, _ reason: String) {
         failed += 1
-        FileHandle.standardError.write(Data("img2img: \(path): \(reason)\n".utf8))
+        FileHandle.standardError.write(Data("img2img: \(skippedFileMessage(path: path, reason: reason))\n".utf8))
     }
 
     func skippedExisting() { skipped += 1 }
@@ -26,12 +27,6 @@ final class FileReport {
     }
 }
 
-/// One line for a file the scan could not take (`ImageFolder.failed`).
-func describe(_ s: ImageFolder.Skipped) -> String {
-    let detail = s.message.isEmpty ? s.reason.rawValue : s.message
-    return s.claimsImage ? "named as an image but not one: \(detail)" : detail
-}
-
 /// Output paths derived from input names stay inside the output folder.
 func outputPath(root: String, relative: String, replacingExtensionWith ext: String?) throws -> String {
     var rel = relative
@@ -39,11 +34,10 @@ func outputPath(root: String, relative: String, replacingExtensionWith ext: Stri
         let base = (rel as NSString).deletingPathExtension
         rel = base + "." + ext
     }
-    let parts = rel.split(separator: "/", omittingEmptySubsequences: true)
-    guard !rel.hasPrefix("/"), !parts.contains("..") else {
+    guard let safe = safeRelativeOutputPath(rel) else {
         throw RuntimeError("refusing output name '\(relative)': it would leave the output folder")
     }
-    return root + "/" + parts.joined(separator: "/")
+    return root + "/" + safe
 }
 
 func ensureParentDirectory(_ path: String) throws {

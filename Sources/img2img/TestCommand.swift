@@ -1,4 +1,5 @@
 import ArgumentParser
+import _Files
 import Foundation
 import Datasets
 import Training
@@ -59,7 +60,7 @@ struct TestCommand: ParsableCommand {
         o.checkpointsDir = checkpointsDir; o.resultsDir = resultsDir; o.epoch = epoch; o.phase = phase
         o.direction = direction; o.datasetMode = datasetMode; o.numTest = numTest; o.eval = eval
         let r = try runTest(o) { path, reason in
-            FileHandle.standardError.write(Data("img2img: \(path): \(reason)\n".utf8))
+            FileHandle.standardError.write(Data("img2img: \(skippedFileMessage(path: path, reason: reason))\n".utf8))
         }
         if let s = r.summary { print(s) }
         print("results: \(r.page) (\(r.images) images)")

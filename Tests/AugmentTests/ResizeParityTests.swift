@@ -1,12 +1,13 @@
 import XCTest
 import ImageIO
 @testable import Augment
+import _TestSupport
 
 /// Resize against Pillow. Fixtures: `python3 tools/make_augment_fixtures.py` (Pillow 13.0.0),
 /// which resizes `resize_src_*.png` with Image.resize and saves `resize_<src>_<W>x<H>_<filter>.png`.
 /// Tolerance: 1 level of 255 (the bar); today every case matches exactly.
 final class ResizeParityTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let fixtures = TestPaths.fixtures()
 
     func fixture(_ name: String) throws -> Image {
         try readImage(at: Self.fixtures.appendingPathComponent(name).path)

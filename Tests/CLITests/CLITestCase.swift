@@ -1,26 +1,14 @@
 import XCTest
 import Foundation
+import _TestSupport
 
 /// Runs the built `img2img` binary, as a user would.
 class CLITestCase: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Run = ProcessRun
 
-    static var binary: URL {
-        // The test runner sits next to the products: .build/<triple>/<config>/img2imgPackageTests.xctest
-        #if os(macOS)
-        let dir = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }!.bundleURL.deletingLastPathComponent()
-        #else
-        let dir = Bundle.main.executableURL!.deletingLastPathComponent()
-        #endif
-        return dir.appendingPathComponent("img2img")
-    }
+    static var binary: URL { BuiltProducts.url("img2img") }
 
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repoRoot = TestPaths.repoRoot
 
     var tmp: URL!
 
@@ -38,22 +26,7 @@ class CLITestCase: XCTestCase {
 
     @discardableResult
     func img2img(_ args: [String], environment: [String: String] = [:]) throws -> Run {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read before waiting, so a chatty child never blocks on a full pipe.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                   stderr: String(decoding: e, as: UTF8.self))
+        try runProcess(Self.binary, args, environment: environment)
     }
 
     func path(_ rel: String) -> String { tmp.appendingPathComponent(rel).path }
@@ -65,14 +38,7 @@ class CLITestCase: XCTestCase {
     /// Runs a system tool (mount, umount); true when it exits 0.
     @discardableResult
     func system(_ tool: String, _ args: [String]) -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
+        (try? runProcess(URL(fileURLWithPath: tool), args))?.status == 0
     }
 
     /// A tmpfs of `size` at `rel` (created), unmounted at tear-down. Root only: as root,

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import Checkpoint
+import _TestSupport
 
 /// Data-parallel training under Open MPI's mpirun (2 ranks on this machine). Skipped where
 /// mpirun is not installed; tools/setup.sh installs it, so CI runs them.
@@ -33,18 +34,9 @@ final class MPITrainingTests: CLITestCase {
 
     @discardableResult
     func mpi(_ ranks: Int, _ a: [String], extraRanks: [String]? = nil) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
         var argv = ["--oversubscribe", "--allow-run-as-root", "-np", "\(ranks)", Self.binary.path] + a
         if let extraRanks { argv += [":", "-np", "1", Self.binary.path] + extraRanks }
-        p.arguments = argv
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return try runProcess(URL(fileURLWithPath: mpirun), argv)
     }
 
     func makeUnpaired() throws {
@@ -145,13 +137,8 @@ final class MPITrainingTests: CLITestCase {
     /// resumes in one process.
     func testTwoRankStopAndContinueIsExact() throws {
         XCTAssertEqual(try mpi(2, args("pix2pix", name: "straight", epochs: 3, batch: 1)).status, 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["--oversubscribe", "--allow-run-as-root", "-np", "2", Self.binary.path]
-            + args("pix2pix", name: "stopped", epochs: 3, batch: 1, extra: ["--save-latest-epochs", "0"])
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startProcess(URL(fileURLWithPath: mpirun), ["--oversubscribe", "--allow-run-as-root", "-np", "2", Self.binary.path]
+            + args("pix2pix", name: "stopped", epochs: 3, batch: 1, extra: ["--save-latest-epochs", "0"]))
         // The loss log's third line: training is under way in the first epoch.
         let log = path("runs/stopped/loss_log.jsonl")
         let deadline = Date().addingTimeInterval(60)

@@ -10,6 +10,7 @@ import ImageIO
 import Models
 import NN
 import TensorCore
+import _TestSupport
 
 final class OptionPropertyTests: CLITestCase {
     /// xorshift64*: the cases depend on the seed only (the seed is in every failure message).
@@ -51,25 +52,7 @@ final class OptionPropertyTests: CLITestCase {
         return [g.pick(s.specific.isEmpty || g.next() % 2 == 0 ? common : s.specific)]
     }
 
-    struct Outcome {
-        var status: Int32
-        var signaled: Bool
-        var stderr: String
-    }
-
-    func run(_ args: [String]) throws -> Outcome {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Outcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
-                       stderr: String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> ProcessRun { try runProcess(Self.binary, args) }
 
     /// The fixtures: a tiny generator, a folder with one small image, a training folder with no
     /// image (so a run that passes validation stops at the scan), a folder with no image at all.

@@ -7,6 +7,7 @@ import ImageIO
 import Models
 import NN
 import TensorCore
+import _TestSupport
 
 final class ReliabilityTests: CLITestCase {
     func makeModel(ngf: Int = 4) throws -> String {
@@ -192,12 +193,8 @@ final class ReliabilityTests: CLITestCase {
         for round in 0..<4 {
             let before = Set(outputs(out))
             if before.count == count { break }
-            let p = Process()
-            p.executableURL = Self.binary
-            p.arguments = ["translate", "--model", model, "--input", path("in"), "--output", out, "--quiet", "--threads", "1"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try startProcess(Self.binary, ["translate", "--model", model, "--input", path("in"), "--output", out,
+                                                   "--quiet", "--threads", "1"])
             // kill at a random moment once it has written a few more files
             let target = before.count + Int.random(in: 1...4, using: &rng)
             let deadline = Date().addingTimeInterval(120)

@@ -8,6 +8,7 @@ import ImageIO
 import Models
 import NN
 import TensorCore
+import _TestSupport
 
 final class RunLockTests: CLITestCase {
     func pairs(_ root: String) throws {
@@ -27,12 +28,7 @@ final class RunLockTests: CLITestCase {
     func testSecondTrainOnTheSameRunIsRefusedUntilTheFirstEnds() throws {
         let root = path("pairs")
         try pairs(root)
-        let first = Process()
-        first.executableURL = Self.binary
-        first.arguments = trainArgs(root, epochs: 100_000)
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try startProcess(Self.binary, trainArgs(root, epochs: 100_000))
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() } }
         // wait until the first run holds the lock and has a checkpoint to continue from
         let latest = path("runs/run/latest.safetensors")
@@ -72,16 +68,10 @@ final class RunLockTests: CLITestCase {
 
         // two shards given the same K by mistake: both translate the whole folder at once
         let out = path("out")
-        let procs = (0..<2).map { _ -> Process in
-            let p = Process()
-            p.executableURL = Self.binary
-            p.arguments = ["translate", "--model", model, "--input", input, "--output", out, "--quiet", "--threads", "1",
-                           "--shard", "0/1"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            return p
+        let procs = try (0..<2).map { _ in
+            try startProcess(Self.binary, ["translate", "--model", model, "--input", input, "--output", out, "--quiet",
+                                           "--threads", "1", "--shard", "0/1"])
         }
-        for p in procs { try p.run() }
         for p in procs { p.waitUntilExit() }
         for p in procs { XCTAssertEqual(p.terminationStatus, 0) }
         let made = files(under: out)

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import ImageIO
+import _TestSupport
 
 final class TrainCommandTests: CLITestCase {
     static let earth = repoRoot.appendingPathComponent("datasets/earth-day2night").path
@@ -107,12 +108,7 @@ final class TrainCommandTests: CLITestCase {
         var resumes = 0
         var finished = false
         for delay in [0.0, 0.3, 0.7, 1.5] where !finished {
-            let p = Process()
-            p.executableURL = Self.binary
-            p.arguments = tiny("killed", epochs: 3, extra: opts + (resumes > 0 ? ["--continue"] : []))
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try startProcess(Self.binary, tiny("killed", epochs: 3, extra: opts + (resumes > 0 ? ["--continue"] : [])))
             let latest = path("runs/killed/latest.safetensors")
             let deadline = Date().addingTimeInterval(60)
             while p.isRunning && !FileManager.default.fileExists(atPath: latest) && Date() < deadline {

@@ -1,12 +1,13 @@
 import Foundation
 import XCTest
 @testable import Checkpoint
+import _TestSupport
 
 // Fixtures and expected values come from `python3 tools/make_checkpoint_fixtures.py`
 // (torch 2.15.0, safetensors 0.8): torch.save in zip and legacy formats, safetensors from the
 // Python library, and hostile/broken files written byte by byte.
 
-let fixturesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+let fixturesDir = TestPaths.fixtures()
 
 func fixture(_ name: String) -> String { fixturesDir.appendingPathComponent(name).path }
 

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Checkpoint
+import TensorCore  // SplitMix64: the mutation test is reproducible
 
 final class RobustnessTests: XCTestCase {
     let goodFiles = ["resnet_zip.pth", "resnet_legacy.pth", "resnet.safetensors", "resnet_zip64.pth",
@@ -143,18 +144,5 @@ final class RobustnessTests: XCTestCase {
               case .bytes([0x78]) = l.items[8], case .tuple(let t) = l.items[9], t.items.count == 1 else {
             return XCTFail("\(l.items)")
         }
-    }
-}
-
-/// A small seeded generator, so the mutation test is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce5_e9b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -3,6 +3,7 @@
 // (The project's full safetensors module lives in Checkpoint; tests stay independent of it.)
 import Foundation
 import TensorCore
+import _TestSupport
 
 struct SafetensorsF32 {
     var tensors: [String: Tensor] = [:]
@@ -38,7 +39,7 @@ struct SafetensorsF32 {
 
     /// Fixtures/<name>.safetensors next to this source file.
     static func fixture(_ name: String, file: String = #filePath) throws -> SafetensorsF32 {
-        let dir = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let dir = TestPaths.fixtures(file: file)
         return try SafetensorsF32(contentsOf: dir.appendingPathComponent(name + ".safetensors"))
     }
 }

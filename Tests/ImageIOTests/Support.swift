@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ImageIO
+import _TestSupport
 
 /// Where the shared test corpora live: `$IMG2IMG_CORPORA`, else
 /// `<repo>/../shared/corpora` with the repo root found from this file's path.
@@ -11,10 +12,7 @@ enum Corpora {
         if let env = ProcessInfo.processInfo.environment["IMG2IMG_CORPORA"], !env.isEmpty {
             return fm.fileExists(atPath: env) ? env : nil
         }
-        // <repo>/Tests/ImageIOTests/Support.swift -> <repo>
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let path = repo.deletingLastPathComponent().appendingPathComponent("shared/corpora").path
+        let path = TestPaths.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/corpora").path
         return fm.fileExists(atPath: path) ? path : nil
     }()
 

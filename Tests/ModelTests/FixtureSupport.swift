@@ -9,9 +9,10 @@ import TensorCore
 import Autograd
 import NN
 @testable import Models
+import _TestSupport
 
 enum Fixture {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = TestPaths.fixtures()
 
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

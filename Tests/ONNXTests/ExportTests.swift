@@ -10,6 +10,7 @@ import Autograd
 import NN
 import Models
 @testable import ONNX
+import _TestSupport
 
 /// Temporary folder, a saved random network, and the export of a file decoded back.
 class ExportTestCase: XCTestCase {
@@ -22,8 +23,7 @@ class ExportTestCase: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("ModelTests/Fixtures")
+    static let fixtures = TestPaths.inRepo("Tests/ModelTests/Fixtures")
 
     /// A random network of `cfg` saved as a network file; returns its path.
     func saved(_ cfg: ModelConfig, seed: UInt64 = 3) throws -> String {

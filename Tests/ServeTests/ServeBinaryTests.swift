@@ -45,10 +45,10 @@ final class ServeBinaryTests: ServeTestCase {
         for args in [["--port", "70000"], ["--max-queue", "0"], ["--models", tmp.path + "/missing", "--no-bundled"],
                      ["--no-bundled"], ["--token", ""]] {
             let r = try run("img2img", ["serve"] + args)
-            XCTAssertEqual(r.status, 64, "\(args): \(r.err)")
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
         }
         let help = try run("img2img", ["serve", "--help"])
         XCTAssertEqual(help.status, 0)
-        XCTAssertTrue(help.out.contains("--max-upload-mb"), help.out)
+        XCTAssertTrue(help.stdout.contains("--max-upload-mb"), help.stdout)
     }
 }

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import ImageIO
 @testable import Serve
+import _TestSupport
 
 /// Starts `TranslationServer`s on free loopback ports, in this process, over a models folder of
 /// its own (a copy of the bundled model, a subfolder, a symbolic link that points outside), and
@@ -10,19 +11,12 @@ import ImageIO
 /// Test methods are synchronous and the clients block on plain sockets on their own threads:
 /// the server's handlers need Swift's cooperative pool, which blocked clients must not occupy.
 class ServeTestCase: XCTestCase {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repoRoot = TestPaths.repoRoot
     static let bundledModel = repoRoot.appendingPathComponent("models/earth-night2day/G.safetensors").path
     static let samples = repoRoot.appendingPathComponent("datasets/samples/earth-night").path
 
     /// The folder of the products (the test runner sits next to them).
-    static var binDir: URL {
-        #if os(macOS)
-        return Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }!.bundleURL.deletingLastPathComponent()
-        #else
-        return Bundle.main.executableURL!.deletingLastPathComponent()
-        #endif
-    }
+    static var binDir: URL { BuiltProducts.directory }
 
     var tmp: URL!
     var modelsDir: String { tmp.appendingPathComponent("models").path }
@@ -111,18 +105,8 @@ class ServeTestCase: XCTestCase {
 
     /// Runs a built product; returns its status, stdout and stderr.
     @discardableResult
-    func run(_ product: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = Self.binDir.appendingPathComponent(product)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    func run(_ product: String, _ args: [String]) throws -> ProcessRun {
+        try runProcess(BuiltProducts.url(product), args)
     }
 }
 

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import ImageIO
 @testable import Serve
+import _TestSupport
 
 final class ServeEndpointTests: ServeTestCase {
     func testPageHealthOpenAPIAndModels() throws {
@@ -81,7 +82,7 @@ final class ServeEndpointTests: ServeTestCase {
         try FileManager.default.copyItem(atPath: file, toPath: input + "/" + name)
         let r = try run("img2img", ["translate", "--model", modelsDir + "/night2day.safetensors", "--input", input,
                                     "--output", output, "--quiet"] + extra)
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 0, r.stderr)
         let outs = try FileManager.default.contentsOfDirectory(atPath: output).filter { !$0.hasPrefix(".") && $0 != "index.html" }
         XCTAssertEqual(outs.count, 1)
         return try bytes(output + "/" + (outs.first ?? "missing"))

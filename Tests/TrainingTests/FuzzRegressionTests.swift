@@ -5,10 +5,11 @@ import Checkpoint
 import Foundation
 import Models
 import Training
+import _TestSupport
 
 final class FuzzRegressionTests: XCTestCase {
     func fixture(_ name: String) throws -> String {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name)
+        let url = TestPaths.fixtures().appendingPathComponent(name)
         return try String(contentsOf: url, encoding: .utf8)
     }
 

@@ -16,9 +16,9 @@ import NN
 import TensorCore
 @testable import Training
 import XCTest
+import _TestSupport
 
-let fixtureDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("ModelTests/Fixtures").path
+let fixtureDirectory = TestPaths.inRepo("Tests/ModelTests/Fixtures").path
 
 func fixture(_ name: String) throws -> TensorFile {
     let path = fixtureDirectory + "/" + name

@@ -5,12 +5,12 @@ import Datasets
 import Models
 import Reports
 @testable import Training
+import _TestSupport
 
 /// The loop that ships (`TrainingRun`, what `img2img train` calls): files, schedule, resume,
 /// the stop request (Ctrl-C's path), the NaN stop, options.json, and registration.
 final class TrainingRunTests: XCTestCase {
-    static let earth = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("datasets/earth-day2night").path
+    static let earth = TestPaths.inRepo("datasets/earth-day2night").path
 
     var tmp: String!
 

@@ -13,10 +13,10 @@ import Models
 import NN
 import TensorCore
 import Translation
+import _TestSupport
 
 final class BF16TranslationTests: XCTestCase {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repoRoot = TestPaths.repoRoot
 
     override func setUpWithError() throws {
         try XCTSkipUnless(Engine.supportsBF16, "this CPU lacks AVX512_BF16")
