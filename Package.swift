@@ -2,12 +2,16 @@
 import PackageDescription
 
 // Dependencies flow one way:
-//   ImageIO -> Augment -> Datasets ------------------------------+
-//   _CKernels -> TensorCore -> Autograd -> NN -> Models -> Training -> img2img (CLI)
-//   Checkpoint (safetensors / .pth) -> Models                    |
-//   Reports (HTML pages, loss log) -------> Training, Translation +
-//   Models -> Translation (folder pipeline; networks only through ImageTranslator) -> img2img
+//   ImageIO -> Augment -> Datasets ---------------------------------------------+
+//   _CKernels -> TensorCore -> Autograd -> Distributed -> NN -> Models          |
+//   Models + Datasets -> Training (the run loop: options, schedules, checkpoints, Adam)
+//     -> Trainers (one file per model, the model registry) -> Evaluation (`test`) -> img2img (CLI)
+//   Checkpoint (safetensors / .pth) -> Models
+//   Reports (HTML pages, loss log) -> Training, Translation, Evaluation
+//   Models -> Translation (folder pipeline, `generate`; networks only through ImageTranslator) -> img2img
 //   Translation -> Serve (Hummingbird: page, API, metrics) -> img2img-serve (`img2img serve` execs it)
+//   Distributed: the processes of a run (one, MPI ranks, in-process ranks), handed to the run and
+//   to batch norm; _Files: the one atomic writer, bounded reader and output-name rule.
 // Checkpoint knows nothing of tensors: it moves named float arrays. ImageIO knows nothing of
 // tensors either. The CLI parses options, calls one library entry point and prints.
 //   Models -> ONNX (export to ONNX through swift-protobuf; the generated onnx.pb.swift is committed)
@@ -26,6 +30,8 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Trainers", targets: ["Trainers"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "ONNX", targets: ["ONNX"]),
         .executable(name: "img2img", targets: ["img2img"]),
@@ -76,8 +82,11 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["_CKernels"]),
         .target(name: "Autograd", dependencies: ["TensorCore", "_CKernels"]),
 
+        // MARK: - Processes of a run (one, MPI ranks, or in-process ranks for tests)
+        .target(name: "Distributed", dependencies: ["Autograd", "TensorCore", "_CMPI"]),
+
         // MARK: - Layers and networks
-        .target(name: "NN", dependencies: ["TensorCore", "Autograd"]),
+        .target(name: "NN", dependencies: ["TensorCore", "Autograd", "Distributed"]),
         .target(name: "Models", dependencies: ["NN", "Checkpoint", "TensorCore", "Autograd"]),
 
         // MARK: - Export (ONNX; tools/generate_onnx_swift.sh regenerates onnx.pb.swift)
@@ -91,8 +100,16 @@ let package = Package(
         .target(name: "Reports"),
 
         // MARK: - Training
+        // The run loop with its options, schedules, checkpoints and what every trainer shares.
         .target(name: "Training", dependencies: ["Models", "NN", "Autograd", "TensorCore", "Checkpoint", "_CKernels",
-                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "_CMPI", "_Files"]),
+                                                "Datasets", "Augment", "ImageIO", "Reports", "Translation", "Distributed", "_Files"]),
+        // The models: one file per trainer (each reads like the paper code's optimize_parameters)
+        // and the registry that lists them.
+        .target(name: "Trainers", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
+                                                "Datasets", "Augment", "Distributed"]),
+        // Measuring trained models: `test` (the paper code's test.py with L1/PSNR/SSIM).
+        .target(name: "Evaluation", dependencies: ["Trainers", "Training", "Translation", "Models", "Checkpoint", "Datasets",
+                                                  "Augment", "ImageIO", "Reports", "_Files"]),
         // Open MPI loaded at run time (dlopen): data-parallel training where it is installed,
         // no build or run dependency where it is not.
         .target(name: "_CMPI", linkerSettings: [.linkedLibrary("dl")]),
@@ -102,7 +119,7 @@ let package = Package(
             name: "img2img",
             dependencies: [
                 "ImageIO", "Augment", "Datasets", "Translation", "Checkpoint", "TensorCore",
-                "Models", "Training", "Reports", "ONNX", "_Files",
+                "Models", "Training", "Trainers", "Evaluation", "Reports", "ONNX", "Distributed", "_Files",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -129,13 +146,14 @@ let package = Package(
         // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
         .executableTarget(
             name: "img2img-bench",
-            dependencies: ["TensorCore", "Autograd", "NN", "Models", "Training"]
+            dependencies: ["TensorCore", "Autograd", "NN", "Models", "Training", "Trainers",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Experiments behind docs/ notes (tools/cgan_experiment.sh); not a product
         .executableTarget(
             name: "img2img-experiments",
-            dependencies: ["TensorCore", "Autograd", "NN", "Training", "ImageIO", "_Files"]
+            dependencies: ["TensorCore", "Autograd", "NN", "Training", "Trainers", "ImageIO", "_Files"]
         ),
 
         // MARK: - Tests
@@ -149,14 +167,16 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["TensorCore", "Autograd", "_CKernels", "_TestSupport"],
                     exclude: ["Fixtures"]),  // read via #filePath by the tests
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO", "TensorCore", "_TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint", "_TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint", "Training",
+                                                   "Trainers", "_TestSupport"]),
         .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation", "_TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd", "_TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd", "_TestSupport",
                                                     .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
-                                                        "Datasets", "ImageIO", "Reports", "_TestSupport"],
+                                                        "Datasets", "ImageIO", "Reports", "Distributed", "Trainers", "Evaluation", "Translation",
+                                                        "_TestSupport"],
                     exclude: ["Fixtures"]),
     ]
 )

@@ -6,6 +6,7 @@
 //                   unbiased var) and num_batches_tracked are buffers in the state dict.
 import TensorCore
 import Autograd
+import Distributed
 
 public final class InstanceNorm2D: Layer {
     public let channels: Int
@@ -77,17 +78,18 @@ public final class BatchNorm2D: Layer {
                  set: { self.numBatchesTracked = Int($0.scalar) })]
     }
 
-    /// Synchronized batch norm (data-parallel training's `--sync-bn`): when set, training-mode
-    /// statistics are over the whole global batch. The function sums a tensor over all
-    /// processes and is differentiable (its backward sums the gradient the same way), so the
-    /// composite below has the exact gradient of batch norm over the global batch.
-    nonisolated(unsafe) public static var crossProcessSum: ((Variable) -> Variable)?
+    /// Synchronized batch norm (data-parallel training's `--sync-bn`, as PyTorch's
+    /// `SyncBatchNorm(process_group=...)`): when set, training-mode statistics are over every
+    /// rank's batch. The group's `allReduceSum` is differentiable (its backward sums the gradient
+    /// the same way), so the composite below has the exact gradient of batch norm over the
+    /// global batch.
+    public var processGroup: (any ProcessGroup)?
 
     public func callAsFunction(_ x: Variable) -> Variable {
         switch statistics {
         case .batchUpdatingRunning:
             numBatchesTracked += 1
-            if let reduce = Self.crossProcessSum { return synchronized(x, sum: reduce) }
+            if let group = processGroup, group.isActive { return synchronized(x, sum: group.allReduceSum) }
             return batchNorm(x, gamma: weight, beta: bias, statistics: &running, training: true)
         case .batch:
             var scratch = running
@@ -97,7 +99,7 @@ public final class BatchNorm2D: Layer {
         }
     }
 
-    /// Batch norm with statistics over every process's batch (see `crossProcessSum`).
+    /// Batch norm with statistics over every process's batch (see `processGroup`).
     ///   count = sum_p M_p,  mean = sum_p sum_{NHW} x / count,  var = sum_p sum_{NHW} (x - mean)^2 / count
     func synchronized(_ x: Variable, sum reduce: (Variable) -> Variable, eps: Float = 1e-5) -> Variable {
         let m = Float(x.shape[0] * x.shape[1] * x.shape[2])

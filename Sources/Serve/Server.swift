@@ -26,11 +26,11 @@ public struct ServeContext: RequestContext {
 /// alpha and 16-bit handling), so an answer equals `img2img translate` of the same file.
 public final class TranslationServer: Sendable {
     public let configuration: ServeConfiguration
-    public let registry: ModelRegistry
+    public let registry: ServedModels
     public let metrics: ServeMetrics
     let queue: WorkQueue
 
-    public init(configuration: ServeConfiguration, registry: ModelRegistry) {
+    public init(configuration: ServeConfiguration, registry: ServedModels) {
         self.configuration = configuration
         self.registry = registry
         let metrics = ServeMetrics()
@@ -123,7 +123,7 @@ public final class TranslationServer: Sendable {
 
     func model(named name: String?) throws(ServeError) -> ServedModel {
         // The name only indexes the dictionary built from the folder's listing at start.
-        guard let name, ModelRegistry.isValidName(name), let m = registry.models[name] else {
+        guard let name, ServedModels.isValidName(name), let m = registry.models[name] else {
             throw ServeError(.notFound, "no model named '\(name ?? "")' (GET /v1/models lists them)")
         }
         return m

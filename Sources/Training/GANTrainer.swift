@@ -71,12 +71,16 @@ public protocol GANTrainer: AnyObject {
     /// networks are created from the data (CUT's netF) creates them here from the file's shapes,
     /// so that they and their optimizers are restored too. Default: nothing.
     func prepareToRestore(_ file: TensorFile) throws
+    /// A noise GAN's samples for the report, `perClass` per class (one row per class; one row
+    /// for an unconditional GAN), [N,H,W,C] in [-1, 1]; nil for translation models (default).
+    func reportSamples(perClass: Int) -> Tensor?
 }
 
 extension GANTrainer {
     public var pools: [(name: String, pool: ImagePool)] { [] }
     public var visuals: [(name: String, image: Tensor)] { [] }
     public func prepareToRestore(_ file: TensorFile) throws {}
+    public func reportSamples(perClass: Int) -> Tensor? { nil }
 
     /// Whether this iteration updates G (D is updated every iteration; G every dSteps-th).
     public var isGeneratorIteration: Bool { (progress.iteration + 1) % max(options.dSteps, 1) == 0 }
@@ -95,16 +99,16 @@ extension GANTrainer {
 /// Convenience used by the trainers.
 extension Module {
     /// Named parameters with a prefix ("G_A.model.1.weight").
-    func prefixedParameters(_ prefix: String) -> [(name: String, variable: Variable)] {
+    public func prefixedParameters(_ prefix: String) -> [(name: String, variable: Variable)] {
         namedParameters().map { (prefix + "." + $0.name, $0.variable) }
     }
 }
 
-func makeAdam(_ nets: [(String, any Module)], _ o: TrainingOptions) -> Adam {
+public func makeAdam(_ nets: [(String, any Module)], _ o: TrainingOptions) -> Adam {
     Adam(nets.flatMap { $0.1.prefixedParameters($0.0) }, lr: o.lr, beta1: o.beta1, beta2: o.beta2)
 }
 
-func makeSchedule(_ o: TrainingOptions) -> LRSchedule {
+public func makeSchedule(_ o: TrainingOptions) -> LRSchedule {
     LRSchedule(policy: o.lrPolicy, baseLR: o.lr, epochCount: o.epochCount, nEpochs: o.nEpochs,
                nEpochsDecay: o.nEpochsDecay, lrDecayIters: o.lrDecayIters)
 }

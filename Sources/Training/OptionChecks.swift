@@ -112,9 +112,7 @@ func validateCommonOptions(_ o: TrainOptions, model: TrainableModel) throws {
         throw fail("--epoch-count must be 1...\(o.nEpochs + o.nEpochsDecay) (--n-epochs + --n-epochs-decay), got \(o.epochCount)")
     }
     guard model.discriminators.contains(o.netD) else {
-        let takers = ModelRegistry.models.filter { $0.discriminators.contains(o.netD) }.map(\.name)
-        throw fail((takers.isEmpty ? "unknown --netD '\(o.netD)'" : "--netD \(o.netD) is \(takers.joined(separator: ", "))'s")
-                   + "; \(model.name) takes \(model.discriminators.joined(separator: ", "))")
+        throw fail("--netD \(o.netD) is not one of \(model.name)'s: \(model.discriminators.joined(separator: ", "))")
     }
     guard datasetMode == .colorization || ([1, 3].contains(o.inputNc) && [1, 3].contains(o.outputNc)) else {
         throw fail("--input-nc and --output-nc must be 1 or 3, got \(o.inputNc) and \(o.outputNc)")

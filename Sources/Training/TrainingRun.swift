@@ -24,9 +24,11 @@ import Checkpoint
 import Datasets
 import ImageIO
 import Autograd
+import Distributed
 import Models
 import NN
 import TensorCore
+import Translation
 
 /// What a run tells its caller while it goes (the CLI prints it).
 public struct TrainingEvents: Sendable {
@@ -80,7 +82,7 @@ public enum TrainingOutcome: Equatable {
 
 /// Errors of a run that are not the trainers' own.
 public enum TrainingRunError: Error, CustomStringConvertible {
-    case unknownModel(String)
+    case unknownModel(String, known: [String])
     case noCheckpointToContinue(String)
     /// Another process holds the run folder's lock (`pid` read from the lock file, nil if unknown).
     case runInUse(directory: String, pid: Int32?)
@@ -94,8 +96,8 @@ public enum TrainingRunError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unknownModel(let m):
-            return "unknown model '\(m)' (known: \(ModelRegistry.models.map(\.name).joined(separator: ", ")))"
+        case .unknownModel(let m, let known):
+            return "unknown model '\(m)' (known: \(known.joined(separator: ", ")))"
         case .noCheckpointToContinue(let p): return "--continue: no checkpoint at \(p)"
         case .runInUse(let dir, let pid):
             return "the run folder \(dir) is in use by another img2img train" + (pid.map { " (pid \($0))" } ?? "")
@@ -122,6 +124,9 @@ public final class TrainingRun {
     public let configs: [String: ModelConfig]
     public let classes: [String]?
     public var events: TrainingEvents
+    /// The processes of the run (one, or the ranks of a data-parallel run): handed in, never global.
+    public let group: any ProcessGroup
+    private let averager: GradientAverager
     /// Files of the dataset that failed at the scan (named as images but not images, unreadable).
     private let datasetFailures: [String]
     private var stopRequested = false
@@ -144,24 +149,24 @@ public final class TrainingRun {
     }
 
     /// Checks the options, scans the dataset and builds the model (networks initialized from the seed).
-    public init(options: TrainOptions, model: TrainableModel? = nil, events: TrainingEvents = TrainingEvents()) throws {
-        guard let m = model ?? ModelRegistry.model(named: options.model) else {
-            throw TrainingRunError.unknownModel(options.model)
-        }
+    public init(options: TrainOptions, model m: TrainableModel, group: any ProcessGroup = SingleProcess(),
+                events: TrainingEvents = TrainingEvents()) throws {
         try m.check(options)
-        guard options.worldSize == DataParallel.size else {
-            throw TrainingError.invalidOptions("world_size \(options.worldSize) but \(DataParallel.size) MPI ranks are running")
+        guard options.worldSize == group.size else {
+            throw TrainingError.invalidOptions("world_size \(options.worldSize) but \(group.size) ranks are running")
         }
         self.options = options
         self.model = m
+        self.group = group
+        averager = GradientAverager(group: group)
         // Only rank 0 speaks and writes; the others train silently in step with it.
-        self.events = DataParallel.isWriter ? events : TrainingEvents()
+        self.events = group.isWriter ? events : TrainingEvents()
         let dataset = try m.makeDataset(options)
         try m.checkPlannedSizes(options, dataset: dataset)
-        if DataParallel.isWriter { for s in dataset.skipped { events.message("img2img: skipped \(s)") } }
+        if group.isWriter { for s in dataset.skipped { events.message("img2img: skipped \(s)") } }
         datasetFailures = dataset.skipped.map(\.path)
-        if DataParallel.isActive {
-            let counts = DataParallel.allGather(dataset.count)
+        if group.isActive {
+            let counts = group.allGather(dataset.count)
             guard Set(counts).count == 1 else {
                 throw DataParallelError.datasetsDiffer(counts: counts, dataroot: options.dataroot)
             }
@@ -172,15 +177,18 @@ public final class TrainingRun {
         classes = built.classes
         loader = DataLoader(dataset: dataset, batchSize: options.batchSize, shuffle: true, seed: options.seed,
                             dropLast: false, maxItems: options.maxDatasetSize,
-                            shard: (DataParallel.rank, DataParallel.size),
-                            onSkip: { e in events.message("img2img: rank \(DataParallel.rank): \(e)") })
-        if DataParallel.isActive {
-            for (_, o) in trainer.optimizers { o.beforeStep = { DataParallel.averageGradients($0) } }
+                            shard: (group.rank, group.size),
+                            onSkip: { e in events.message("img2img: rank \(group.rank): \(e)") })
+        if group.isActive {
+            let averager = self.averager
+            for (_, o) in trainer.optimizers { o.beforeStep = { averager.average($0) } }
             // Each rank draws its own noise and labels (cgan/dcgan); saved per rank in checkpoints.
-            if DataParallel.rank > 0 { trainer.rng = SplitMix64(seed: deriveSeed(options.seed, 7000 + UInt64(DataParallel.rank))) }
+            if group.rank > 0 { trainer.rng = SplitMix64(seed: deriveSeed(options.seed, 7000 + UInt64(group.rank))) }
         }
-        let syncBN: ((Variable) -> Variable)? = options.syncBN && DataParallel.isActive ? { DataParallel.allReduceSum($0) } : nil
-        BatchNorm2D.crossProcessSum = syncBN
+        // --sync-bn: each batch-norm layer of the run's networks gets the group (as SyncBatchNorm)
+        for (_, net) in trainer.networks {
+            for (_, m) in net.namedModules() { (m as? BatchNorm2D)?.processGroup = options.syncBN ? group : nil }
+        }
         report = RunReport(directory: options.directory, title: "\(options.name): \(m.name)")
     }
 
@@ -204,7 +212,7 @@ public final class TrainingRun {
     // MARK: - The loop
 
     public func run() throws -> TrainingOutcome {
-        let writer = DataParallel.isWriter
+        let writer = group.isWriter
         // One writer per run folder: rank 0 of a data-parallel run, or the one process.
         var folderLock: RunFolderLock? = nil
         if writer {
@@ -213,7 +221,7 @@ public final class TrainingRun {
             _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
         }
         defer { folderLock?.release() }
-        DataParallel.barrier()  // the folder exists before any rank looks for a checkpoint in it
+        group.barrier()  // the folder exists before any rank looks for a checkpoint in it
         var batchInEpoch = 0
         if options.continueTrain {
             batchInEpoch = try resume()
@@ -222,8 +230,8 @@ public final class TrainingRun {
         }
         if writer { try writeOptions() }
         if let w = zeroRateWarning(from: trainer.progress.epoch) { events.message(w) }
-        if DataParallel.isActive {
-            events.message("data-parallel: \(DataParallel.size) ranks x batch \(options.batchSize) = \(options.effectiveBatchSize) "
+        if group.isActive {
+            events.message("data-parallel: \(group.size) ranks x batch \(options.batchSize) = \(options.effectiveBatchSize) "
                            + "images per step, \(loader.batchesPerEpoch) steps per epoch"
                            + (options.syncBN ? ", batch norm synchronized" : ""))
         }
@@ -238,7 +246,7 @@ public final class TrainingRun {
             // at an epoch's start saves it unstepped and the resume steps it exactly once.
             var rateStepped = batchInEpoch > 0
             let started = Date()
-            let reducedBefore = DataParallel.reduceSeconds
+            let reducedBefore = averager.seconds
             var done = 0
             let batches = loader.batches(epoch: epoch, skipping: batchInEpoch)
             while true {
@@ -290,7 +298,7 @@ public final class TrainingRun {
             }
             if writer { try report.addEpoch(number, samples: sampleImages()) }
             events.epoch(EpochStatus(epoch: number, totalEpochs: lastEpochNumber, seconds: trainedFor, steps: done,
-                                     allreduceSeconds: DataParallel.reduceSeconds - reducedBefore, savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
+                                     allreduceSeconds: averager.seconds - reducedBefore, savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
         }
         return .finished
     }
@@ -355,13 +363,13 @@ public final class TrainingRun {
         trainer.schedule.lrDecayIters = options.lrDecayIters
         let state = RunState.decode(file.metadata)
         let batchInEpoch = state?.batchInEpoch ?? 0
-        if DataParallel.isActive, DataParallel.rank > 0 {
-            if state?.worldSize == DataParallel.size { try restoreRankState(file) } else {
+        if group.isActive, group.rank > 0 {
+            if state?.worldSize == group.size { try restoreRankState(file) } else {
                 // A checkpoint of another rank count: rank 0's generators for all, by a rank-specific skip.
-                trainer.rng = SplitMix64(seed: deriveSeed(trainer.rng.state, 7000 + UInt64(DataParallel.rank)))
+                trainer.rng = SplitMix64(seed: deriveSeed(trainer.rng.state, 7000 + UInt64(group.rank)))
             }
         }
-        if DataParallel.isWriter { report.loadLog() }
+        if group.isWriter { report.loadLog() }
         events.message("resuming \(options.name) at epoch \(trainer.currentEpochNumber), iteration \(trainer.progress.iteration)"
                        + (batchInEpoch > 0 ? " (batch \(batchInEpoch) of the epoch)" : ""))
         return batchInEpoch
@@ -379,11 +387,11 @@ public final class TrainingRun {
     public func save(label: String, batchInEpoch: Int) throws {
         // Under MPI every rank reaches here at the same step: the ranks' own generators and pools
         // go to rank 0, which writes one checkpoint for all.
-        let ranks = DataParallel.isActive ? DataParallel.gather(try rankState()) : nil
-        guard DataParallel.isWriter else { return }
+        let ranks = group.isActive ? group.gather(try rankState()) : nil
+        guard group.isWriter else { return }
         var metadata: [String: String] = [:]
         for (k, cfg) in configs { metadata[ModelConfig.metadataKey + "." + k] = cfg.json() }
-        metadata[RunMetadata.key] = RunState(batchInEpoch: batchInEpoch, classes: classes, worldSize: DataParallel.size).json()
+        metadata[RunMetadata.key] = RunState(batchInEpoch: batchInEpoch, classes: classes, worldSize: group.size).json()
         var file = try TrainingCheckpoint.encode(trainer, extraMetadata: metadata)
         for (r, bytes) in (ranks ?? []).enumerated().dropFirst() {
             let state = try SafeTensors.decode(bytes)
@@ -409,9 +417,8 @@ public final class TrainingRun {
     /// This epoch's samples, captioned: the last batch's first item through every visual of
     /// the model (real_A, fake_B, rec_A, ...), or for a noise GAN a row of samples per class.
     func sampleImages() -> [(caption: String, image: Image)] {
-        if let noise = trainer as? NoiseGANTrainer {
-            let perRow = 8
-            let s = noise.samples(perClass: perRow)
+        let perRow = 8
+        if let s = trainer.reportSamples(perClass: perRow) {
             let rows = s.shape[0] / perRow
             return (0..<rows).map { r in
                 let caption = classes.map { r < $0.count ? $0[r] : "class \(r)" } ?? "G(z)"
@@ -464,9 +471,9 @@ extension TrainingRun {
     /// Returns whether to stop; throws when the ranks are not at the same batch.
     func agree(batch index: Int?) throws -> Bool {
         let stop = shouldStop
-        guard DataParallel.isActive else { return stop }
+        guard group.isActive else { return stop }
         let mine = (index ?? -1) * 2 + (stop ? 1 : 0)
-        let all = DataParallel.allGather(mine + 2)  // +2: keeps -1 (end) apart from flags
+        let all = group.allGather(mine + 2)  // +2: keeps -1 (end) apart from flags
         let indices = all.map { ($0 - 2) >> 1 }
         guard Set(indices).count == 1 else { throw DataParallelError.batchesDiffer(indices: indices) }
         return all.contains { ($0 - 2) & 1 == 1 }
@@ -474,10 +481,10 @@ extension TrainingRun {
 
     /// The losses averaged over the ranks (every rank gets the same values).
     func averaged(_ losses: [(name: String, value: Float)]) -> [(name: String, value: Float)] {
-        guard DataParallel.isActive else { return losses }
+        guard group.isActive else { return losses }
         var v = losses.map { Double($0.value) }
-        DataParallel.sum(&v)
-        return zip(losses, v).map { ($0.name, Float($1 / Double(DataParallel.size))) }
+        group.sum(&v)
+        return zip(losses, v).map { ($0.name, Float($1 / Double(group.size))) }
     }
 
     /// This rank's own state: its generator and its pools (images and generators), as safetensors bytes.
@@ -492,7 +499,7 @@ extension TrainingRun {
 
     /// Restores this rank's state from a checkpoint of the same rank count.
     func restoreRankState(_ file: TensorFile) throws {
-        let r = DataParallel.rank
+        let r = group.rank
         func meta(_ k: String) -> UInt64? { file.metadata["img2img.rank\(r).\(k)"].flatMap(UInt64.init) }
         if let s = meta("trainer_rng") { trainer.rng.state = s }
         for (name, pool) in trainer.pools {
@@ -503,12 +510,3 @@ extension TrainingRun {
     }
 }
 
-/// Item `item` of an [N,H,W,C] tensor in [-1, 1] as an 8-bit image.
-public func image(of t: Tensor, item: Int) -> Image {
-    let (h, w, c) = (t.shape[1], t.shape[2], t.shape[3])
-    let per = h * w * c
-    return t.withUnsafeBufferPointer { b in
-        Normalization.toImage8(UnsafeBufferPointer(rebasing: b[(item * per)..<((item + 1) * per)]), width: w, height: h,
-                               channels: c, quantization: .round)
-    }
-}

@@ -18,66 +18,54 @@
 // --precision bf16 runs every inference conv in bf16 (Engine.setConvPrecision); the *_bf16 cases
 // do so whatever the flag. Both are refused on a CPU without AVX512_BF16.
 import Foundation
+import ArgumentParser
 import Autograd
 import Models
 import NN
 import TensorCore
 import Training
+import Trainers
 
 // MARK: - Options
 
-struct Options {
+struct Options: ParsableArguments {
+    static let configuration = CommandConfiguration(commandName: "img2img-bench")
+
+    @Option(help: "Compute threads.")
     var threads = 2
+    @Option(help: "Timed calls per case (the median is reported).")
     var repeats = 5
+    @Option(help: "Untimed calls before them.")
     var warmup = 1
-    var only: [String]? = nil
-    var json: String? = nil
-    var child: String? = nil
+    @Option(name: .customLong("only"), help: "Only these cases (NAME[,NAME...]; repeatable).")
+    var onlyLists: [String] = []
+    @Option(help: "Also write the results as JSON to this file.")
+    var json: String?
+    @Option(help: ArgumentHelp("Run one case (the parent runs each case in a child).", visibility: .hidden))
+    var child: String?
+    @Flag(help: "Run every case in this process (peak RSS is then cumulative).")
     var inProcess = false
+    @Flag(help: "List the case names.")
     var list = false
     /// BufferPool.shared.maxCachedBytes in MiB (nil: the pool's default).
-    var poolCacheMiB: Int? = nil
+    @Option(name: .customLong("pool-cache-mb"), help: "Cap of the idle memory the tensor buffer pool keeps (MiB; 0: none).")
+    var poolCacheMiB: Int?
     /// Forces the kernels' instruction set (avx512, avx2, portable), to measure each path on any machine.
-    var isa: String? = nil
+    @Option(help: "Force the kernels' instruction set: avx512 | avx2 | portable.")
+    var isa: String?
     /// Precision of inference convs (Engine.setConvPrecision).
+    @Option(help: "Precision of inference convs: fp32 | bf16.")
     var precision = ConvPrecision.fp32
+
+    var only: [String]? { onlyLists.isEmpty ? nil : onlyLists.flatMap { $0.split(separator: ",").map(String.init) } }
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeats must be at least 1 and --warmup at least 0") }
+    }
 }
 
-func usage() -> Never {
-    emit("""
-    usage: img2img-bench [--threads N] [--repeats K] [--warmup W] [--only NAME[,NAME...]] [--json out.json]
-                         [--in-process] [--list] [--pool-cache-mb MB] [--isa avx512|avx2|portable]
-                         [--precision fp32|bf16]
-    """)
-    exit(2)
-}
-
-func parseOptions() -> Options {
-    var o = Options()
-    var args = CommandLine.arguments.dropFirst()
-    func value(_ flag: String) -> String {
-        guard let v = args.popFirst() else { FileHandle.standardError.write("\(flag) needs a value\n".data(using: .utf8)!); usage() }
-        return v
-    }
-    while let a = args.popFirst() {
-        switch a {
-        case "--threads": o.threads = Int(value(a)) ?? { usage() }()
-        case "--repeats": o.repeats = max(1, Int(value(a)) ?? { usage() }())
-        case "--warmup": o.warmup = max(0, Int(value(a)) ?? { usage() }())
-        case "--only": o.only = (o.only ?? []) + value(a).split(separator: ",").map(String.init)
-        case "--json": o.json = value(a)
-        case "--child": o.child = value(a)
-        case "--in-process": o.inProcess = true
-        case "--list": o.list = true
-        case "--pool-cache-mb": o.poolCacheMiB = Int(value(a)) ?? { usage() }()
-        case "--isa": o.isa = value(a)
-        case "--precision": o.precision = ConvPrecision(rawValue: value(a)) ?? { usage() }()
-        case "-h", "--help": usage()
-        default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); usage()
-        }
-    }
-    return o
-}
+extension ConvPrecision: ExpressibleByArgument {}
 
 // MARK: - Measuring
 
@@ -297,7 +285,7 @@ func cutIteration(fast: Bool) -> () -> Void {
     d.antialias = true
     guard let G = net(g) as? ResnetGenerator else { fatalError("resnet_9blocks is a ResnetGenerator") }
     var o = CUTOptions()
-    o.mode = fast ? "fastcut" : "cut"
+    o.mode = (fast ? TrainableModel.fastcut : TrainableModel.cut).name
     o.nceIdt = !fast; o.lambdaNCE = fast ? 10 : 1; o.flipEquivariance = fast
     let t = CUTTrainer(netG: G, netD: net(d), options: o)
     let batch = TrainingBatch.pair(image(), image())
@@ -429,7 +417,7 @@ func cpuModel() -> String {
         .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "?"
 }
 
-let options = parseOptions()
+let options = Options.parseOrExit()
 Engine.threads = options.threads
 if let isa = options.isa {
     do { try Engine.setKernelISA(isa) } catch {

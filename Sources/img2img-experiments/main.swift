@@ -19,6 +19,7 @@ import NN
 import TensorCore
 import _Files
 import Training
+import Trainers
 
 let classNames = ["tshirt_top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle_boot"]
 

@@ -81,7 +81,7 @@ struct ServeMain: AsyncParsableCommand {
         cfg.maxQueue = maxQueue
         cfg.decoding = DecodingOptions(maxPixels: maxImagePixels, maxDecodedBytes: maxImageMb * 1_000_000)
 
-        var registry = ModelRegistry()
+        var registry = ServedModels()
         do {
             if let models { try registry.addFolder(models) }
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Training
+import Translation
 
 /// `img2img generate`: images from a label-conditional GAN (or an unconditional DCGAN).
 struct GenerateCommand: ParsableCommand {

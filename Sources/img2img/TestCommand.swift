@@ -3,6 +3,8 @@ import _Files
 import Foundation
 import Datasets
 import Training
+import Trainers
+import Evaluation
 
 /// `img2img test`: the paper code's test.py (Training's `runTest`).
 struct TestCommand: ParsableCommand {

@@ -6,6 +6,8 @@ import Models
 import NN
 import TensorCore
 import Training
+import Trainers
+import Distributed
 
 
 /// `img2img train MODEL --dataroot DIR --name NAME`: the paper code's train.py. The models, their
@@ -75,7 +77,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The run's options: the model's defaults, then what was given. Usage errors throw
     /// `ValidationError` (exit status 64).
-    func effectiveOptions() throws -> TrainOptions {
+    func effectiveOptions(worldSize: Int = 1) throws -> TrainOptions {
         guard let m = ModelRegistry.model(named: model) else {
             throw ValidationError("unknown model '\(model)': \(ModelRegistry.models.map(\.name).joined(separator: ", "))")
         }
@@ -85,7 +87,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("Missing expected argument '\(what)'")
         }
         o.numThreads = engine.threads ?? Engine.threads
-        o.worldSize = DataParallel.size
+        o.worldSize = worldSize
         // Ranges, network sizes and the model's own rules: Training's TrainableModel.check.
         do { try m.check(o) } catch let e as TrainingError {
             if case .invalidOptions(let why) = e { throw ValidationError(why) }
@@ -96,11 +98,12 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        // Started by mpirun or srun: one rank of a data-parallel run (DataParallel).
-        try DataParallel.startIfLaunched()
-        defer { DataParallel.stop() }
-        let progress = ProgressDisplay(label: "it", quiet: quiet || !DataParallel.isWriter)
-        let quiet = self.quiet || !DataParallel.isWriter
+        // Started by mpirun or srun: one rank of a data-parallel run; else the one process.
+        let mpi = try MPIProcessGroup.startIfLaunched()
+        defer { mpi?.stop() }
+        let group: any ProcessGroup = mpi ?? SingleProcess()
+        let progress = ProgressDisplay(label: "it", quiet: quiet || !group.isWriter)
+        let quiet = self.quiet || !group.isWriter
         let events = TrainingEvents(
             message: { progress.message($0) },
             iteration: { s in
@@ -111,7 +114,7 @@ struct TrainCommand: ParsableCommand {
             epoch: { s in
                 progress.finish()
                 if !quiet {
-                    let reduce = DataParallel.isActive && s.steps > 0
+                    let reduce = group.isActive && s.steps > 0
                         ? String(format: " (allreduce %.1f ms/step)", s.allreduceSeconds * 1000 / Double(s.steps)) : ""
                     print("epoch \(s.epoch)/\(s.totalEpochs) done in \(String(format: "%.1f", s.seconds)) s\(reduce), "
                           + (s.savedLatest ? "saved \(s.latestPath), " : "") + "report \(s.reportPath)")
@@ -125,7 +128,7 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError(why)
             }
         }
-        let run = try usage { try TrainingRun(options: try effectiveOptions(), events: events) }
+        let run = try usage { try TrainingRun(options: try effectiveOptions(worldSize: group.size), group: group, events: events) }
         TrainingRun.stopOnInterrupt()
         let outcome: TrainingOutcome
         do { outcome = try usage { try run.run() } } catch {
@@ -133,7 +136,7 @@ struct TrainCommand: ParsableCommand {
             throw error
         }
         progress.finish()
-        guard DataParallel.isWriter else {
+        guard group.isWriter else {
             if outcome == .interrupted { throw ExitCode(130) }
             return
         }

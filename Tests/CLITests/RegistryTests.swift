@@ -4,6 +4,7 @@ import XCTest
 import Foundation
 @testable import img2img
 import Training
+import Trainers
 
 final class RegistryTests: CLITestCase {
     func testARegisteredModelIsInTrainTestAndHelp() throws {

@@ -45,7 +45,7 @@ class ServeTestCase: XCTestCase {
         var cfg = ServeConfiguration()
         cfg.port = 0
         configure(&cfg)
-        var registry = ModelRegistry()
+        var registry = ServedModels()
         try registry.addFolder(modelsDir)
         let server = TranslationServer(configuration: cfg, registry: registry)
         let r: Result<RunningServer, Error> = blocking { do { return .success(try await server.start()) } catch { return .failure(error) } }

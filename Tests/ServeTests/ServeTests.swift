@@ -41,7 +41,7 @@ final class ServeEndpointTests: ServeTestCase {
     }
 
     func testRegistrySkipsLinksOutsideAndBrokenFiles() throws {
-        var registry = ModelRegistry()
+        var registry = ServedModels()
         try registry.addFolder(modelsDir)
         let skipped = Dictionary(uniqueKeysWithValues: registry.skipped.map { ($0.file, $0.reason) })
         XCTAssertEqual(skipped["evil.safetensors"], "symbolic link to outside the models folder")
@@ -49,9 +49,9 @@ final class ServeEndpointTests: ServeTestCase {
         XCTAssertNil(registry.models["evil"])
         XCTAssertThrowsError(try registry.addFolder(tmp.appendingPathComponent("missing").path))
         for bad in ["..", "../etc", "/etc/passwd", ".hidden", "a/b", "a%2Fb", "", "név"] {
-            XCTAssertFalse(ModelRegistry.isValidName(bad), bad)
+            XCTAssertFalse(ServedModels.isValidName(bad), bad)
         }
-        XCTAssertTrue(ModelRegistry.isValidName("horse2zebra_G-A.v2"))
+        XCTAssertTrue(ServedModels.isValidName("horse2zebra_G-A.v2"))
     }
 
     func testMetricsCountRequestsErrorsAndLatency() throws {

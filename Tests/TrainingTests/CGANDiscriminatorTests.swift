@@ -7,6 +7,8 @@ import Models
 import NN
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 
 /// A discriminator that never looks at the label: for it a mismatched pair is a real pair.

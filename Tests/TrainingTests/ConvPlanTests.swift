@@ -8,6 +8,8 @@ import _CKernels
 @testable import NN
 @testable import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 
 final class ConvPlanTests: XCTestCase {
     private func generator() -> ResnetGenerator {

@@ -4,6 +4,8 @@ import Models
 import NN
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 
 final class FactoryTests: XCTestCase {

@@ -5,6 +5,8 @@ import Checkpoint
 import Foundation
 import Models
 import Training
+@testable import Trainers
+import Evaluation
 import _TestSupport
 
 final class FuzzRegressionTests: XCTestCase {

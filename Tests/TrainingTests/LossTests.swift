@@ -5,6 +5,8 @@ import Foundation
 import NN
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 
 /// A tiny smooth critic (tanh, so finite differences are meaningful): [N,8,8,3] -> [N,3,3,1].

@@ -6,6 +6,8 @@ import Foundation
 import NN
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 
 final class MixedSizeTests: XCTestCase {

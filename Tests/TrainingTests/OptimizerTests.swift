@@ -4,6 +4,8 @@ import Autograd
 import Foundation
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 
 final class OptimizerTests: XCTestCase {

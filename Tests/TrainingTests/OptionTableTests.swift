@@ -4,6 +4,8 @@
 import XCTest
 import Foundation
 import Training
+@testable import Trainers
+import Evaluation
 
 final class OptionTableTests: XCTestCase {
     /// A value of `o`'s type other than `current` (the model's default), as command-line text.

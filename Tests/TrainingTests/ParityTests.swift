@@ -15,6 +15,8 @@ import Models
 import NN
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 import _TestSupport
 

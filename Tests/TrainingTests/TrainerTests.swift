@@ -7,6 +7,8 @@ import Models
 import NN
 import TensorCore
 @testable import Training
+@testable import Trainers
+import Evaluation
 import XCTest
 
 // MARK: - Tiny networks and data (16x16, a few channels: debug builds are slow)

@@ -5,6 +5,8 @@ import Datasets
 import Models
 import Reports
 @testable import Training
+@testable import Trainers
+import Evaluation
 import _TestSupport
 
 /// The loop that ships (`TrainingRun`, what `img2img train` calls): files, schedule, resume,

@@ -1,6 +1,7 @@
 // Trainable models: what `img2img train <model>` can train. A model is one registration: its
-// trainer file declares a `TrainableModel` (name, help, defaults, its own options, its dataset,
-// how to build the trainer), and `ModelRegistry.models` lists it. The CLI builds its `train`
+// trainer file (module Trainers) declares a `TrainableModel` (name, help, defaults, its own
+// options, its dataset, how `test` runs it, how to build the trainer), and Trainers'
+// `ModelRegistry` lists it. The CLI builds its `train`
 // subcommands, their help and the parsing of each model's options from this list alone.
 //
 // To add a model (see TemplateTrainer.swift, the paper code's template_model.py):
@@ -116,6 +117,18 @@ public struct TrainableModel: Sendable {
     }
 }
 
+/// How `test` reads DATAROOT (the paper code's dataset modes for test.py).
+public enum TestDatasetMode: String, Sendable, CaseIterable {
+    /// DATAROOT/testA and testB, each through its generator and back (cyclegan).
+    case unaligned
+    /// DATAROOT/test with A|B pairs; the output is compared with B (pix2pix).
+    case aligned
+    /// Every image of DATAROOT through one generator (G, or G_A / G_B by --direction).
+    case single
+    /// Colour photos in DATAROOT/test (or DATAROOT): gray in, colour out, compared with the photo.
+    case colorization
+}
+
 /// How `img2img test` (the paper code's test.py) runs a model: its dataset mode and which
 /// generator checkpoint maps the inputs.
 public struct TestSpec: Sendable {
@@ -130,32 +143,6 @@ public struct TestSpec: Sendable {
                 cycle: Bool = false) {
         self.datasetMode = datasetMode; self.generator = generator; self.cycle = cycle
     }
-}
-
-public enum ModelRegistry {
-    /// The models img2img ships, in the order the help lists them.
-    public static let builtIn: [TrainableModel] = [.cyclegan, .cut, .fastcut, .pix2pix, .colorization, .cgan, .dcgan, .template]
-
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var registered = builtIn
-
-    /// Every model `img2img train` offers: the built-in ones, then any registered.
-    public static var models: [TrainableModel] { lock.withLock { registered } }
-
-    /// Adds a model (or replaces the one of the same name): it is in `train`, `test` and --help
-    /// from then on. Registration is the whole of what a model needs.
-    public static func register(_ m: TrainableModel) {
-        lock.withLock {
-            if let i = registered.firstIndex(where: { $0.name == m.name }) { registered[i] = m } else { registered.append(m) }
-        }
-    }
-
-    public static func model(named name: String) -> TrainableModel? {
-        models.first { $0.name == name }
-    }
-
-    /// The models `img2img test` runs.
-    public static var testable: [TrainableModel] { models.filter { $0.test != nil } }
 }
 
 /// The colorization dataset's folder: DATAROOT/<phase> when it exists, else DATAROOT itself.

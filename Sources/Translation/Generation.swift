@@ -3,6 +3,7 @@
 //   let g = try GeneratedImages.make(model: "runs/mnist/latest_net_G.safetensors", labels: ["sneaker"], count: 8)
 //   try g.write(to: "out", grid: true)
 import Foundation
+import Augment
 import Autograd
 import ImageIO
 import Models
@@ -78,5 +79,15 @@ public struct GeneratedImages {
             try writeImage(img, to: path, format: .png)
             return path
         }
+    }
+}
+
+/// Item `item` of an [N,H,W,C] tensor in [-1, 1] as an 8-bit image.
+public func image(of t: Tensor, item: Int) -> Image {
+    let (h, w, c) = (t.shape[1], t.shape[2], t.shape[3])
+    let per = h * w * c
+    return t.withUnsafeBufferPointer { b in
+        Normalization.toImage8(UnsafeBufferPointer(rebasing: b[(item * per)..<((item + 1) * per)]), width: w, height: h,
+                               channels: c, quantization: .round)
     }
 }

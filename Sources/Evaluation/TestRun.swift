@@ -4,6 +4,9 @@
 //
 //   var o = TestOptions(model: "pix2pix", dataroot: "datasets/facades", name: "facades")
 //   let result = try runTest(o, onFailure: { path, reason in print(path, reason) })
+import Training
+import Trainers
+import _Files
 import Foundation
 import Augment
 import Checkpoint
@@ -12,18 +15,6 @@ import ImageIO
 import Models
 import Reports
 import Translation
-
-/// How `test` reads DATAROOT (the paper code's dataset modes for test.py).
-public enum TestDatasetMode: String, Sendable, CaseIterable {
-    /// DATAROOT/testA and testB, each through its generator and back (cyclegan).
-    case unaligned
-    /// DATAROOT/test with A|B pairs; the output is compared with B (pix2pix).
-    case aligned
-    /// Every image of DATAROOT through one generator (G, or G_A / G_B by --direction).
-    case single
-    /// Colour photos in DATAROOT/test (or DATAROOT): gray in, colour out, compared with the photo.
-    case colorization
-}
 
 public struct TestOptions: Sendable {
     /// cyclegan (testA through G_A and back, testB through G_B and back), pix2pix or colorization.

@@ -17,6 +17,7 @@
 // labels: labels are discrete, there is no path between y and y_wrong to penalize along.
 // Noise and labels for fakes come from the trainer's seeded generator; sample grids use a fixed
 // noise per class drawn once from its own seed, so grids of successive epochs are comparable.
+import Training
 import Augment
 import Autograd
 import Datasets
@@ -163,6 +164,8 @@ public final class NoiseGANTrainer: GANTrainer {
     /// of `perClass`), from fixed noise drawn from `seed` (not the training generator), with
     /// batch norm on the batch's own statistics and running statistics left untouched.
     /// Returns [rows * perClass, H, W, C].
+    public func reportSamples(perClass: Int) -> Tensor? { samples(perClass: perClass) }
+
     public func samples(perClass: Int, seed: UInt64 = 1234) -> Tensor {
         let rows = max(numClasses, 1)
         var g = SplitMix64(seed: seed)

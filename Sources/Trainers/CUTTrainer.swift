@@ -14,6 +14,7 @@
 //                   against class 0, the negatives k_j from the same image (k detached).
 // No image pool (CUT's pool_size 0). Patch locations and the flip come from the trainer's `rng`
 // (in the checkpoint), so runs are reproducible and a resume is exact.
+import Training
 import Autograd
 import Checkpoint
 import Models

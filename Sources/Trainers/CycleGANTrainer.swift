@@ -8,6 +8,7 @@
 //   D step: D_A on (real_B, pool(fake_B)), D_B on (real_A, pool(fake_A)), each (real + fake) * 0.5
 //           (+ gradient penalty for wgangp; weights clipped after the step for wgan)
 //   Adam over chain(G_A, G_B) and over chain(D_A, D_B).
+import Training
 import Autograd
 import Models
 import NN

@@ -4,7 +4,7 @@ import Translation
 
 /// One servable model: a generator (or the two of a CycleGAN checkpoint) loaded once at start.
 ///
-/// Requests name a model; the name only ever indexes `ModelRegistry.models`, a dictionary built
+/// Requests name a model; the name only ever indexes `ServedModels.models`, a dictionary built
 /// from a listing of the folder at start, so nothing a client sends reaches the file system.
 public struct ServedModel: Sendable {
     public struct Info: Codable, Sendable, Equatable {
@@ -33,7 +33,7 @@ public struct ServedModel: Sendable {
 }
 
 /// The models found in a folder (and the bundled one), loaded at start.
-public struct ModelRegistry: Sendable {
+public struct ServedModels: Sendable {
     public static let fileExtensions = ["safetensors", "pth"]
 
     public private(set) var models: [String: ServedModel] = [:]

@@ -8,6 +8,7 @@
 //   Defaults: vanilla GAN, lambda_L1 100, no image pool (the paper code uses none for pix2pix).
 // Colorization (models/colorization_model.py) is pix2pix on Lab: the batch's RGB photos become
 // real_A = L / 50 - 1 and real_B = ab / 110, and the visuals are shown in RGB again.
+import Training
 import Augment
 import Autograd
 import Models

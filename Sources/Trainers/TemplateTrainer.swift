@@ -22,6 +22,7 @@
 //   fake_B = G(real_A),  loss_G = lambda_regression * |fake_B - real_B|
 // (the paper code's template), optionally with an adversarial term from a PatchGAN D on
 // fake_B alone when `lambdaGAN` > 0.
+import Training
 import Autograd
 import Models
 import NN

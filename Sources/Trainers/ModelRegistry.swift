@@ -1,0 +1,44 @@
+// The one list of models: `train`, `test`, the option checks and --help read it, and a model's
+// name appears nowhere else but in its own file (TrainableModel.swift in Training says what a
+// registration holds; TemplateTrainer.swift shows how to add one).
+import Foundation
+import Distributed
+import Training
+
+public enum ModelRegistry {
+    /// The models img2img ships, in the order the help lists them.
+    public static let builtIn: [TrainableModel] = [.cyclegan, .cut, .fastcut, .pix2pix, .colorization, .cgan, .dcgan, .template]
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var registered = builtIn
+
+    /// Every model `img2img train` offers: the built-in ones, then any registered.
+    public static var models: [TrainableModel] { lock.withLock { registered } }
+
+    /// Adds a model (or replaces the one of the same name): it is in `train`, `test` and --help
+    /// from then on. Registration is the whole of what a model needs.
+    public static func register(_ m: TrainableModel) {
+        lock.withLock {
+            if let i = registered.firstIndex(where: { $0.name == m.name }) { registered[i] = m } else { registered.append(m) }
+        }
+    }
+
+    public static func model(named name: String) -> TrainableModel? {
+        models.first { $0.name == name }
+    }
+
+    /// The models `img2img test` runs.
+    public static var testable: [TrainableModel] { models.filter { $0.test != nil } }
+}
+
+
+extension TrainingRun {
+    /// A run of the registered model that `options.model` names.
+    public convenience init(options: TrainOptions, group: any ProcessGroup = SingleProcess(),
+                            events: TrainingEvents = TrainingEvents()) throws {
+        guard let m = ModelRegistry.model(named: options.model) else {
+            throw TrainingRunError.unknownModel(options.model, known: ModelRegistry.models.map(\.name))
+        }
+        try self.init(options: options, model: m, group: group, events: events)
+    }
+}
