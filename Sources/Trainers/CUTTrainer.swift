@@ -21,25 +21,6 @@ import Models
 import NN
 import TensorCore
 
-public struct CUTOptions: Sendable, Codable, Equatable {
-    public var training = TrainingOptions()
-    /// "cut" or "fastcut" (CUT's --CUT_mode); the checkpoints' model name.
-    public var mode = "cut"
-    public var lambdaGAN: Float = 1
-    public var lambdaNCE: Float = 1
-    public var nceIdt = true
-    public var nceLayers = [0, 4, 8, 12, 16]
-    public var nceIncludesAllNegativesFromMinibatch = false
-    public var netFNc = 256
-    public var nceT: Float = 0.07
-    public var numPatches = 256
-    public var flipEquivariance = false
-    /// netF's initialization (CUT's --init_type, --init_gain), applied when it is created.
-    public var initType = InitType.xavier
-    public var initGain: Float = 0.02
-    public init() {}
-}
-
 /// The losses of one iteration, named as cut_model.py's loss_names.
 public struct CUTLosses: Sendable, Equatable {
     public var G_GAN: Float = 0, D_real: Float = 0, D_fake: Float = 0, G: Float = 0, NCE: Float = 0, NCE_Y: Float = 0
@@ -47,10 +28,11 @@ public struct CUTLosses: Sendable, Equatable {
 }
 
 public final class CUTTrainer: GANTrainer {
-    public var modelName: String { cutOptions.mode }
+    /// "cut" or "fastcut" (CUT's --CUT_mode): the run's model; "cut" for a trainer built in code.
+    public var modelName: String { options.model.isEmpty ? "cut" : options.model }
     public let netG: ResnetGenerator, netD: any Layer, netF: PatchSampleF
-    public let cutOptions: CUTOptions
-    public var options: TrainingOptions { cutOptions.training }
+    /// The run's options (the common ones and this model's own, typed: `options.lambdaA`).
+    public let options: TrainOptions
     public let optimizerG: Adam, optimizerD: Adam
     /// Created with netF (CUT's data_dependent_initialize); nil while lambda_NCE is 0 or before the first batch.
     public private(set) var optimizerF: Adam?
@@ -68,11 +50,11 @@ public final class CUTTrainer: GANTrainer {
     /// Whether the last forward flipped the images (flip_equivariance).
     public private(set) var flippedForEquivariance = false
 
-    public init(netG: ResnetGenerator, netD: any Layer, options: CUTOptions = .init()) {
-        self.netG = netG; self.netD = netD; self.cutOptions = options
+    public init(netG: ResnetGenerator, netD: any Layer, options: TrainOptions = TrainableModel.cut.defaults) {
+        self.netG = netG; self.netD = netD; self.options = options
         netF = PatchSampleF(nc: options.netFNc)
         netG.train(); netD.train()
-        let t = options.training
+        let t = options
         optimizerG = makeAdam([("G", netG)], t)
         optimizerD = makeAdam([("D", netD)], t)
         schedule = makeSchedule(t)
@@ -89,7 +71,7 @@ public final class CUTTrainer: GANTrainer {
     }
     public var lossValues: [(name: String, value: Float)] {
         [("G_GAN", losses.G_GAN), ("D_real", losses.D_real), ("D_fake", losses.D_fake), ("G", losses.G), ("NCE", losses.NCE)]
-            + (cutOptions.nceIdt ? [("NCE_Y", losses.NCE_Y)] : [])
+            + (options.nceIdt ? [("NCE_Y", losses.NCE_Y)] : [])
     }
 
     /// Creates netF for features of `channels` channels and its optimizer (at the current rate).
@@ -97,7 +79,7 @@ public final class CUTTrainer: GANTrainer {
     /// not depend on when the first batch comes.
     func createNetF(channels: [Int]) {
         var initRNG = SplitMix64(seed: deriveSeed(options.seed, 4))
-        netF.createMLP(channels: channels, initType: cutOptions.initType, gain: cutOptions.initGain, using: &initRNG)
+        netF.createMLP(channels: channels, initType: options.initType, gain: options.initGain, using: &initRNG)
         let adam = makeAdam([("F", netF)], options)
         adam.lr = schedule.lr
         adam.beforeStep = optimizerG.beforeStep
@@ -109,13 +91,13 @@ public final class CUTTrainer: GANTrainer {
     /// The shapes are checked against G's features first: a file cannot make it build anything else.
     public func prepareToRestore(_ file: TensorFile) throws {
         guard !netF.isCreated, file["F.mlp_0.0.weight"] != nil else { return }
-        let expected = featureChannels(netG, layers: cutOptions.nceLayers)
+        let expected = featureChannels(netG, layers: options.nceLayers.values)
         for (l, c) in expected.enumerated() {
             let shape = file["F.mlp_\(l).0.weight"]?.shape
-            guard shape == [cutOptions.netFNc, c] else {
+            guard shape == [options.netFNc, c] else {
                 throw TrainingError.incompatible(file: "checkpoint", reason: "F.mlp_\(l).0.weight has shape "
-                                                 + "\(shape.map { "\($0)" } ?? "none"), expected [\(cutOptions.netFNc), \(c)] "
-                                                 + "(--netF-nc \(cutOptions.netFNc), --nce-layers of the run)")
+                                                 + "\(shape.map { "\($0)" } ?? "none"), expected [\(options.netFNc), \(c)] "
+                                                 + "(--netF-nc \(options.netFNc), --nce-layers of the run)")
             }
         }
         createNetF(channels: expected)
@@ -124,7 +106,7 @@ public final class CUTTrainer: GANTrainer {
     public func optimizeParameters(_ batch: TrainingBatch) {
         guard let realBTensor = batch.realB else { preconditionFailure("CUT needs realB") }
         let realA = Variable(batch.realA), realB = Variable(realBTensor)
-        let o = cutOptions
+        let o = options
 
         // forward
         let (fakeB, idtB) = forward(realA: realA, realB: realB)
@@ -152,14 +134,14 @@ public final class CUTTrainer: GANTrainer {
     /// fake_B = G(real_A) and, with nce_idt, idt_B = G(real_B): one pass over cat(real_A, real_B)
     /// as CUT, or two when A and B differ in size (the same for instance norm).
     func forward(realA: Variable, realB: Variable) -> (fakeB: Variable, idtB: Variable?) {
-        if cutOptions.flipEquivariance {
+        if options.flipEquivariance {
             flippedForEquivariance = injectedFlip ?? (Double.random(in: 0..<1, using: &rng) < 0.5)
             injectedFlip = nil
         } else {
             flippedForEquivariance = false
         }
         let flip: (Variable) -> Variable = { self.flippedForEquivariance ? flipHorizontally($0) : $0 }
-        guard cutOptions.nceIdt else { return (netG(flip(realA)), nil) }
+        guard options.nceIdt else { return (netG(flip(realA)), nil) }
         if realA.shape.dropFirst() == realB.shape.dropFirst() {
             let n = realA.shape[0]
             let fake = netG(flip(concat([realA, realB], axis: 0)))
@@ -177,7 +159,7 @@ public final class CUTTrainer: GANTrainer {
     }
 
     func computeGLoss(realA: Variable, realB: Variable, fakeB: Variable, idtB: Variable?) -> Variable {
-        let o = cutOptions
+        let o = options
         var lossG: Variable? = nil
         losses.G_GAN = 0; losses.NCE = 0; losses.NCE_Y = 0
         if o.lambdaGAN > 0 {
@@ -202,13 +184,13 @@ public final class CUTTrainer: GANTrainer {
     }
 
     func calculateNCELoss(src: Variable, tgt: Variable) -> Variable {
-        let o = cutOptions
-        var featQ = netG.encode(tgt, layers: o.nceLayers)
+        let o = options
+        var featQ = netG.encode(tgt, layers: o.nceLayers.values)
         if o.flipEquivariance && flippedForEquivariance { featQ = featQ.map(flipHorizontally) }
         // PatchNCE detaches the keys: nothing flows back through netG(src) or netF's key pass,
         // so they are computed without recording.
         let (featKPool, ids) = withNoGrad { () -> ([Variable], [[Int]]) in
-            let featK = netG.encode(src, layers: o.nceLayers)
+            let featK = netG.encode(src, layers: o.nceLayers.values)
             if !netF.isCreated { createNetF(channels: featK.map { $0.shape[3] }) }
             let injected = injectedPatchIDs.isEmpty ? nil : injectedPatchIDs.removeFirst()
             return netF(featK, numPatches: o.numPatches, patchIDs: injected, sample: { self.samplePatches($0, of: $1) })
@@ -220,7 +202,7 @@ public final class CUTTrainer: GANTrainer {
             let loss = mean(patchNCELoss(q, k, batchDim: batchDim, temperature: o.nceT) * o.lambdaNCE)
             total = total.map { $0 + loss } ?? loss
         }
-        return total! / Float(o.nceLayers.count)
+        return total! / Float(o.nceLayers.values.count)
     }
 
     /// `count` distinct locations of 0..<total in random order (np.random.permutation(total)[:count]).
@@ -306,7 +288,7 @@ extension ModelOptions {
 
 extension TrainableModel {
     /// `img2img train cut` and `img2img train fastcut`: CUT's options and each one's defaults.
-    static func cutOptions(fast: Bool) -> [ModelOptionUse] {
+    static func optionUses(fast: Bool) -> [ModelOptionUse] {
         [.use(\.lambdaGAN), .use(\.lambdaNCE, default: fast ? 10 : 1), .use(\.nceIdt, default: !fast), .use(\.nceLayers),
          .use(\.nceIncludesAllNegativesFromMinibatch), .use(\.netFNc), .use(\.nceT), .use(\.numPatches),
          .use(\.flipEquivariance, default: fast), .use(\.noAntialias), .use(\.noAntialiasUp)]
@@ -318,7 +300,7 @@ extension TrainableModel {
             abstract: fast ? "FastCUT: unpaired translation A -> B with one G, one D and PatchNCE (no identity NCE, flip-equivariance)."
                            : "CUT: unpaired translation A -> B with one G, one D and a contrastive (PatchNCE) loss.",
             datasetMode: .unaligned,
-            options: cutOptions(fast: fast),
+            options: optionUses(fast: fast),
             setDefaults: { o in
                 o.netG = "resnet_9blocks"; o.norm = .instance; o.ganMode = .lsgan; o.useDropout = false
                 o.initType = .xavier; o.initGain = 0.02
@@ -359,19 +341,6 @@ extension TrainableModel {
             },
             test: TestSpec(datasetMode: .unaligned),
             build: { o, _ in
-                var c = CUTOptions()
-                c.training = o
-                c.mode = fast ? "fastcut" : "cut"
-                c.lambdaGAN = o.lambdaGAN
-                c.lambdaNCE = o.lambdaNCE
-                c.nceIdt = o.nceIdt
-                c.nceLayers = o.nceLayers.values
-                c.nceIncludesAllNegativesFromMinibatch = o.nceIncludesAllNegativesFromMinibatch
-                c.netFNc = o.netFNc
-                c.nceT = o.nceT
-                c.numPatches = o.numPatches
-                c.flipEquivariance = o.flipEquivariance
-                c.initType = o.initType; c.initGain = o.initGain
                 let g = try cutGeneratorConfig(o)
                 var d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, norm: o.norm,
                                     nLayersD: o.nLayersD)
@@ -382,7 +351,7 @@ extension TrainableModel {
                 }
                 let D = try makeLayer(d, initType: o.initType, gain: o.initGain, using: &rng)
                 reseedDropout([G, D], seed: o.seed)
-                return BuiltTrainer(trainer: CUTTrainer(netG: G, netD: D, options: c), configs: ["G": g, "D": d])
+                return BuiltTrainer(trainer: CUTTrainer(netG: G, netD: D, options: o), configs: ["G": g, "D": d])
             })
     }
 

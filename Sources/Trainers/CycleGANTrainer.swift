@@ -14,16 +14,6 @@ import Models
 import NN
 import TensorCore
 
-public struct CycleGANOptions: Sendable, Codable, Equatable {
-    public var training = TrainingOptions()
-    public var lambdaA: Float = 10
-    public var lambdaB: Float = 10
-    /// Identity loss weight, relative to lambda_A / lambda_B (0 disables the identity terms).
-    public var lambdaIdentity: Float = 0.5
-    public var poolSize: Int = 50
-    public init() {}
-}
-
 /// The losses of one iteration, named as the paper code's loss_names.
 public struct CycleGANLosses: Sendable, Equatable {
     public var D_A: Float = 0, G_A: Float = 0, cycle_A: Float = 0, idt_A: Float = 0
@@ -38,8 +28,8 @@ public struct CycleGANLosses: Sendable, Equatable {
 public final class CycleGANTrainer: GANTrainer {
     public var modelName: String { "cycle_gan" }
     public let G_A: any Layer, G_B: any Layer, D_A: any Layer, D_B: any Layer
-    public let cycleOptions: CycleGANOptions
-    public var options: TrainingOptions { cycleOptions.training }
+    /// The run's options (the common ones and this model's own, typed: `options.lambdaA`).
+    public let options: TrainOptions
     public let optimizerG: Adam, optimizerD: Adam
     public let fakeAPool: ImagePool, fakeBPool: ImagePool
     public var schedule: LRSchedule
@@ -51,11 +41,11 @@ public final class CycleGANTrainer: GANTrainer {
     /// Visuals of the last iteration (values): real_A, fake_B, rec_A, real_B, fake_A, rec_B.
     public private(set) var visuals: [(name: String, image: Tensor)] = []
 
-    public init(G_A: any Layer, G_B: any Layer, D_A: any Layer, D_B: any Layer, options: CycleGANOptions = .init()) {
+    public init(G_A: any Layer, G_B: any Layer, D_A: any Layer, D_B: any Layer, options: TrainOptions = TrainableModel.cyclegan.defaults) {
         self.G_A = G_A; self.G_B = G_B; self.D_A = D_A; self.D_B = D_B
-        self.cycleOptions = options
+        self.options = options
         for n in [G_A, G_B, D_A, D_B] as [any Module] { n.train() }
-        let t = options.training
+        let t = options
         optimizerG = makeAdam([("G_A", G_A), ("G_B", G_B)], t)
         optimizerD = makeAdam([("D_A", D_A), ("D_B", D_B)], t)
         fakeAPool = ImagePool(poolSize: options.poolSize, seed: deriveSeed(t.seed, 1))
@@ -105,7 +95,7 @@ public final class CycleGANTrainer: GANTrainer {
     }
 
     func backwardG(realA: Variable, realB: Variable, fakeB: Variable, recA: Variable, fakeA: Variable, recB: Variable) {
-        let o = cycleOptions
+        let o = options
         var total = criterionGAN(D_A(fakeB), targetIsReal: true)
         losses.G_A = total.value.scalar
         let lossGB = criterionGAN(D_B(fakeA), targetIsReal: true)
@@ -197,16 +187,10 @@ extension TrainableModel {
         // testA through G_A and back through G_B, testB the other way (BtoA: a run trained with it)
         test: TestSpec(datasetMode: .unaligned, generator: { $0 == .aToB ? "G_A" : "G_B" }, cycle: true),
         build: { o, _ in
-            var c = CycleGANOptions()
-            c.training = o
-            c.lambdaA = o.lambdaA
-            c.lambdaB = o.lambdaB
-            c.lambdaIdentity = o.lambdaIdentity
-            c.poolSize = o.poolSize
             let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
                                           norm: o.norm, useDropout: o.useDropout)
             let d = ModelConfig(kind: .discriminator, netD: o.netD, ndf: o.ndf, norm: o.norm, nLayersD: o.nLayersD)
-            let trainer = try CycleGANTrainer(generator: g, discriminator: d, options: c, initialization: o.initialization)
+            let trainer = try CycleGANTrainer(generator: g, discriminator: d, options: o, initialization: o.initialization)
             var gB = g; gB.inputNC = g.outputNC; gB.outputNC = g.inputNC
             var dA = d; dA.inputNC = g.outputNC
             var dB = d; dB.inputNC = g.inputNC

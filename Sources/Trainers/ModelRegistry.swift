@@ -27,6 +27,19 @@ public enum ModelRegistry {
         models.first { $0.name == name }
     }
 
+    /// `model.check(o)`, and a --netD that another model takes is named as that model's
+    /// ("--netD projection is cgan's; pix2pix takes basic, n_layers, pixel").
+    public static func check(_ o: TrainOptions, for model: TrainableModel) throws {
+        if !model.discriminators.contains(o.netD) {
+            let takers = models.filter { $0.discriminators.contains(o.netD) }.map(\.name)
+            if !takers.isEmpty {
+                throw TrainingError.invalidOptions("--netD \(o.netD) is \(takers.joined(separator: ", "))'s; \(model.name) takes "
+                                                   + model.discriminators.joined(separator: ", "))
+            }
+        }
+        try model.check(o)
+    }
+
     /// The models `img2img test` runs.
     public static var testable: [TrainableModel] { models.filter { $0.test != nil } }
 }

@@ -15,14 +15,6 @@ import Models
 import NN
 import TensorCore
 
-public struct Pix2PixOptions: Sendable, Codable, Equatable {
-    public var training: TrainingOptions = {
-        var t = TrainingOptions(); t.ganMode = .vanilla; return t
-    }()
-    public var lambdaL1: Float = 100
-    public init() {}
-}
-
 public struct Pix2PixLosses: Sendable, Equatable {
     public var G_GAN: Float = 0, G_L1: Float = 0, D_real: Float = 0, D_fake: Float = 0
     public init() {}
@@ -36,8 +28,8 @@ public final class Pix2PixTrainer: GANTrainer {
     /// The colorization model: batches hold RGB photos (realA), split into L and ab here.
     public let colorization: Bool
     public let G: any Layer, D: any Layer
-    public let pix2pixOptions: Pix2PixOptions
-    public var options: TrainingOptions { pix2pixOptions.training }
+    /// The run's options (the common ones and this model's own, typed: `options.lambdaA`).
+    public let options: TrainOptions
     public let optimizerG: Adam, optimizerD: Adam
     public var schedule: LRSchedule
     public var rng: SplitMix64
@@ -48,10 +40,10 @@ public final class Pix2PixTrainer: GANTrainer {
     let criterionGAN: GANLoss
     public private(set) var visuals: [(name: String, image: Tensor)] = []
 
-    public init(G: any Layer, D: any Layer, options: Pix2PixOptions = .init(), colorization: Bool = false) {
-        self.G = G; self.D = D; self.pix2pixOptions = options; self.colorization = colorization
+    public init(G: any Layer, D: any Layer, options: TrainOptions = TrainableModel.pix2pix.defaults, colorization: Bool = false) {
+        self.G = G; self.D = D; self.options = options; self.colorization = colorization
         G.train(); D.train()
-        let t = options.training
+        let t = options
         optimizerG = makeAdam([("G", G)], t)
         optimizerD = makeAdam([("D", D)], t)
         schedule = makeSchedule(t)
@@ -128,7 +120,7 @@ public final class Pix2PixTrainer: GANTrainer {
     func backwardG(realA: Variable, realB: Variable, fakeB: Variable) {
         let fakeAB = concat([realA, fakeB], axis: -1)
         let lossGAN = criterionGAN(D(fakeAB), targetIsReal: true)
-        let lossL1 = l1(fakeB, realB) * pix2pixOptions.lambdaL1
+        let lossL1 = l1(fakeB, realB) * options.lambdaL1
         losses.G_GAN = lossGAN.value.scalar; losses.G_L1 = lossL1.value.scalar
         (lossGAN + lossL1).backward()
     }
@@ -149,14 +141,11 @@ extension TrainableModel {
         },
         test: TestSpec(datasetMode: .aligned),
         build: { o, _ in
-            var p = Pix2PixOptions()
-            p.training = o
-            p.lambdaL1 = o.lambdaL1
             let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
                                           norm: o.norm, useDropout: o.useDropout)
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.inputNc + o.outputNc, ndf: o.ndf,
                                 norm: o.norm, nLayersD: o.nLayersD)
-            let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: p, initialization: o.initialization)
+            let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: o, initialization: o.initialization)
             return BuiltTrainer(trainer: trainer, configs: ["G": g, "D": d])
         })
 }
@@ -181,13 +170,10 @@ extension TrainableModel {
         },
         test: TestSpec(datasetMode: .colorization),
         build: { o, _ in
-            var p = Pix2PixOptions()
-            p.training = o
-            p.lambdaL1 = o.lambdaL1
             var g = ModelConfig.generator(o.netG, inputNC: 1, outputNC: 2, ngf: o.ngf, norm: o.norm, useDropout: o.useDropout)
             g.colorization = true
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: 3, ndf: o.ndf, norm: o.norm, nLayersD: o.nLayersD)
-            let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: p, initialization: o.initialization,
+            let trainer = try Pix2PixTrainer(generator: g, discriminator: d, options: o, initialization: o.initialization,
                                              colorization: true)
             return BuiltTrainer(trainer: trainer, configs: ["G": g, "D": d])
         })

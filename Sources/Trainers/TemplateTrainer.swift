@@ -12,10 +12,14 @@
 //      TrainingCheckpoint, so resume is exact without any model-specific code.
 //   5. optimizeParameters: forward, then for each network group: freeze the others
 //      (setRequiresGrad(false)), zeroGrad, backward of the loss, step; record the losses.
-//   6. The registration (the `TrainableModel` at the end of this file): name, help, dataset
-//      mode, your options as `ModelOption`s (the CLI parses and documents them), your defaults,
-//      and `build`, which makes the networks from the options and returns the trainer; then
-//      add it to `ModelRegistry.models`. `img2img train <name>` picks it up from there.
+//   6. Your options: computed `Opt`s in an `extension ModelOptions` (name, default, help, check;
+//      see `lambdaRegression` below); read them typed (`o.lambdaRegression`).
+//   7. The registration (the `TrainableModel` at the end of this file): name, help, dataset
+//      mode, your options (`.use(\.lambdaRegression)`: the CLI parses and documents them, and
+//      options.json and opt.txt record them), your defaults, how `test` runs it, and `build`,
+//      which makes the networks from the options and returns the trainer; then add it to
+//      `ModelRegistry.builtIn` (Trainers/ModelRegistry.swift). `img2img train <name>`,
+//      `img2img test <name>` and --help pick it up from there.
 // Anything random must come from `rng` (or another generator whose state is in the checkpoint).
 //
 // This template is a working model: a generator trained by plain regression,
@@ -28,14 +32,6 @@ import Models
 import NN
 import TensorCore
 
-public struct TemplateOptions: Sendable, Codable, Equatable {
-    public var training = TrainingOptions()
-    public var lambdaRegression: Float = 1
-    /// 0: pure regression, D is not trained.
-    public var lambdaGAN: Float = 0
-    public init() {}
-}
-
 public struct TemplateLosses: Sendable, Equatable {
     public var G_regression: Float = 0, G_GAN: Float = 0, D: Float = 0
     public init() {}
@@ -45,8 +41,8 @@ public struct TemplateLosses: Sendable, Equatable {
 public final class TemplateTrainer: GANTrainer {
     public var modelName: String { "template" }
     public let G: any Layer, D: any Layer
-    public let templateOptions: TemplateOptions
-    public var options: TrainingOptions { templateOptions.training }
+    /// The run's options (the common ones and this model's own, typed: `options.lambdaA`).
+    public let options: TrainOptions
     public let optimizerG: Adam, optimizerD: Adam
     public var schedule: LRSchedule
     public var rng: SplitMix64
@@ -56,15 +52,15 @@ public final class TemplateTrainer: GANTrainer {
     public private(set) var visuals: [(name: String, image: Tensor)] = []
     let criterionGAN: GANLoss
 
-    public init(G: any Layer, D: any Layer, options: TemplateOptions = .init()) {
-        self.G = G; self.D = D; self.templateOptions = options
+    public init(G: any Layer, D: any Layer, options: TrainOptions = TrainableModel.template.defaults) {
+        self.G = G; self.D = D; self.options = options
         G.train(); D.train()
-        optimizerG = makeAdam([("G", G)], options.training)
-        optimizerD = makeAdam([("D", D)], options.training)
-        schedule = makeSchedule(options.training)
+        optimizerG = makeAdam([("G", G)], options)
+        optimizerD = makeAdam([("D", D)], options)
+        schedule = makeSchedule(options)
         schedule.apply(to: [optimizerG, optimizerD])
-        rng = SplitMix64(seed: deriveSeed(options.training.seed, 3))
-        criterionGAN = GANLoss(options.training.ganMode)
+        rng = SplitMix64(seed: deriveSeed(options.seed, 3))
+        criterionGAN = GANLoss(options.ganMode)
     }
 
     public var networks: [(name: String, module: any Module)] { [("G", G), ("D", D)] }
@@ -74,7 +70,7 @@ public final class TemplateTrainer: GANTrainer {
     public func optimizeParameters(_ batch: TrainingBatch) {
         guard let target = batch.realB else { preconditionFailure("the template model needs realB") }
         let realA = Variable(batch.realA), realB = Variable(target)
-        let o = templateOptions
+        let o = options
 
         // forward
         let fakeB = G(realA)
@@ -120,10 +116,6 @@ extension TrainableModel {
         test: TestSpec(datasetMode: .aligned),
         usesDiscriminator: { $0.lambdaGAN > 0 },
         build: { o, _ in
-            var t = TemplateOptions()
-            t.training = o
-            t.lambdaRegression = o.lambdaRegression
-            t.lambdaGAN = o.lambdaGAN
             let g = ModelConfig.generator(o.netG, inputNC: o.inputNc, outputNC: o.outputNc, ngf: o.ngf,
                                           norm: o.norm, useDropout: o.useDropout)
             let d = ModelConfig(kind: .discriminator, netD: o.netD, inputNC: o.outputNc, ndf: o.ndf, norm: o.norm,
@@ -133,6 +125,6 @@ extension TrainableModel {
             let G = try makeLayer(g, initType: it, gain: gain, using: &rng)
             let D = try makeLayer(d, initType: it, gain: gain, using: &rng)
             reseedDropout([G, D], seed: o.seed)
-            return BuiltTrainer(trainer: TemplateTrainer(G: G, D: D, options: t), configs: ["G": g, "D": d])
+            return BuiltTrainer(trainer: TemplateTrainer(G: G, D: D, options: o), configs: ["G": g, "D": d])
         })
 }

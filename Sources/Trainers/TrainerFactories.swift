@@ -1,7 +1,7 @@
 // Building trainers from architecture configs, as the paper code's model constructors
 // (define_G / define_D + init_weights), with every generator seeded from the run's seed.
 //
-//   var o = CycleGANOptions(); o.training.seed = 42; o.training.ganMode = .lsgan
+//   var o = TrainOptions(); o.seed = 42; o.ganMode = .lsgan; o.lambdaA = 10
 //   let trainer = try CycleGANTrainer(generator: .generator("resnet_9blocks", ngf: 64),
 //                                     discriminator: .discriminator("basic", ndf: 64), options: o)
 //
@@ -15,33 +15,33 @@ import Training
 extension CycleGANTrainer {
     /// The paper code's CycleGANModel: G_A: A -> B and G_B: B -> A from `generator` (G_B with
     /// input and output channels swapped), D_A on B images and D_B on A images from `discriminator`.
-    public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: CycleGANOptions = .init(),
+    public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: TrainOptions = TrainableModel.cyclegan.defaults,
                             initialization: InitOptions = .init()) throws {
         if options.lambdaIdentity > 0 && generator.inputNC != generator.outputNC {
             // as the paper code's assert: G_A(real_B) needs B images to fit G_A's input
             throw TrainingError.invalidOptions("the identity loss (lambda_identity \(options.lambdaIdentity)) needs input_nc == output_nc, got \(generator.inputNC) and \(generator.outputNC)")
         }
-        var rng = SplitMix64(seed: deriveSeed(options.training.seed, 0))
+        var rng = SplitMix64(seed: deriveSeed(options.seed, 0))
         var gB = generator; gB.inputNC = generator.outputNC; gB.outputNC = generator.inputNC
         var dA = discriminator; dA.inputNC = generator.outputNC
         var dB = discriminator; dB.inputNC = generator.inputNC
         let (t, g) = (initialization.type, initialization.gain)
         let nets = [try makeLayer(generator, initType: t, gain: g, using: &rng), try makeLayer(gB, initType: t, gain: g, using: &rng),
                     try makeLayer(dA, initType: t, gain: g, using: &rng), try makeLayer(dB, initType: t, gain: g, using: &rng)]
-        reseedDropout(nets, seed: options.training.seed)
+        reseedDropout(nets, seed: options.seed)
         self.init(G_A: nets[0], G_B: nets[1], D_A: nets[2], D_B: nets[3], options: options)
     }
 }
 
 extension Pix2PixTrainer {
     /// The paper code's Pix2PixModel: G from `generator`, a conditional D on input_nc + output_nc channels.
-    public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: Pix2PixOptions = .init(),
+    public convenience init(generator: ModelConfig, discriminator: ModelConfig, options: TrainOptions = TrainableModel.pix2pix.defaults,
                             initialization: InitOptions = .init(), colorization: Bool = false) throws {
-        var rng = SplitMix64(seed: deriveSeed(options.training.seed, 0))
+        var rng = SplitMix64(seed: deriveSeed(options.seed, 0))
         var d = discriminator; d.inputNC = generator.inputNC + generator.outputNC
         let G = try makeLayer(generator, initType: initialization.type, gain: initialization.gain, using: &rng)
         let D = try makeLayer(d, initType: initialization.type, gain: initialization.gain, using: &rng)
-        reseedDropout([G, D], seed: options.training.seed)
+        reseedDropout([G, D], seed: options.seed)
         self.init(G: G, D: D, options: options, colorization: colorization)
     }
 }

@@ -98,6 +98,10 @@ public struct TrainableModel: Sendable {
         return o
     }
 
+    /// The model's defaults with no data or run named: what a trainer built in code starts from
+    /// (`var o = TrainableModel.pix2pix.defaults; o.lambdaL1 = 50`).
+    public var defaults: TrainOptions { defaultOptions(dataroot: "", name: "") }
+
     /// The dataset of the run, scanned (bad files are in its `skipped`).
     public func makeDataset(_ o: TrainOptions) throws -> any ImageDataset {
         let aug = augment(o)

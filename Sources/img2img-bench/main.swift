@@ -254,7 +254,7 @@ func networkCases() -> [(String, () -> () -> Void)] {
             return { _ = withNoGrad { d(x) } }
         }),
         ("cyclegan_iter", {
-            var opts = CycleGANOptions()
+            var opts = TrainOptions()
             opts.poolSize = 0                       // the pool only copies images: immaterial
             let t = CycleGANTrainer(G_A: net(.generator("resnet_9blocks", norm: .instance)),
                                     G_B: net(.generator("resnet_9blocks", norm: .instance)),
@@ -284,8 +284,8 @@ func cutIteration(fast: Bool) -> () -> Void {
     var d = ModelConfig.discriminator("basic", inputNC: 3, norm: .instance)
     d.antialias = true
     guard let G = net(g) as? ResnetGenerator else { fatalError("resnet_9blocks is a ResnetGenerator") }
-    var o = CUTOptions()
-    o.mode = (fast ? TrainableModel.fastcut : TrainableModel.cut).name
+    var o = TrainableModel.cut.defaults
+    o.model = (fast ? TrainableModel.fastcut : TrainableModel.cut).name
     o.nceIdt = !fast; o.lambdaNCE = fast ? 10 : 1; o.flipEquivariance = fast
     let t = CUTTrainer(netG: G, netD: net(d), options: o)
     let batch = TrainingBatch.pair(image(), image())

@@ -89,7 +89,7 @@ struct TrainCommand: ParsableCommand {
         o.numThreads = engine.threads ?? Engine.threads
         o.worldSize = worldSize
         // Ranges, network sizes and the model's own rules: Training's TrainableModel.check.
-        do { try m.check(o) } catch let e as TrainingError {
+        do { try ModelRegistry.check(o, for: m) } catch let e as TrainingError {
             if case .invalidOptions(let why) = e { throw ValidationError(why) }
             throw e
         }

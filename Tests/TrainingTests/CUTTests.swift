@@ -56,8 +56,7 @@ final class CUTTests: XCTestCase {
         let D = try makeLayer(d, using: &rng)
         try loadNetwork(G, from: f, prefix: "G.")
         try loadNetwork(D, from: f, prefix: "D.")
-        var o = CUTOptions()
-        o.mode = fast ? "fastcut" : "cut"
+        var o = (fast ? TrainableModel.fastcut : TrainableModel.cut).defaultOptions(dataroot: "", name: "")
         o.nceIdt = f.metadata["nce_idt"] == "true"
         o.lambdaNCE = Float(f.metadata["lambda_NCE"]!)!
         o.flipEquivariance = f.metadata["flip_equivariance"] == "true"
@@ -110,7 +109,7 @@ final class CUTTests: XCTestCase {
         var d = ModelConfig.discriminator("basic", inputNC: 3, ndf: 4); d.antialias = true
         let G = try XCTUnwrap(try makeLayer(g, using: &rng) as? ResnetGenerator), D = try makeLayer(d, using: &rng)
         try loadNetwork(G, from: f, prefix: "G."); try loadNetwork(D, from: f, prefix: "D.")
-        var o = CUTOptions(); o.numPatches = 16; o.netFNc = 16
+        var o = TrainableModel.cut.defaults; o.numPatches = 16; o.netFNc = 16
         let t = CUTTrainer(netG: G, netD: D, options: o)
         var channels: [Int] = []
         while let w = f["F.mlp_\(channels.count).0.weight"] { channels.append(w.shape[1]) }
@@ -239,7 +238,7 @@ final class CUTTests: XCTestCase {
             var g = ModelConfig.generator("resnet_1blocks", ngf: 2); g.antialias = true; g.antialiasUp = true
             var d = ModelConfig.discriminator("basic", inputNC: 3, ndf: 2); d.antialias = true
             let G = try XCTUnwrap(try makeLayer(g, using: &rng) as? ResnetGenerator), D = try makeLayer(d, using: &rng)
-            var o = CUTOptions(); o.nceIdt = idt; o.numPatches = 4; o.netFNc = 4; o.flipEquivariance = true
+            var o = TrainableModel.cut.defaults; o.nceIdt = idt; o.numPatches = 4; o.netFNc = 4; o.flipEquivariance = true
             let t = CUTTrainer(netG: G, netD: D, options: o)
             t.optimizeParameters(.pair(Tensor(randomNormal: [1, 32, 40, 3], using: &rng),
                                        Tensor(randomNormal: [1, 36, 32, 3], using: &rng)))
@@ -259,7 +258,7 @@ extension CUTTests {
         let G = try XCTUnwrap(try makeLayer(g, using: &rng) as? ResnetGenerator)
         let feats = withNoGrad { G.encode(Variable(Tensor(zeros: [1, 16, 16, 3])), layers: [0, 4, 8, 12, 16]) }
         XCTAssertEqual(featureChannels(G, layers: [0, 4, 8, 12, 16]), feats.map { $0.shape[3] })
-        var o = CUTOptions(); o.netFNc = 8
+        var o = TrainableModel.cut.defaults; o.netFNc = 8
         let D = try makeLayer(.discriminator("basic", inputNC: 3, ndf: 2), using: &rng)
         let t = CUTTrainer(netG: G, netD: D, options: o)
         let bad = TensorFile(tensors: [NamedTensor(name: "F.mlp_0.0.weight", shape: [8, 5], values: [Float](repeating: 0, count: 40))],

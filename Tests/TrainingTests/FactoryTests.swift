@@ -11,8 +11,8 @@ import XCTest
 final class FactoryTests: XCTestCase {
     func testSameSeedSameRunFromConfigs() throws {
         func run(seed: UInt64) throws -> [String: [Float]] {
-            var o = Pix2PixOptions()
-            o.training.seed = seed
+            var o = TrainableModel.pix2pix.defaults
+            o.seed = seed
             let t = try Pix2PixTrainer(generator: .generator("unet_32", ngf: 4, norm: .batch, useDropout: true),
                                        discriminator: .discriminator("basic", ndf: 4, norm: .batch), options: o)
             XCTAssertEqual(t.D.parameters[0].shape[2], 6, "conditional D sees input + output channels")
@@ -27,7 +27,7 @@ final class FactoryTests: XCTestCase {
     }
 
     func testCycleGANFromConfigsSwapsChannels() throws {
-        var o = CycleGANOptions(); o.training.seed = 1
+        var o = TrainableModel.cyclegan.defaults; o.seed = 1
         XCTAssertThrowsError(try CycleGANTrainer(generator: .generator("resnet_6blocks", inputNC: 1, outputNC: 3, ngf: 4),
                                                  discriminator: .discriminator("basic", ndf: 4), options: o))
         o.lambdaIdentity = 0
@@ -44,7 +44,7 @@ final class FactoryTests: XCTestCase {
 
     func testTemplateTrainerRegresses() {
         var rng = SplitMix64(seed: 3)
-        var o = TemplateOptions(); o.training.lr = 2e-3; o.lambdaGAN = 0.1
+        var o = TrainableModel.template.defaults; o.lr = 2e-3; o.lambdaGAN = 0.1
         let t = TemplateTrainer(G: tinyGenerator(&rng), D: tinyDiscriminator(&rng), options: o)
         var losses: [Float] = []
         for _ in 0..<30 {

@@ -19,8 +19,8 @@ final class FuzzRegressionTests: XCTestCase {
     /// restored fine, then `currentEpochNumber` (epoch_count + epoch) trapped on overflow, so
     /// `train --continue` on such a file crashed. Counters are now range-checked on restore.
     func testCheckpointCountersThatWouldOverflowAreRefused() throws {
-        var o = Pix2PixOptions()
-        o.training.nEpochsDecay = 3
+        var o = TrainableModel.pix2pix.defaults
+        o.nEpochsDecay = 3
         let t = try Pix2PixTrainer(generator: .generator("unet_32", inputNC: 1, outputNC: 1, ngf: 1),
                                    discriminator: .discriminator("pixel", ndf: 1), options: o)
         var file = try TrainingCheckpoint.encode(t)

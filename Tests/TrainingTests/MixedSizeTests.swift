@@ -43,7 +43,7 @@ final class MixedSizeTests: XCTestCase {
     func testCycleGANTrainsOnMixedSizesAndResumesExactly() throws {
         func trainer() -> CycleGANTrainer {
             var rng = SplitMix64(seed: 7)
-            var o = CycleGANOptions(); o.poolSize = 3; o.training.ganMode = .wgangp
+            var o = TrainableModel.cyclegan.defaults; o.poolSize = 3; o.ganMode = .wgangp
             return CycleGANTrainer(G_A: tinyGenerator(&rng), G_B: tinyGenerator(&rng), D_A: tinyDiscriminator(&rng),
                                    D_B: tinyDiscriminator(&rng), options: o)
         }

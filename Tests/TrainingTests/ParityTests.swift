@@ -88,7 +88,7 @@ final class ParityTests: XCTestCase {
         let d = ModelConfig.discriminator("basic", inputNC: 3, ndf: 4, norm: .instance)
         let nets = try (0..<4).map { try makeLayer($0 < 2 ? g : d, using: &rng) }
         for (n, m) in zip(["G_A.", "G_B.", "D_A.", "D_B."], nets) { try loadNetwork(m, from: f, prefix: n) }
-        var o = CycleGANOptions()
+        var o = TrainableModel.cyclegan.defaults
         o.poolSize = 0
         let t = CycleGANTrainer(G_A: nets[0], G_B: nets[1], D_A: nets[2], D_B: nets[3], options: o)
         t.optimizeParameters(.pair(image(f, "real_A"), image(f, "real_B")))

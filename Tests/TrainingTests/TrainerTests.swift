@@ -82,12 +82,12 @@ final class TrainerTests: XCTestCase {
 
     func makeCycleGAN(seed: UInt64, mode: GANMode = .lsgan, pool: Int = 50, dropout: Bool = false, lr: Double = 2e-4) -> CycleGANTrainer {
         var rng = SplitMix64(seed: seed)
-        var o = CycleGANOptions()
+        var o = TrainableModel.cyclegan.defaults
         o.poolSize = pool
-        o.training.ganMode = mode
-        o.training.seed = seed
-        o.training.lr = lr
-        o.training.nEpochs = 1; o.training.nEpochsDecay = 3
+        o.ganMode = mode
+        o.seed = seed
+        o.lr = lr
+        o.nEpochs = 1; o.nEpochsDecay = 3
         return CycleGANTrainer(G_A: tinyGenerator(&rng, dropoutSeed: dropout ? 11 : nil), G_B: tinyGenerator(&rng),
                                D_A: tinyDiscriminator(&rng), D_B: tinyDiscriminator(&rng), options: o)
     }
@@ -120,7 +120,7 @@ final class TrainerTests: XCTestCase {
     func testCycleGANWGANGPWithCriticStepsRunsAndResumes() throws {
         let make = { () -> CycleGANTrainer in
             var rng = SplitMix64(seed: 8)
-            var o = CycleGANOptions(); o.training.ganMode = .wgangp; o.training.dSteps = 2; o.training.seed = 8; o.poolSize = 2
+            var o = TrainableModel.cyclegan.defaults; o.ganMode = .wgangp; o.dSteps = 2; o.seed = 8; o.poolSize = 2
             return CycleGANTrainer(G_A: tinyGenerator(&rng), G_B: tinyGenerator(&rng), D_A: tinyDiscriminator(&rng),
                                    D_B: tinyDiscriminator(&rng), options: o)
         }
@@ -136,9 +136,9 @@ final class TrainerTests: XCTestCase {
 
     func makePix2Pix(seed: UInt64, mode: GANMode = .vanilla, lr: Double = 2e-4) -> Pix2PixTrainer {
         var rng = SplitMix64(seed: seed)
-        var o = Pix2PixOptions()
-        o.training.ganMode = mode; o.training.seed = seed; o.training.lr = lr
-        o.training.nEpochs = 1; o.training.nEpochsDecay = 3
+        var o = TrainableModel.pix2pix.defaults
+        o.ganMode = mode; o.seed = seed; o.lr = lr
+        o.nEpochs = 1; o.nEpochsDecay = 3
         return Pix2PixTrainer(G: tinyGenerator(&rng, batchNorm: true, dropoutSeed: 5), D: tinyDiscriminator(&rng, inC: 6, batchNorm: true), options: o)
     }
 
