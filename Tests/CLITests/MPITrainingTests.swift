@@ -82,21 +82,9 @@ final class MPITrainingTests: CLITestCase {
 
             let (one, twoT, single) = (try tensors("\(model)-one"), try tensors("\(model)-two"), try tensors("\(model)-alone"))
             XCTAssertEqual(Set(one.keys), Set(twoT.keys))
-            func moments(_ t: [String: [Float]], _ keys: [String]) -> [Float] { keys.flatMap { t[$0]! } }
-            let momentKeys = one.keys.filter { $0.hasSuffix(".exp_avg") || $0.hasSuffix(".exp_avg_sq") }.sorted()
-            let weightKeys = one.keys.filter { !$0.hasPrefix("optimizer_") }.sorted()
-            XCTAssertFalse(momentKeys.isEmpty || weightKeys.isEmpty)
-            func relative(_ a: [Float], _ b: [Float]) -> Float {
-                zip(a, b).map { abs($0 - $1) }.max()! / max(a.map(abs).max()!, 1e-12)
-            }
-            func weightStats(_ a: [Float], _ b: [Float]) -> (max: Float, moved: Double) {
-                let d = zip(a, b).map { abs($0 - $1) }
-                return (d.max()!, Double(d.filter { $0 > 1e-6 }.count) / Double(d.count))
-            }
-            let m = relative(moments(one, momentKeys), moments(twoT, momentKeys))
-            let w = weightStats(moments(one, weightKeys), moments(twoT, weightKeys))
-            let mAlone = relative(moments(single, momentKeys), moments(twoT, momentKeys))
-            let wAlone = weightStats(moments(single, weightKeys), moments(twoT, weightKeys))
+            let c = TrainingComparison(one, twoT), alone = TrainingComparison(single, twoT)
+            let (m, w, mAlone) = (c.moments, (max: c.weightsMax, moved: c.weightsMoved), alone.moments)
+            let wAlone = (max: alone.weightsMax, moved: alone.weightsMoved)
             print("\(model): 2 ranks x 1 vs 1 process x 2: Adam moments \(m), weights max \(w.max), "
                   + "moved \(w.moved); vs batch 1 alone: moments \(mAlone), moved \(wAlone.moved)")
             XCTAssertLessThan(m, 1e-4, model)

@@ -71,26 +71,14 @@ final class InProcessDataParallelTests: XCTestCase {
         XCTAssertEqual(written.effectiveBatchSize, 2)
 
         let (one, two, alone) = (try tensors("one"), try tensors("two"), try tensors("alone"))
-        XCTAssertEqual(Set(one.keys), Set(two.keys))
-        let momentKeys = one.keys.filter { $0.hasSuffix(".exp_avg") || $0.hasSuffix(".exp_avg_sq") }.sorted()
-        let weightKeys = one.keys.filter { !$0.hasPrefix("optimizer_") }.sorted()
-        XCTAssertFalse(momentKeys.isEmpty || weightKeys.isEmpty)
-        func flat(_ t: [String: [Float]], _ keys: [String]) -> [Float] { keys.flatMap { t[$0]! } }
-        func relative(_ a: [Float], _ b: [Float]) -> Float {
-            zip(a, b).map { abs($0 - $1) }.max()! / max(a.map(abs).max()!, 1e-12)
-        }
-        func moved(_ a: [Float], _ b: [Float]) -> (max: Float, share: Double) {
-            let d = zip(a, b).map { abs($0 - $1) }
-            return (d.max()!, Double(d.filter { $0 > 1e-6 }.count) / Double(d.count))
-        }
-        let m = relative(flat(one, momentKeys), flat(two, momentKeys))
-        let w = moved(flat(one, weightKeys), flat(two, weightKeys))
-        XCTAssertLessThan(m, 1e-4)
-        XCTAssertLessThanOrEqual(w.max, 2 * lr * Float(k) * 1.001)
-        XCTAssertLessThan(w.share, 0.05)
+        let c = TrainingComparison(one, two)
+        XCTAssertLessThan(c.moments, 1e-4)
+        XCTAssertLessThanOrEqual(c.weightsMax, 2 * lr * Float(k) * 1.001)
+        XCTAssertLessThan(c.weightsMoved, 0.05)
         // what one rank alone trains on differs: the ranks did exchange their gradients
-        XCTAssertGreaterThan(relative(flat(alone, momentKeys), flat(two, momentKeys)), 1e-2)
-        XCTAssertGreaterThan(moved(flat(alone, weightKeys), flat(two, weightKeys)).share, 0.2)
+        let a = TrainingComparison(alone, two)
+        XCTAssertGreaterThan(a.moments, 1e-2)
+        XCTAssertGreaterThan(a.weightsMoved, 0.2)
     }
 
     /// The group's collectives: sums in rank order, all-gather, gather at rank 0.
