@@ -4,46 +4,15 @@ import ImageIO
 import Augment
 import Training
 
-extension Preprocess: ExpressibleByArgument {}
-extension ResizeFilter: ExpressibleByArgument {}
-
-/// Preprocessing options shared by the subcommands that read training images.
-struct PreprocessOptions: ParsableArguments {
-    @Option(help: "resize_and_crop | resize | crop | scale_width | scale_width_and_crop | none")
-    var preprocess: Preprocess = .resizeAndCrop
-
-    @Option(help: "Scale images to this size (before cropping).")
-    var loadSize: Int = 286
-
-    @Option(help: "Then crop to this size.")
-    var cropSize: Int = 256
-
-    @Flag(help: "Do not flip images horizontally.")
-    var noFlip = false
-
-    @Option(help: "Resampling filter: nearest (label maps) | bilinear | bicubic.")
-    var filter: ResizeFilter = .bicubic
-
-    func validate() throws {
-        guard (1...maxTrainingImageSide).contains(loadSize), (1...maxTrainingImageSide).contains(cropSize) else {
-            throw ValidationError("--load-size and --crop-size must be 1...\(maxTrainingImageSide), got \(loadSize) and \(cropSize)")
-        }
-        if preprocess == .resizeAndCrop || preprocess == .scaleWidthAndCrop, loadSize < cropSize {
-            throw ValidationError("--load-size (\(loadSize)) must be at least --crop-size (\(cropSize))")
-        }
-    }
-
-    var augmentOptions: AugmentOptions {
-        AugmentOptions(preprocess: preprocess, loadSize: loadSize, cropSize: cropSize, flip: !noFlip, filter: filter)
-    }
-}
-
 /// Shows what training sees: runs the augmentation pipeline over a folder and writes the results.
 struct AugmentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "augment",
         abstract: "Write the augmented versions of a folder of images (what training sees).",
-        discussion: "Subfolders are mirrored in the output; each image gives --count PNG files named NAME_K.png.")
+        discussion: "Subfolders are mirrored in the output; each image gives --count PNG files named NAME_K.png. "
+            + "The preprocessing options are train's (the same declarations):\n"
+            + TrainOptions.helpLines(for: nil).filter { line in
+                CommonOptions.preprocessing.contains { line.hasPrefix("  --\($0.name)") } }.joined(separator: "\n"))
 
     @Option(help: "Folder of images (searched recursively; files are recognized by content).")
     var input: String
@@ -51,7 +20,9 @@ struct AugmentCommand: ParsableCommand {
     @Option(help: "Output folder.")
     var output: String
 
-    @OptionGroup var preprocessing: PreprocessOptions
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("--preprocess, --load-size, --crop-size, --no-flip, --filter (see below).",
+                                                          valueName: "preprocessing"))
+    var preprocessWords: [String] = []
 
     @Option(help: "Augmented copies per image.")
     var count: Int = 1
@@ -61,13 +32,28 @@ struct AugmentCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        _ = try augmentOptions()
+    }
+
+    /// The preprocessing from train's declarations (their checks included), and load >= crop
+    /// where a mode crops after scaling.
+    func augmentOptions() throws -> AugmentOptions {
+        var o = TrainOptions()
+        do { try o.parseCommandLine(preprocessWords, accepting: CommonOptions.preprocessing) } catch {
+            throw ValidationError(error.description)
+        }
+        if o.preprocess == .resizeAndCrop || o.preprocess == .scaleWidthAndCrop, o.loadSize < o.cropSize {
+            throw ValidationError("--load-size (\(o.loadSize)) must be at least --crop-size (\(o.cropSize))")
+        }
+        return AugmentOptions(preprocess: o.preprocess, loadSize: o.loadSize, cropSize: o.cropSize, flip: !o.noFlip,
+                              filter: o.filter)
     }
 
     func run() throws {
         let scan = try ImageFolder.scan(root: input)
         let report = FileReport()
         for s in scan.failed { report.failed(scan.root + "/" + s.relativePath, s.explanation) }
-        let o = preprocessing.augmentOptions
+        let o = try augmentOptions()
         for (i, entry) in scan.images.enumerated() {
             let rel = entry.relativePath
             let src = scan.path(of: entry)

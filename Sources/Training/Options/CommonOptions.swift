@@ -107,6 +107,10 @@ public struct CommonOptions: Sendable {
     /// The one instance the typed accessors read.
     public static let table = CommonOptions()
 
+    /// The preprocessing options, which `augment` takes too.
+    public static let preprocessing: [AnyOpt] = [table.preprocess.erased, table.loadSize.erased, table.cropSize.erased,
+                                                  table.noFlip.erased, table.filter.erased]
+
     /// Every declaration, in order.
     public static let all: [AnyOpt] = Mirror(reflecting: table).children.compactMap { child in
         (child.value as? any ErasableOpt)?.erasedOpt

@@ -76,13 +76,22 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// and bad values throw, naming the option and the model's options.
     @discardableResult
     public mutating func parseCommandLine(_ words: [String], for model: TrainableModel) throws(OptionParseError) -> Set<String> {
-        let options = CommonOptions.all.filter { !$0.recordedOnly } + model.options.map(\.option)
+        let own = model.options.map { "--" + $0.option.name }.joined(separator: ", ")
+        return try parseCommandLine(words, accepting: CommonOptions.all.filter { !$0.recordedOnly },
+                                    modelOptions: model.options.map(\.option), modelName: model.name,
+                                    context: own.isEmpty ? " (\(model.name) has no options of its own)"
+                                                         : " (\(model.name)'s own options: \(own))")
+    }
+
+    /// Sets the declared options among `accepting` (and a model's, stored as its own) from
+    /// command-line words: what `train` does for a model, and what another subcommand that takes
+    /// some of the training options does (`augment` takes `CommonOptions.preprocessing`).
+    @discardableResult
+    public mutating func parseCommandLine(_ words: [String], accepting commonOptions: [AnyOpt], modelOptions: [AnyOpt] = [],
+                                          modelName: String? = nil, context: String = "") throws(OptionParseError) -> Set<String> {
+        let options = commonOptions + modelOptions
         var given = Set<String>()
-        func fail(_ why: String) -> OptionParseError {
-            let own = model.options.map { "--" + $0.option.name }.joined(separator: ", ")
-            return OptionParseError(why + (own.isEmpty ? " (\(model.name) has no options of its own)"
-                                                       : " (\(model.name)'s own options: \(own))"))
-        }
+        func fail(_ why: String) -> OptionParseError { OptionParseError(why + context) }
         var i = 0
         while i < words.count {
             let word = words[i]
@@ -112,11 +121,11 @@ public struct TrainOptions: Codable, Equatable, Sendable {
                 option = o
                 text = "false"
             } else {
-                throw fail("unknown option --\(name) for \(model.name)")
+                throw fail("unknown option --\(name)" + (modelName.map { " for \($0)" } ?? ""))
             }
             switch option.parse(text) {
             case .success(let v):
-                if model.options.contains(where: { $0.option.key == option.key }) { modelValues[option.key] = v }
+                if modelOptions.contains(where: { $0.key == option.key }) { modelValues[option.key] = v }
                 else { common[option.key] = v }
                 given.insert(option.key)
             case .failure(let e):
