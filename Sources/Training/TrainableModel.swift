@@ -147,6 +147,22 @@ public struct TestSpec: Sendable {
                 cycle: Bool = false) {
         self.datasetMode = datasetMode; self.generator = generator; self.cycle = cycle
     }
+
+    /// What `test` does with the model's data, for --help.
+    public var about: String {
+        switch datasetMode {
+        case .unaligned where cycle:
+            return "DATAROOT/testA goes through G_A (and back through G_B), DATAROOT/testB through G_B (and back "
+                + "through G_A); --direction BtoA swaps the folders, for a run trained with it."
+        case .unaligned: return "DATAROOT/testA goes through G, beside an image of testB."
+        case .aligned:
+            return "DATAROOT/test holds A|B pairs; the output of G on A is compared with B (L1 on [0, 1], PSNR in dB, "
+                + "SSIM), per image and on average."
+        case .colorization:
+            return "the photos of DATAROOT/test (or DATAROOT) are made gray, colorized and compared with the originals."
+        case .single: return "every image of DATAROOT goes through G."
+        }
+    }
 }
 
 /// The colorization dataset's folder: DATAROOT/<phase> when it exists, else DATAROOT itself.

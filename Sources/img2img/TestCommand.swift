@@ -11,17 +11,12 @@ struct TestCommand: ParsableCommand {
     static var configuration: CommandConfiguration { CommandConfiguration(
         commandName: "test",
         abstract: "Translate a dataset's test split with a trained run and write the results page.",
-        discussion: """
-        cyclegan: DATAROOT/testA goes through G_A (and back through G_B), DATAROOT/testB through \
-        G_B (and back through G_A); --direction BtoA swaps the folders, for a run trained with it. \
-        pix2pix: DATAROOT/test holds A|B pairs; the output of G on A is compared with B (L1 on \
-        [0, 1], PSNR in dB, SSIM), per image and on average. colorization: the photos of \
-        DATAROOT/test (or DATAROOT) are made gray, colorized and compared with the originals. \
-        cut, fastcut: DATAROOT/testA goes through G, beside an image of testB. \
-        --dataset-mode single: every image of DATAROOT goes through one generator (G; cyclegan: \
-        G_A, or G_B with --direction BtoA), for a folder of inputs without a split or targets. \
-        Results go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs). \
-        Models: \(ModelRegistry.testable.map(\.name).joined(separator: ", ")).
+        discussion: ModelRegistry.testable.map { "\($0.name): \($0.test!.about)" }.joined(separator: "\n") + """
+
+
+        --dataset-mode single: every image of DATAROOT goes through one generator (G, or G_A / G_B by \
+        --direction for a model with two), for a folder of inputs without a split or targets. \
+        Results go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs).
         """) }
 
     @Argument(help: ArgumentHelp("The model: \(ModelRegistry.testable.map(\.name).joined(separator: " | ")).", valueName: "model"))
