@@ -146,7 +146,7 @@ let package = Package(
         // MARK: - Benchmark (tools/bench.sh compares it with PyTorch)
         .executableTarget(
             name: "img2img-bench",
-            dependencies: ["TensorCore", "Autograd", "NN", "Models", "Training", "Trainers",
+            dependencies: ["TensorCore", "Autograd", "NN", "Models", "Training", "Trainers", "_Files",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 

@@ -19,6 +19,7 @@
 // do so whatever the flag. Both are refused on a CPU without AVX512_BF16.
 import Foundation
 import ArgumentParser
+import _Files
 import Autograd
 import Models
 import NN
@@ -492,7 +493,8 @@ if let path = options.json {
     let url = URL(fileURLWithPath: path)
     try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     do {
-        try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+        try AtomicWriter.write(Array(JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])),
+                               to: url.path)
         emit("# wrote \(path)")
     } catch { emit("# could not write \(path): \(error)") }
 }
