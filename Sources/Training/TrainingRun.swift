@@ -30,87 +30,6 @@ import NN
 import TensorCore
 import Translation
 
-/// What a run tells its caller while it goes (the CLI prints it).
-public struct TrainingEvents: Sendable {
-    /// A line for the user: skipped files, the resume position (also from the loader's threads).
-    public var message: @Sendable (String) -> Void
-    /// After every iteration.
-    public var iteration: @Sendable (IterationStatus) -> Void
-    /// After every epoch, once its checkpoints and report are written.
-    public var epoch: @Sendable (EpochStatus) -> Void
-
-    public init(message: @escaping @Sendable (String) -> Void = { _ in },
-                iteration: @escaping @Sendable (IterationStatus) -> Void = { _ in },
-                epoch: @escaping @Sendable (EpochStatus) -> Void = { _ in }) {
-        self.message = message; self.iteration = iteration; self.epoch = epoch
-    }
-}
-
-public struct IterationStatus {
-    /// The epoch number (the paper code's, from epoch_count).
-    public var epoch: Int
-    public var totalEpochs: Int
-    /// Batches of this epoch done, of `batchesPerEpoch`.
-    public var batchInEpoch: Int
-    public var batchesPerEpoch: Int
-    public var iteration: Int
-    /// Batches per second in this epoch so far.
-    public var rate: Double
-    public var losses: [(name: String, value: Float)]
-}
-
-public struct EpochStatus {
-    public var epoch: Int
-    public var totalEpochs: Int
-    /// Training time of the epoch (its steps, without the saves and the report).
-    public var seconds: Double
-    public var steps: Int
-    /// Of `seconds`, the time spent averaging gradients over the ranks (0 for one process).
-    public var allreduceSeconds: Double
-    /// The latest checkpoint was written at the end of this epoch.
-    public var savedLatest: Bool
-    public var latestPath: String
-    public var reportPath: String
-}
-
-public enum TrainingOutcome: Equatable {
-    /// Every epoch trained; the last latest checkpoint is written.
-    case finished
-    /// Stopped by Ctrl-C or `requestStop()` after saving the latest checkpoint.
-    case interrupted
-}
-
-/// Errors of a run that are not the trainers' own.
-public enum TrainingRunError: Error, CustomStringConvertible {
-    case unknownModel(String, known: [String])
-    case noCheckpointToContinue(String)
-    /// Another process holds the run folder's lock (`pid` read from the lock file, nil if unknown).
-    case runInUse(directory: String, pid: Int32?)
-    /// The lock file could not be created or locked.
-    case cannotLock(path: String, reason: String)
-    /// The training images reach the networks at a size they cannot take (from the data, e.g.
-    /// `--preprocess none`); found on the first batch of that size, before its step.
-    case imageSize(String)
-    /// A loss became NaN or infinite; the last good checkpoint is kept.
-    case nonFiniteLoss(name: String, value: Float, epoch: Int, iteration: Int, kept: String)
-
-    public var description: String {
-        switch self {
-        case .unknownModel(let m, let known):
-            return "unknown model '\(m)' (known: \(known.joined(separator: ", ")))"
-        case .noCheckpointToContinue(let p): return "--continue: no checkpoint at \(p)"
-        case .runInUse(let dir, let pid):
-            return "the run folder \(dir) is in use by another img2img train" + (pid.map { " (pid \($0))" } ?? "")
-                + ": wait for it to end (then --continue resumes it) or choose another --name"
-        case .cannotLock(let path, let why): return "cannot lock \(path): \(why)"
-        case .imageSize(let why): return why
-        case .nonFiniteLoss(let n, let v, let e, let i, let kept):
-            return "loss \(n) became \(v) at epoch \(e), iteration \(i): stopping; the last good checkpoint "
-                + "(\(kept)) is kept. Try a lower learning rate."
-        }
-    }
-}
-
 /// Set by the SIGINT handler that `stopOnInterrupt` installs.
 nonisolated(unsafe) private var interruptRequested: Int32 = 0
 
@@ -204,7 +123,7 @@ public final class TrainingRun {
         lock.lock(); stopRequested = true; lock.unlock()
     }
 
-    private var shouldStop: Bool {
+    var shouldStop: Bool {
         lock.lock(); defer { lock.unlock() }
         return stopRequested || interruptRequested != 0
     }
@@ -428,85 +347,3 @@ public final class TrainingRun {
         return trainer.visuals.map { ($0.name, image(of: $0.image, item: 0)) }
     }
 }
-
-/// What --continue needs beyond the trainer's own state, kept in the checkpoint's metadata
-/// under `RunMetadata.key` (the class names are also read by Models when loading).
-struct RunState: Codable {
-    /// Batches of the current epoch already trained on (0 at an epoch boundary); global batches
-    /// (all ranks' together) under MPI.
-    var batchInEpoch: Int
-    var classes: [String]?
-    /// MPI ranks of the run that wrote it (nil: one process).
-    var worldSize: Int? = nil
-
-    func json() -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? e.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-
-    static func decode(_ metadata: [String: String]) -> RunState? {
-        metadata[RunMetadata.key].flatMap { try? JSONDecoder().decode(RunState.self, from: Data($0.utf8)) }
-    }
-}
-
-public enum DataParallelError: Error, CustomStringConvertible {
-    case datasetsDiffer(counts: [Int], dataroot: String)
-    case batchesDiffer(indices: [Int])
-
-    public var description: String {
-        switch self {
-        case .datasetsDiffer(let c, let root):
-            return "the ranks see different datasets under \(root) (items per rank: \(c.map(String.init).joined(separator: ", "))): "
-                + "every rank must read the same files (a shared folder, or identical copies)"
-        case .batchesDiffer(let i):
-            return "the ranks are at different batches (\(i.map(String.init).joined(separator: ", ")); -1: none left): a batch "
-                + "failed to load on some rank (see its message); remove the broken file and resume with --continue"
-        }
-    }
-}
-
-extension TrainingRun {
-    /// One collective per step: every rank's next batch index (or -1 at the end) and stop flag.
-    /// Returns whether to stop; throws when the ranks are not at the same batch.
-    func agree(batch index: Int?) throws -> Bool {
-        let stop = shouldStop
-        guard group.isActive else { return stop }
-        let mine = (index ?? -1) * 2 + (stop ? 1 : 0)
-        let all = group.allGather(mine + 2)  // +2: keeps -1 (end) apart from flags
-        let indices = all.map { ($0 - 2) >> 1 }
-        guard Set(indices).count == 1 else { throw DataParallelError.batchesDiffer(indices: indices) }
-        return all.contains { ($0 - 2) & 1 == 1 }
-    }
-
-    /// The losses averaged over the ranks (every rank gets the same values).
-    func averaged(_ losses: [(name: String, value: Float)]) -> [(name: String, value: Float)] {
-        guard group.isActive else { return losses }
-        var v = losses.map { Double($0.value) }
-        group.sum(&v)
-        return zip(losses, v).map { ($0.name, Float($1 / Double(group.size))) }
-    }
-
-    /// This rank's own state: its generator and its pools (images and generators), as safetensors bytes.
-    func rankState() throws -> [UInt8] {
-        var f = TensorFile(tensors: [], metadata: ["trainer_rng": String(trainer.rng.state)])
-        for (name, pool) in trainer.pools {
-            f.metadata[name + ".rng"] = String(pool.rng.state)
-            if let s = pool.stacked { f.tensors.append(NamedTensor(name: name + ".images", shape: s.shape, values: s.scalars)) }
-        }
-        return try SafeTensors.encode(f)
-    }
-
-    /// Restores this rank's state from a checkpoint of the same rank count.
-    func restoreRankState(_ file: TensorFile) throws {
-        let r = group.rank
-        func meta(_ k: String) -> UInt64? { file.metadata["img2img.rank\(r).\(k)"].flatMap(UInt64.init) }
-        if let s = meta("trainer_rng") { trainer.rng.state = s }
-        for (name, pool) in trainer.pools {
-            guard let s = meta(name + ".rng") else { continue }
-            let images = file["rank\(r).\(name).images"].map { Tensor(shape: $0.shape, scalars: $0.values) }
-            pool.restore(stacked: images, rngState: s)
-        }
-    }
-}
-
