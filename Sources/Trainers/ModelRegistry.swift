@@ -23,6 +23,11 @@ public enum ModelRegistry {
         }
     }
 
+    /// Removes a registered model (a plug-in unloaded, a test's toy model); built-in ones stay.
+    public static func unregister(_ name: String) {
+        lock.withLock { registered.removeAll { m in m.name == name && !builtIn.contains { $0.name == name } } }
+    }
+
     public static func model(named name: String) -> TrainableModel? {
         models.first { $0.name == name }
     }

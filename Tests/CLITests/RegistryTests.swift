@@ -22,6 +22,7 @@ final class RegistryTests: CLITestCase {
         XCTAssertFalse(TrainCommand.helpMessage().contains("toy-regression"))
 
         ModelRegistry.register(toy)
+        defer { ModelRegistry.unregister(toy.name) }  // the registry is the test process's too
         let help = TrainCommand.helpMessage(columns: 1000)
         XCTAssertTrue(help.contains("toy-regression: a toy model registered by a test."), help)
         XCTAssertTrue(help.contains("--lambda-regression <number>: Weight of the L1 regression loss. (default 3.0)"), help)

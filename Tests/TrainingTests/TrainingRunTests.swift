@@ -174,8 +174,8 @@ final class TrainingRunTests: XCTestCase {
     /// The template is trainable through its registration alone, and so is a model defined
     /// here: a registration is all a model needs.
     func testRegisteredModelsTrain() throws {
-        XCTAssertEqual(ModelRegistry.models.map(\.name), ["cyclegan", "cut", "fastcut", "pix2pix", "colorization", "cgan",
-                                                          "dcgan", "template"])
+        XCTAssertEqual(ModelRegistry.builtIn.map(\.name), ["cyclegan", "cut", "fastcut", "pix2pix", "colorization", "cgan",
+                                                           "dcgan", "template"])
         var o = options(.template, name: "template", epochs: 1)
         try o.parseCommandLine(["--lambda-regression=2", "--lambda-GAN", "0.5"], for: .template)
         let run = try TrainingRun(options: o)
