@@ -25,7 +25,7 @@ let package = Package(
         .executableTarget(name: "FuzzConfig", dependencies: [
             "FuzzDriver",
             .product(name: "Models", package: "img2img"), .product(name: "Training", package: "img2img"),
-            .product(name: "Checkpoint", package: "img2img"),
+            .product(name: "Trainers", package: "img2img"), .product(name: "Checkpoint", package: "img2img"),
         ]),
     ]
 )

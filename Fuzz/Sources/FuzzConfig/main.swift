@@ -14,10 +14,11 @@ import Foundation
 import Models
 import TensorCore
 import Training
+import Trainers
 
 nonisolated(unsafe) let trainer: Pix2PixTrainer = {
-    var o = Pix2PixOptions()
-    o.training.seed = 1
+    var o = TrainableModel.pix2pix.defaults
+    o.seed = 1
     return try! Pix2PixTrainer(generator: .generator("unet_32", inputNC: 1, outputNC: 1, ngf: 1),
                                discriminator: .discriminator("pixel", ndf: 1), options: o)
 }()
@@ -60,7 +61,10 @@ func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     // 3. the run state and the run folder's options
     _ = RunMetadata.classes(in: [RunMetadata.key: text])?.joined(separator: ",")
-    if let o = try? TrainOptions.fromJSON(Data(bytes)) { _ = try? o.optText(defaults: o) }
+    if let o = try? TrainOptions.fromJSON(Data(bytes)) {
+        _ = o.optText(defaults: o)
+        _ = o.declarationProblems()  // the checks of values an edited options.json holds
+    }
     return 0
 }
 
