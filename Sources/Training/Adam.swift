@@ -38,7 +38,7 @@ public final class Adam {
     /// State per parameter, nil before its first step.
     public var state: [ParameterState?]
     /// Called with the parameters before every update: data-parallel training averages the
-    /// gradients over the ranks here (`DataParallel.averageGradients`).
+    /// gradients over the ranks here (`GradientAverager.average`, module Distributed).
     public var beforeStep: (([Variable]) -> Void)?
 
     public init(_ parameters: [(name: String, variable: Variable)], lr: Double = 2e-4,
