@@ -41,4 +41,21 @@ final class RegistryTests: CLITestCase {
         try test.run()
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("results/toy/test_latest/index.html")))
     }
+
+    /// `train --help` is derived from the same declarations: every common option and every
+    /// model's own option is listed, with its default.
+    func testTrainHelpListsEveryDeclaredOption() {
+        let help = TrainCommand.helpMessage(columns: 10_000)
+        for o in CommonOptions.all where !o.recordedOnly {
+            XCTAssertTrue(help.contains("  --\(o.name)" + (o.isFlag ? ":" : " <\(o.valueName)>:")), o.name)
+        }
+        for m in ModelRegistry.models {
+            guard let section = help.range(of: "\n\(m.name): ") else { return XCTFail("no section for \(m.name)") }
+            let rest = help[section.upperBound...]
+            let end = rest.range(of: "\n\n")?.lowerBound ?? rest.endIndex
+            for use in m.options {
+                XCTAssertTrue(rest[..<end].contains("  --\(use.option.name)"), "\(m.name): --\(use.option.name)")
+            }
+        }
+    }
 }
