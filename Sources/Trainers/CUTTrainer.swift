@@ -313,8 +313,9 @@ extension TrainableModel {
                 guard o.ganMode == .lsgan || o.ganMode == .vanilla else {
                     throw TrainingError.invalidOptions("CUT trains with --gan-mode lsgan or vanilla, got \(o.ganMode.rawValue)")
                 }
+                // each index >= 0 is the declaration's check, applied before this one
                 let layers = o.nceLayers.values
-                guard !layers.isEmpty, layers.allSatisfy({ $0 >= 0 }) else {
+                guard !layers.isEmpty else {
                     throw TrainingError.invalidOptions("--nce-layers must be comma-separated layer indices, got '\(o.nceLayers)'")
                 }
                 let g = try cutGeneratorConfig(o)

@@ -106,7 +106,7 @@ func validateCommonOptions(_ o: TrainOptions, model: TrainableModel) throws {
     let datasetMode = model.datasetMode
     func fail(_ why: String) -> TrainingError { .invalidOptions(why) }
     // each option's own range (its declaration), then the rules between options
-    if let why = o.declarationProblems().first { throw fail(why) }
+    if let why = o.declarationProblems(modelOptions: model.options.map(\.option)).first { throw fail(why) }
     guard o.nEpochs + o.nEpochsDecay >= 1 else { throw fail("--n-epochs + --n-epochs-decay must be at least 1") }
     guard (1...(o.nEpochs + o.nEpochsDecay)).contains(o.epochCount) else {
         throw fail("--epoch-count must be 1...\(o.nEpochs + o.nEpochsDecay) (--n-epochs + --n-epochs-decay), got \(o.epochCount)")

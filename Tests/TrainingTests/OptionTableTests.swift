@@ -93,6 +93,14 @@ final class OptionTableTests: XCTestCase {
         XCTAssertThrowsError(try TrainableModel.cyclegan.check(edited)) { e in
             XCTAssertTrue("\(e)".contains("--batch-size must be 1...65536, got 0"), "\(e)")
         }
+        // a model's own option too, checked by its declaration
+        json["batch_size"] = 1
+        json["model_options"] = ["lambda_A": -1]
+        let own = try TrainOptions.fromJSON(try JSONSerialization.data(withJSONObject: json))
+        XCTAssertThrowsError(try TrainableModel.cyclegan.check(own)) { e in
+            XCTAssertTrue("\(e)".contains("--lambda-A must be at least 0.0, got -1"), "\(e)")
+        }
+        XCTAssertNoThrow(try TrainableModel.cyclegan.check(o), "the same options unedited pass")
     }
 
     /// options.json as the previous version wrote it (before the declaration table: no beta2, a

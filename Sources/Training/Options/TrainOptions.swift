@@ -60,9 +60,11 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 
     public var initialization: InitOptions { InitOptions(type: self.initType, gain: self.initGain) }
 
-    /// Values whose check fails (from options.json or set in code), each naming its option.
-    public func declarationProblems() -> [String] {
+    /// Values whose check fails (from options.json or set in code), each naming its option:
+    /// the common options and `modelOptions` (a model's own, from its registration).
+    public func declarationProblems(modelOptions: [AnyOpt] = []) -> [String] {
         CommonOptions.all.compactMap { o in common[o.key].flatMap { o.problem($0) } }
+            + modelOptions.compactMap { o in modelValues[o.key].flatMap { o.problem($0) } }
     }
 
     public static func == (a: TrainOptions, b: TrainOptions) -> Bool {
