@@ -1,3 +1,4 @@
+import Foundation
 // safetensors (Hugging Face): u64 LE header length N, N bytes of JSON
 //   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
 //    "__metadata__": {"key": "value"}}
@@ -15,6 +16,35 @@ public enum SafeTensors {
 
     public static func read(path: String) throws -> TensorFile {
         try decode(try readWholeFile(path), file: path)
+    }
+
+    /// The `__metadata__` of a safetensors file, reading only its header (a run folder's state
+    /// is described from a checkpoint of hundreds of MB without loading its tensors).
+    public static func readMetadata(path: String) throws -> [String: String] {
+        guard let h = FileHandle(forReadingAtPath: path) else {
+            throw CheckpointError(.io, file: path, "cannot open")
+        }
+        defer { try? h.close() }
+        let head = [UInt8]((try? h.read(upToCount: 8)) ?? Data())
+        guard head.count == 8 else { throw CheckpointError(.truncated, file: path, "too short for a safetensors header length") }
+        let n = loadLE(head, 0, 8)
+        guard n <= UInt64(ReadLimits.maxHeaderBytes) else {
+            throw CheckpointError(.limitExceeded, file: path, "header length \(n) exceeds the cap of \(ReadLimits.maxHeaderBytes) bytes")
+        }
+        let header = [UInt8]((try? h.read(upToCount: Int(n))) ?? Data())
+        guard header.count == Int(n) else { throw CheckpointError(.truncated, file: path, "header is cut short") }
+        // Only the metadata is wanted: the tensor entries are not checked against a buffer.
+        let value: JSONValue
+        do { value = try JSONParser.parse(header[...]) } catch let e as JSONParser.Failure {
+            throw CheckpointError(.invalidHeader, file: path, "invalid JSON header: \(e.message)")
+        }
+        guard case .object(let members) = value else { throw CheckpointError(.invalidHeader, file: path, "header is not a JSON object") }
+        var out: [String: String] = [:]
+        for (name, v) in members where name == "__metadata__" {
+            guard case .object(let pairs) = v else { continue }
+            for (k, x) in pairs { if case .string(let s) = x { out[k] = s } }
+        }
+        return out
     }
 
     /// Parses a whole safetensors file held in memory; `file` names it in errors.

@@ -266,23 +266,23 @@ extension ModelOptions {
     public var nceIdt: Opt<Bool> { Opt("nce-idt", true, "Use the NCE loss for the identity mapping NCE(G(Y), Y).") }
     public var nceLayers: Opt<IntList> {
         Opt("nce-layers", IntList([0, 4, 8, 12, 16]),
-            "Layers of G's model whose outputs the NCE loss compares (indices, ascending).", check: .each(atLeast: 0))
+            "Layers of G's model whose outputs the NCE loss compares (indices, ascending).", check: .each(atLeast: 0), shapesNetworks: true)
     }
     public var nceIncludesAllNegativesFromMinibatch: Opt<Bool> {
         Opt("nce-includes-all-negatives-from-minibatch", false,
             "Take negatives from every image of the batch (single-image translation), not only the same image.")
     }
-    public var netFNc: Opt<Int> { Opt("netF-nc", 256, "Width of netF's MLPs (mlp_sample).", check: .atLeast(1)) }
+    public var netFNc: Opt<Int> { Opt("netF-nc", 256, "Width of netF's MLPs (mlp_sample).", check: .atLeast(1), shapesNetworks: true) }
     public var nceT: Opt<Float> { Opt("nce-T", 0.07, "Temperature of the NCE loss.", check: .atLeast(0)) }
     public var numPatches: Opt<Int> { Opt("num-patches", 256, "Patch locations sampled per layer.", check: .atLeast(1)) }
     public var flipEquivariance: Opt<Bool> {
         Opt("flip-equivariance", false, "Flip the input horizontally at random and the features back (FastCUT's regularization).")
     }
     public var noAntialias: Opt<Bool> {
-        Opt("no-antialias", false, "Stride-2 convs instead of anti-aliased (blur) downsampling in G and D.")
+        Opt("no-antialias", false, "Stride-2 convs instead of anti-aliased (blur) downsampling in G and D.", shapesNetworks: true)
     }
     public var noAntialiasUp: Opt<Bool> {
-        Opt("no-antialias-up", false, "Transposed convs instead of anti-aliased (blur) upsampling in G.")
+        Opt("no-antialias-up", false, "Transposed convs instead of anti-aliased (blur) upsampling in G.", shapesNetworks: true)
     }
 }
 

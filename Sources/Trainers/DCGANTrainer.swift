@@ -206,15 +206,15 @@ let cganEmbedDim = 10
 let maxClassesBound = 1000
 
 extension ModelOptions {
-    public var imageSize: Opt<Int> { Opt("image-size", 64, "Image side: 4 * 2^k (8, 16, 32, 64, ...).", check: .atLeast(8)) }
-    public var nz: Opt<Int> { Opt("nz", 100, "Noise size.", check: .atLeast(1)) }
+    public var imageSize: Opt<Int> { Opt("image-size", 64, "Image side: 4 * 2^k (8, 16, 32, 64, ...).", check: .atLeast(8), shapesNetworks: true) }
+    public var nz: Opt<Int> { Opt("nz", 100, "Noise size.", check: .atLeast(1), shapesNetworks: true) }
     public var mismatchWeight: Opt<Float> {
         Opt("mismatch-weight", 0.5, "Share of D's fake term given to real images paired with a wrong label (0...1; "
             + "0.5: GAN-CLS, 0: no mismatched pairs). --netD basic (label planes) or projection (Miyato & Koyama) picks D.",
             check: .atLeast(0))
     }
     public var spectralNorm: Opt<Bool> {
-        Opt("spectral-norm", false, "Spectral norm on D's conv, linear and embedding layers, in place of its batch norm.")
+        Opt("spectral-norm", false, "Spectral norm on D's conv, linear and embedding layers, in place of its batch norm.", shapesNetworks: true)
     }
 }
 

@@ -45,6 +45,13 @@ public enum ModelRegistry {
         try model.check(o)
     }
 
+    /// The error with the models that read the layouts its folder fits ("img2img train cyclegan | cut").
+    public static func explain(_ e: DatasetLayoutError) -> DatasetLayoutError {
+        var e = e
+        e.fittingModels = models.filter { e.fitting.contains($0.datasetMode) }.map(\.name)
+        return e
+    }
+
     /// The models `img2img test` runs.
     public static var testable: [TrainableModel] { models.filter { $0.test != nil } }
 }

@@ -12,6 +12,7 @@
 // The registration is the one place a model's name appears outside its own file: `train`,
 // `test`, the option checks and --help read everything they need from it.
 import Foundation
+import ImageIO
 import Augment
 import Datasets
 import Models
@@ -104,6 +105,18 @@ public struct TrainableModel: Sendable {
 
     /// The dataset of the run, scanned (bad files are in its `skipped`).
     public func makeDataset(_ o: TrainOptions) throws -> any ImageDataset {
+        let dataset: any ImageDataset
+        do { dataset = try scanDataset(o) } catch let e as DatasetError {
+            throw layoutError(o, problem: e.description)
+        } catch let e as ImageIOError {
+            // The folder itself (DATAROOT/train, trainA, ...) is missing or unreadable.
+            throw layoutError(o, problem: e.description.replacingOccurrences(of: "cannot list folder", with: "no such folder or not readable"))
+        }
+        if let aligned = dataset as? AlignedDataset { try checkPairs(o, paths: aligned.paths) }
+        return dataset
+    }
+
+    private func scanDataset(_ o: TrainOptions) throws -> any ImageDataset {
         let aug = augment(o)
         switch datasetMode {
         case .unaligned:

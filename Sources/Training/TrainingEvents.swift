@@ -63,6 +63,10 @@ public enum TrainingRunError: Error, CustomStringConvertible {
     /// The training images reach the networks at a size they cannot take (from the data, e.g.
     /// `--preprocess none`); found on the first batch of that size, before its step.
     case imageSize(String)
+    /// A new run (no `--continue`) over a folder that holds one: `summary` is `RunFolder.summary`.
+    case runExists(directory: String, summary: String)
+    /// `--overwrite` could not rename the old run aside.
+    case cannotMoveAside(directory: String, to: String, reason: String)
     /// A loss became NaN or infinite; the last good checkpoint is kept.
     case nonFiniteLoss(name: String, value: Float, epoch: Int, iteration: Int, kept: String)
 
@@ -75,6 +79,12 @@ public enum TrainingRunError: Error, CustomStringConvertible {
             return "the run folder \(dir) is in use by another img2img train" + (pid.map { " (pid \($0))" } ?? "")
                 + ": wait for it to end (then --continue resumes it) or choose another --name"
         case .cannotLock(let path, let why): return "cannot lock \(path): \(why)"
+        case .runExists(let dir, let summary):
+            return "\(dir) already holds \(summary). Nothing was changed. To resume it: the same command "
+                + "with --continue (its options come from its options.json; `img2img train --continue --name NAME` "
+                + "is enough). To start again under this name: --overwrite (moves the old run to "
+                + "\(dir).replaced-<time>; nothing is deleted). Or choose another --name."
+        case .cannotMoveAside(let dir, let to, let why): return "--overwrite: cannot move \(dir) to \(to): \(why)"
         case .imageSize(let why): return why
         case .nonFiniteLoss(let n, let v, let e, let i, let kept):
             return "loss \(n) became \(v) at epoch \(e), iteration \(i): stopping; the last good checkpoint "

@@ -137,6 +137,12 @@ public final class TrainingRun {
         if writer {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             folderLock = try RunFolderLock(path: lockPath, directory: directory)
+            // A user's run is never restarted by accident: a new run needs an empty folder (the
+            // CLI's --overwrite moves the old one aside first).
+            if !options.continueTrain {
+                let existing = RunFolder(directory: directory)
+                if existing.holdsRun { throw TrainingRunError.runExists(directory: directory, summary: existing.summary) }
+            }
             _ = removeStaleTemporaryFiles(under: directory)  // checkpoints half-written by a killed run
         }
         defer { folderLock?.release() }
@@ -236,9 +242,13 @@ public final class TrainingRun {
             s.step()
             if k >= epoch && !(abs(s.lr) > options.lr * 1e-9) { zero.append(options.epochCount + k) }
         }
+        let all = !zero.isEmpty && zero.count == total - epoch
+        // A linear schedule's last epoch runs at 0 in the paper code too (1 of its 200): that alone
+        // is how every run at the paper's defaults ends, not worth a warning. Warned: any other
+        // epoch at 0, or a run whose every remaining epoch is at 0.
+        if options.lrPolicy == .linear && options.lr > 0 && !all && zero.last == lastEpochNumber { zero.removeLast() }
         guard !zero.isEmpty else { return nil }
         let which = zero.count == 1 ? "epoch \(zero[0])" : "epochs \(zero.first!)-\(zero.last!)"
-        let all = zero.count == total - epoch
         let cause: String
         if !(options.lr > 0) {
             cause = "--lr \(options.lr)"

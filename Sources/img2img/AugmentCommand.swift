@@ -39,7 +39,7 @@ struct AugmentCommand: ParsableCommand {
     /// where a mode crops after scaling.
     func augmentOptions() throws -> AugmentOptions {
         var o = TrainOptions()
-        do { try o.parseCommandLine(preprocessWords, accepting: CommonOptions.preprocessing) } catch {
+        do { try o.parseCommandLine(preprocessWords, accepting: CommonOptions.preprocessing, subcommand: "augment") } catch {
             throw ValidationError(error.description)
         }
         if o.preprocess == .resizeAndCrop || o.preprocess == .scaleWidthAndCrop, o.loadSize < o.cropSize {

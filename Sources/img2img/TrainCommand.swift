@@ -23,12 +23,17 @@ struct TrainCommand: ParsableCommand {
             latest_net_<G_A|G_B|G|...>.safetensors for translate), loss_log.jsonl, and an HTML report \
             (index.html) with a plot per loss and captioned samples per epoch, refreshed every epoch.
 
-            Ctrl-C saves a checkpoint and exits (status 130); --continue resumes a run exactly where it \
-            stopped (same batches, same random numbers). A loss that becomes NaN or infinite stops the \
+            A run folder is never overwritten by accident: a new run under a --name that holds one is \
+            refused, naming that run's state; --overwrite moves the old run aside (NAME.replaced-<time>). \
+            Ctrl-C saves a checkpoint and exits (status 130); `img2img train --continue --name NAME` resumes \
+            a run exactly where it stopped (same batches, same random numbers), with the options of its \
+            options.json: options given again that differ are listed and refused unless --override \
+            (those that shape the networks, such as --ngf, never change). A loss that becomes NaN or infinite stops the \
             run with a message naming it; the last good checkpoint is kept. Input files that fail \
             (unreadable, or named as images but not images) are named and the run ends with status 3. \
             A run folder has one writer: a second train with the same --name is refused while the \
-            first runs. A warning names the options when a whole epoch would run at learning rate 0.
+            first runs. A warning names the options when epochs would run at learning rate 0 (beyond the \
+            last epoch of a linear schedule, which runs at 0 in the paper code too).
 
             Data-parallel: `mpirun -np N img2img train ...` (or srun under Slurm) trains on N processes, \
             each taking --batch-size images of every step (N times --batch-size per step); gradients are \
@@ -58,42 +63,158 @@ struct TrainCommand: ParsableCommand {
         return s
     }
 
-    @Argument(help: ArgumentHelp("The model: \(ModelRegistry.models.map(\.name).joined(separator: " | ")).",
-                                 valueName: "model"))
-    var model: String
-
     @OptionGroup var engine: EngineOptions
     @Flag(help: "No progress bar.")
     var quiet = false
+    @Flag(help: "Start a new run under a --name that holds one: the old run folder is moved to NAME.replaced-<time> (nothing is deleted).")
+    var overwrite = false
+    @Flag(name: .customLong("override"),
+          help: "With --continue: apply the options given on the command line that differ from the run's options.json.")
+    var overrideStored = false
 
+    /// The model and the options, as given: the model first (one of the registry's), except with
+    /// --continue, which takes the run's own from its options.json.
     @Argument(parsing: .allUnrecognized,
-              help: ArgumentHelp("The training options (--dataroot DIR --name NAME ...) and the model's own; see below.",
-                                 valueName: "options"))
-    var optionWords: [String] = []
+              help: ArgumentHelp("The model (\(ModelRegistry.models.map(\.name).joined(separator: " | "))), then the training "
+                                 + "options (--dataroot DIR --name NAME ...) and the model's own; see below. With --continue "
+                                 + "the model and the options come from the run's options.json.",
+                                 valueName: "model> <options"))
+    var words: [String] = []
 
-    func validate() throws {
-        _ = try effectiveOptions()
+    /// The model named first (nil if the first word is an option).
+    var model: String? { words.first.flatMap { $0.hasPrefix("-") ? nil : $0 } }
+    /// The options after the model.
+    var optionWords: [String] { model == nil ? words : Array(words.dropFirst()) }
+
+    /// Names `train` takes outside the option table (for the paper code's spellings' hints).
+    static let otherNames = ["threads", "quiet", "overwrite", "override"]
+
+    /// The run to train: its options, model, the folder as it was found, and for --continue the
+    /// stored options that the command line changes (applied only with --override).
+    struct Resolved {
+        var options: TrainOptions
+        var model: TrainableModel
+        var folder: RunFolder
+        var changes: [String] = []
     }
 
-    /// The run's options: the model's defaults, then what was given. Usage errors throw
-    /// `ValidationError` (exit status 64).
-    func effectiveOptions(worldSize: Int = 1) throws -> TrainOptions {
-        guard let m = ModelRegistry.model(named: model) else {
-            throw ValidationError("unknown model '\(model)': \(ModelRegistry.models.map(\.name).joined(separator: ", "))")
-        }
-        var o = m.defaultOptions(dataroot: "", name: "")
-        do { try o.parseCommandLine(optionWords, for: m) } catch { throw ValidationError(error.description) }
-        for (what, value) in [("--dataroot <dataroot>", o.dataroot), ("--name <name>", o.name)] where value.isEmpty {
-            throw ValidationError("Missing expected argument '\(what)'")
-        }
-        o.numThreads = engine.threads ?? Engine.threads
-        o.worldSize = worldSize
+    func validate() throws {
+        _ = try resolve()
+    }
+
+    /// The run's options: the model's defaults and what was given, or with --continue the run's
+    /// options.json and what --override allows. Usage errors throw `ValidationError` (exit 64).
+    func resolve(worldSize: Int = 1) throws -> Resolved {
+        var r = Self.continues(optionWords) ? try resumed() : try fresh()
+        r.options.numThreads = engine.threads ?? Engine.threads
+        r.options.worldSize = worldSize
         // Ranges, network sizes and the model's own rules: Training's TrainableModel.check.
-        do { try ModelRegistry.check(o, for: m) } catch let e as TrainingError {
+        do { try ModelRegistry.check(r.options, for: r.model) } catch let e as TrainingError {
             if case .invalidOptions(let why) = e { throw ValidationError(why) }
             throw e
         }
-        return o
+        return r
+    }
+
+    /// Whether `--continue` is among the words (true unless --continue=false or --no-continue follows).
+    static func continues(_ words: [String]) -> Bool {
+        var on = false
+        for w in words {
+            if w == "--continue" || w == "--continue=true" { on = true }
+            if w == "--continue=false" || w == "--no-continue" { on = false }
+        }
+        return on
+    }
+
+    /// The value of `--name X` or `--name=X` among the words (the last one given).
+    static func value(of name: String, in words: [String]) -> String? {
+        var found: String? = nil
+        for (i, w) in words.enumerated() {
+            if w == "--" + name, i + 1 < words.count { found = words[i + 1] }
+            if w.hasPrefix("--\(name)=") { found = String(w.dropFirst(name.count + 3)) }
+        }
+        return found
+    }
+
+    /// A new run: the model's defaults and the command line; the folder must not hold a run
+    /// unless --overwrite (which moves it aside in `run`).
+    func fresh() throws -> Resolved {
+        guard let model else {
+            throw ValidationError("Missing expected argument '<model>' (\(ModelRegistry.models.map(\.name).joined(separator: ", "))); "
+                                  + "to resume a run: img2img train --continue --name NAME")
+        }
+        guard let m = ModelRegistry.model(named: model) else {
+            throw ValidationError("unknown model '\(model)': \(ModelRegistry.models.map(\.name).joined(separator: ", "))"
+                + (PaperSpellings.modelName(model).map { " (the paper code's \(model) is \($0))" } ?? ""))
+        }
+        var o = m.defaultOptions(dataroot: "", name: "")
+        do { try o.parseCommandLine(optionWords, for: m, otherNames: Self.otherNames) } catch { throw ValidationError(error.description) }
+        for (what, value) in [("--dataroot <dataroot>", o.dataroot), ("--name <name>", o.name)] where value.isEmpty {
+            throw ValidationError("Missing expected argument '\(what)'")
+        }
+        if overrideStored { throw ValidationError("--override applies to --continue (a new run takes every option as given)") }
+        let folder = RunFolder(directory: o.directory)
+        if folder.holdsRun && !overwrite {
+            throw ValidationError(TrainingRunError.runExists(directory: o.directory, summary: folder.summary).description)
+        }
+        return Resolved(options: o, model: m, folder: folder)
+    }
+
+    /// `--continue`: the run's options.json, the model it names, and the command line's options
+    /// compared with it (those that differ need --override; the networks' shapes never change).
+    func resumed() throws -> Resolved {
+        if overwrite { throw ValidationError("--overwrite starts a new run and --continue resumes one: give one of them") }
+        guard let name = Self.value(of: "name", in: optionWords), !name.isEmpty else {
+            throw ValidationError("--continue needs --name: the run to resume (the folder --checkpoints-dir/NAME)")
+        }
+        let runs = Self.value(of: "checkpoints-dir", in: optionWords) ?? CommonOptions.table.checkpointsDir.defaultValue
+        let dir = runs + "/" + name
+        let folder = RunFolder(directory: dir)
+        guard let stored = folder.options else {
+            if let why = folder.optionsProblem { throw ValidationError("--continue: \(why)") }
+            if folder.entries.isEmpty {
+                let others = ((try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [])
+                    .filter { RunFolder(directory: runs + "/" + $0).options != nil }.sorted()
+                throw ValidationError("--continue: there is no run at \(dir)"
+                    + (others.isEmpty ? "" : "; runs in \(runs): \(others.prefix(12).joined(separator: ", "))"))
+            }
+            throw ValidationError("--continue: \(dir) has no options.json (it holds \(folder.entries.prefix(8).joined(separator: ", "))): "
+                                  + "it is not a run that img2img train wrote")
+        }
+        guard let m = ModelRegistry.model(named: stored.model) else {
+            throw ValidationError("\(dir)/options.json names the model '\(stored.model)', which is not one of "
+                                  + ModelRegistry.models.map(\.name).joined(separator: ", "))
+        }
+        if let model, model != m.name {
+            throw ValidationError("\(dir) is a \(m.name) run (its options.json): --continue resumes it as \(m.name); "
+                                  + "leave out '\(model)' or give \(m.name)")
+        }
+        var o = stored
+        let given: Set<String>
+        do { given = try o.parseCommandLine(optionWords, for: m, otherNames: Self.otherNames) } catch { throw ValidationError(error.description) }
+        let changed = (CommonOptions.all + m.options.map(\.option)).filter {
+            given.contains($0.key) && $0.key != CommonOptions.table.continueTrain.key && o.value(of: $0) != stored.value(of: $0)
+        }
+        func show(_ opt: AnyOpt, _ v: OptionJSON) -> String {
+            opt.isFlag ? (v == .bool(true) ? "--\(opt.name)" : "--no-\(opt.name)") : "--\(opt.name) \(v)"
+        }
+        let lines = changed.map { "\(show($0, o.value(of: $0))) (the run's: \(show($0, stored.value(of: $0))))" }
+        let fixed = changed.filter(\.shapesNetworks)
+        if !fixed.isEmpty {
+            throw ValidationError("\(dir)'s checkpoints hold networks of "
+                + fixed.map { show($0, stored.value(of: $0)) }.joined(separator: " ")
+                + ": --continue cannot change " + fixed.map { "--" + $0.name }.joined(separator: ", ")
+                + ". Leave \(fixed.count == 1 ? "it" : "them") out, or start a new run under another --name.")
+        }
+        if !lines.isEmpty && !overrideStored {
+            throw ValidationError("--continue resumes \(dir) with the options in its options.json; the command line differs:\n  "
+                + lines.joined(separator: "\n  ")
+                + "\nAdd --override to apply \(lines.count == 1 ? "this change" : "these changes") (the learning-rate schedule from "
+                + "the next epoch on), or leave \(lines.count == 1 ? "it" : "them") out: `img2img train --continue --name \(name)"
+                + (runs == CommonOptions.table.checkpointsDir.defaultValue ? "" : " --checkpoints-dir \(runs)") + "` is enough.")
+        }
+        o.continueTrain = true
+        return Resolved(options: o, model: m, folder: folder, changes: lines)
     }
 
     func run() throws {
@@ -126,9 +247,31 @@ struct TrainCommand: ParsableCommand {
             do { return try body() } catch TrainingError.invalidOptions(let why) {
                 progress.finish()
                 throw ValidationError(why)
+            } catch let e as DatasetLayoutError {
+                progress.finish()
+                throw ValidationError(ModelRegistry.explain(e).description)
             }
         }
-        let run = try usage { try TrainingRun(options: try effectiveOptions(worldSize: group.size), group: group, events: events) }
+        let resolved = try resolve(worldSize: group.size)
+        let o = resolved.options
+        if o.continueTrain, resolved.folder.finished, let total = resolved.folder.totalEpochs,
+           let done = resolved.folder.epochsDone, done >= o.nEpochs + o.nEpochsDecay - o.epochCount + 1 {
+            // Nothing to train: a script that resumes until done ends here with status 0.
+            if group.isWriter {
+                print("\(o.directory) holds \(resolved.folder.summary): all \(total) epochs are done, nothing to train. "
+                      + "To train longer, raise the epochs, e.g. img2img train --continue --name \(o.name) --n-epochs "
+                      + "\(o.nEpochs + total) --override")
+            }
+            return
+        }
+        if !resolved.changes.isEmpty && group.isWriter {
+            progress.message("--override: " + resolved.changes.joined(separator: "; "))
+        }
+        if !o.continueTrain && overwrite && resolved.folder.holdsRun && group.isWriter {
+            let to = try resolved.folder.moveAside()
+            progress.message("--overwrite: moved the previous run (\(resolved.folder.summary)) to \(to)")
+        }
+        let run = try usage { try TrainingRun(options: o, model: resolved.model, group: group, events: events) }
         TrainingRun.stopOnInterrupt()
         let outcome: TrainingOutcome
         do { outcome = try usage { try run.run() } } catch {
@@ -149,8 +292,9 @@ struct TrainCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.someFilesFailed.rawValue)
             }
         case .interrupted:
+            let dirOption = o.checkpointsDir == CommonOptions.table.checkpointsDir.defaultValue ? "" : " --checkpoints-dir \(o.checkpointsDir)"
             print("interrupted: saved \(run.latestPath) at epoch \(run.trainer.currentEpochNumber), iteration "
-                  + "\(run.trainer.progress.iteration); resume with the same command and --continue")
+                  + "\(run.trainer.progress.iteration); resume with: img2img train --continue --name \(o.name)\(dirOption)")
             throw ExitCode(130)
         }
     }

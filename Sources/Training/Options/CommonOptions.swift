@@ -40,18 +40,18 @@ public struct CommonOptions: Sendable {
     public let checkpointsDir = Opt<String>("checkpoints-dir", "runs", "Where runs are stored.")
     // MARK: networks
     public let netG = Opt<String>("netG", "resnet_9blocks",
-                                  "resnet_9blocks | resnet_6blocks | unet_256 | unet_128 | resnet_<n>blocks | unet_<size>")
-    public let netD = Opt<String>("netD", "basic", "basic | n_layers | pixel (cgan: basic | projection)")
+                                  "resnet_9blocks | resnet_6blocks | unet_256 | unet_128 | resnet_<n>blocks | unet_<size>", shapesNetworks: true)
+    public let netD = Opt<String>("netD", "basic", "basic | n_layers | pixel (cgan: basic | projection)", shapesNetworks: true)
     public let nLayersD = Opt<Int>("n-layers-D", 3, "Layers of the n_layers discriminator.",
-                                   check: .within(1...maxDiscriminatorLayers))
-    public let ngf = Opt<Int>("ngf", 64, "Generator base width.", check: .within(1...maxBaseWidth))
-    public let ndf = Opt<Int>("ndf", 64, "Discriminator base width.", check: .within(1...maxBaseWidth))
-    public let norm = Opt<ModelConfig.Norm>("norm", .instance, "Normalization layers.")
+                                   check: .within(1...maxDiscriminatorLayers), shapesNetworks: true)
+    public let ngf = Opt<Int>("ngf", 64, "Generator base width.", check: .within(1...maxBaseWidth), shapesNetworks: true)
+    public let ndf = Opt<Int>("ndf", 64, "Discriminator base width.", check: .within(1...maxBaseWidth), shapesNetworks: true)
+    public let norm = Opt<ModelConfig.Norm>("norm", .instance, "Normalization layers.", shapesNetworks: true)
     public let initType = Opt<InitType>("init-type", .normal, "Weight initialization.")
     public let initGain = Opt<Float>("init-gain", 0.02, "Scale of the initialization.")
     public let useDropout = Opt<Bool>("dropout", key: "use_dropout", false, "Dropout in the generator (--no-dropout: none).")
-    public let inputNc = Opt<Int>("input-nc", 3, "Input channels (1 gray, 3 RGB).")
-    public let outputNc = Opt<Int>("output-nc", 3, "Output channels.")
+    public let inputNc = Opt<Int>("input-nc", 3, "Input channels (1 gray, 3 RGB).", shapesNetworks: true)
+    public let outputNc = Opt<Int>("output-nc", 3, "Output channels.", shapesNetworks: true)
     // MARK: losses
     public let ganMode = Opt<GANMode>("gan-mode", .lsgan, "The GAN objective.")
     public let dSteps = Opt<Int>("d-steps", 1, "Discriminator updates per generator update.", check: .atLeast(1))
@@ -66,6 +66,8 @@ public struct CommonOptions: Sendable {
     public let cropSize = Opt<Int>("crop-size", 256, "Then crop to this size.", check: .within(1...maxTrainingImageSide))
     public let noFlip = Opt<Bool>("no-flip", false, "Do not flip images horizontally.")
     public let filter = Opt<ResizeFilter>("filter", .bicubic, "Resampling filter (nearest for label maps).")
+    public let anyPairAspect = Opt<Bool>("any-pair-aspect", false,
+                                         "Aligned data (pix2pix): take A|B images that are not twice as wide as high (pairs of non-square halves).")
     public let serialBatches = Opt<Bool>("serial-batches", false, "Take B images in order instead of at random (unpaired data).")
     public let maxDatasetSize = Opt<Int>("max-dataset-size", .max, "At most this many images per epoch.",
                                          check: .atLeast(1))

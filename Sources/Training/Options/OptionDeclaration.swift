@@ -215,11 +215,15 @@ public struct Opt<Value: OptionValue>: Sendable {
     public let check: OptionCheck<Value>
     /// Written to options.json but not taken from the command line (set by the run: threads, ranks).
     public let recordedOnly: Bool
+    /// Fixes the shapes of the networks' weights (--ngf, --netG, ...): a run's checkpoints hold
+    /// networks of its value, so `--continue` cannot change it.
+    public let shapesNetworks: Bool
 
     public init(_ name: String, key: String? = nil, _ defaultValue: Value, _ help: String,
-                check: OptionCheck<Value> = .none, recordedOnly: Bool = false) {
+                check: OptionCheck<Value> = .none, recordedOnly: Bool = false, shapesNetworks: Bool = false) {
         self.name = name; self.key = key ?? name.replacingOccurrences(of: "-", with: "_")
         self.defaultValue = defaultValue; self.help = help; self.check = check; self.recordedOnly = recordedOnly
+        self.shapesNetworks = shapesNetworks
     }
 
     /// The reason `value` is refused, naming the option; nil if it is fine.
@@ -229,7 +233,7 @@ public struct Opt<Value: OptionValue>: Sendable {
 
     /// This declaration with another default (a model's `set_defaults`).
     public func withDefault(_ v: Value) -> Opt {
-        Opt(name, key: key, v, help, check: check, recordedOnly: recordedOnly)
+        Opt(name, key: key, v, help, check: check, recordedOnly: recordedOnly, shapesNetworks: shapesNetworks)
     }
 
     public var erased: AnyOpt { AnyOpt(self) }
@@ -244,6 +248,7 @@ public struct AnyOpt: Sendable {
     public let valueName: String
     public let defaultJSON: OptionJSON
     public let recordedOnly: Bool
+    public let shapesNetworks: Bool
     /// Command-line text -> stored value, or the reason it is refused (naming the option).
     public let parse: @Sendable (String) -> Result<OptionJSON, OptionParseError>
     /// A stored value (from options.json) checked as the command line would: nil if fine.
@@ -251,7 +256,7 @@ public struct AnyOpt: Sendable {
 
     public init<V: OptionValue>(_ o: Opt<V>) {
         name = o.name; key = o.key; help = o.help; isFlag = V.isFlag; valueName = V.valueName
-        defaultJSON = o.defaultValue.json; recordedOnly = o.recordedOnly
+        defaultJSON = o.defaultValue.json; recordedOnly = o.recordedOnly; shapesNetworks = o.shapesNetworks
         parse = { text in
             guard let v = V.parse(text) else {
                 return .failure(OptionParseError("--\(o.name) takes " + (V.isFlag ? "no value or true/false" : "a \(V.valueName)")

@@ -77,20 +77,25 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// `--no-nce-idt`), the common ones and `model`'s own. Returns the keys given. Unknown names
     /// and bad values throw, naming the option and the model's options.
     @discardableResult
-    public mutating func parseCommandLine(_ words: [String], for model: TrainableModel) throws(OptionParseError) -> Set<String> {
+    public mutating func parseCommandLine(_ words: [String], for model: TrainableModel,
+                                          otherNames: [String] = []) throws(OptionParseError) -> Set<String> {
         let own = model.options.map { "--" + $0.option.name }.joined(separator: ", ")
         return try parseCommandLine(words, accepting: CommonOptions.all.filter { !$0.recordedOnly },
                                     modelOptions: model.options.map(\.option), modelName: model.name,
                                     context: own.isEmpty ? " (\(model.name) has no options of its own)"
-                                                         : " (\(model.name)'s own options: \(own))")
+                                                         : " (\(model.name)'s own options: \(own))",
+                                    otherNames: otherNames)
     }
 
     /// Sets the declared options among `accepting` (and a model's, stored as its own) from
     /// command-line words: what `train` does for a model, and what another subcommand that takes
     /// some of the training options does (`augment` takes `CommonOptions.preprocessing`).
     @discardableResult
+    /// `subcommand` and `otherNames` (the subcommand's options outside the table: --threads)
+    /// make the paper code's spellings get img2img's (`PaperSpellings`).
     public mutating func parseCommandLine(_ words: [String], accepting commonOptions: [AnyOpt], modelOptions: [AnyOpt] = [],
-                                          modelName: String? = nil, context: String = "") throws(OptionParseError) -> Set<String> {
+                                          modelName: String? = nil, context: String = "", subcommand: String = "train",
+                                          otherNames: [String] = []) throws(OptionParseError) -> Set<String> {
         let options = commonOptions + modelOptions
         var given = Set<String>()
         func fail(_ why: String) -> OptionParseError { OptionParseError(why + context) }
@@ -123,6 +128,10 @@ public struct TrainOptions: Codable, Equatable, Sendable {
                 option = o
                 text = "false"
             } else {
+                let accepted = options.map(\.name) + options.filter(\.isFlag).map { "no-" + $0.name } + otherNames
+                if let hint = PaperSpellings.hint(for: name, subcommand: subcommand, accepted: accepted) {
+                    throw OptionParseError(hint)
+                }
                 throw fail("unknown option --\(name)" + (modelName.map { " for \($0)" } ?? ""))
             }
             switch option.parse(text) {
