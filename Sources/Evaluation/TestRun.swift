@@ -39,7 +39,23 @@ public struct TestOptions: Sendable {
         self.model = model; self.dataroot = dataroot; self.name = name
     }
 
-    public var outputFolder: String { resultsDir + "/" + name + "/test_" + epoch }
+    public var outputFolder: String { resultsDir + "/" + name + "/test_" + TestOptions.checkpointLabel(epoch) }
+
+    /// The checkpoint's label in file names from img2img's or the paper code's spelling of
+    /// --epoch: "latest", "epoch_5", or the paper code's "5" (its 5_net_G.pth is our epoch_5).
+    public static func checkpointLabel(_ epoch: String) -> String {
+        !epoch.isEmpty && epoch.allSatisfy(\.isNumber) ? "epoch_" + epoch : epoch
+    }
+
+    /// The checkpoint labels a run folder holds for network `net` ("latest", "epoch_5", ...),
+    /// latest first, then by epoch.
+    public static func checkpoints(in run: String, net: String) -> [String] {
+        let suffix = "_net_\(net).safetensors"
+        let labels = ((try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [])
+            .filter { $0.hasSuffix(suffix) && !$0.hasPrefix(".") }.map { String($0.dropLast(suffix.count)) }
+        func order(_ l: String) -> Int { l == "latest" ? -1 : Int(l.dropFirst("epoch_".count)) ?? Int.max }
+        return labels.sorted { (order($0), $0) < (order($1), $1) }
+    }
 
 }
 
@@ -64,10 +80,56 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
         throw TrainingError.invalidOptions("test takes \(ModelRegistry.testable.map(\.name).joined(separator: ", ")), got \(o.model)")
     }
     let run = o.checkpointsDir + "/" + o.name
+    let label = TestOptions.checkpointLabel(o.epoch)
+    let mode = o.datasetMode ?? spec.datasetMode
+    // Every generator the test needs exists before anything is written.
+    let needed = mode == .unaligned && spec.cycle ? [spec.generator(.aToB), spec.generator(.bToA)] : [spec.generator(o.direction)]
+    for net in needed where !FileManager.default.fileExists(atPath: run + "/\(label)_net_\(net).safetensors") {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: run, isDirectory: &isDir), isDir.boolValue else {
+            let others = ((try? FileManager.default.contentsOfDirectory(atPath: o.checkpointsDir)) ?? [])
+                .filter { FileManager.default.fileExists(atPath: o.checkpointsDir + "/" + $0 + "/options.json") }.sorted()
+            throw TrainingError.invalidOptions("there is no run at \(run)"
+                + (others.isEmpty ? "" : "; runs in \(o.checkpointsDir): \(others.prefix(12).joined(separator: ", "))"))
+        }
+        let have = TestOptions.checkpoints(in: run, net: net)
+        throw TrainingError.invalidOptions("\(run) has no checkpoint '\(label)' of \(net) (\(label)_net_\(net).safetensors); "
+            + (have.isEmpty ? "it holds no \(net) at all" : "it has " + have.joined(separator: ", ")
+               + ": --epoch takes one of them, or the paper code's epoch number (--epoch 5 for epoch_5)"))
+    }
+    func layoutProblem(_ folder: String) -> TrainingError {
+        let tree: [String]
+        let r = o.dataroot.hasSuffix("/") ? o.dataroot : o.dataroot + "/"
+        switch mode {
+        case .unaligned: tree = ["\(r)\(o.phase)A/   images of domain A", "\(r)\(o.phase)B/   images of domain B",
+                                 "(--phase picks the split; --dataset-mode single takes any folder of images)"]
+        case .aligned: tree = ["\(r)\(o.phase)/    A|B pairs, each image twice as wide as high", "(--phase picks the split)",
+                               "(--dataset-mode single takes any folder of images, without targets)"]
+        case .single: tree = ["\(r)    any images (also in subfolders)", "", ""]
+        case .colorization: tree = ["\(r)\(o.phase)/    colour photos", "(or the photos directly in \(r))", ""]
+        }
+        let found = DatasetFolderSummary(root: o.dataroot)
+        return TrainingError.invalidOptions("\(folder): no such folder or no images in it\n\(o.model) test reads \(mode.rawValue) data:\n"
+            + tree.filter { !$0.isEmpty }.map { "  " + $0 }.joined(separator: "\n") + "\n" + found.description
+            + (!found.images.isEmpty && mode != .single ? "\nTo translate the images of a folder with \(needed[0]): --dataset-mode single" : ""))
+    }
+    func datasetFolders(_ mode: TestDatasetMode) -> [String] {
+        switch mode {
+        case .unaligned where !spec.cycle: return [o.dataroot + "/" + o.phase + (o.direction == .aToB ? "A" : "B")]
+        case .unaligned: return [o.dataroot + "/" + o.phase + "A", o.dataroot + "/" + o.phase + "B"]
+        case .aligned: return [o.dataroot + "/" + o.phase]
+        case .single: return [o.dataroot]
+        case .colorization: return [colorizationFolder(o.dataroot, phase: o.phase)]
+        }
+    }
+    for folder in datasetFolders(mode) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else { throw layoutProblem(folder) }
+    }
     let out = o.outputFolder
     try FileManager.default.createDirectory(atPath: out + "/images", withIntermediateDirectories: true)
     func generator(_ net: String) throws -> GeneratorTranslator {
-        let (g, cfg) = try loadTranslator(path: run + "/\(o.epoch)_net_\(net).safetensors")
+        let (g, cfg) = try loadTranslator(path: run + "/\(label)_net_\(net).safetensors")
         g.testMode(runningStatistics: o.eval)
         return GeneratorTranslator(g, config: cfg)
     }
@@ -82,7 +144,9 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
         ((path as NSString).deletingPathExtension).replacingOccurrences(of: "/", with: "_")
     }
     func each(_ folder: String, _ body: (String, Int, String) throws -> Void) throws {
-        let scan = try ImageFolder.scan(root: folder)
+        guard let scan = try? ImageFolder.scan(root: folder), !(scan.images.isEmpty && scan.failed.isEmpty) else {
+            throw layoutProblem(folder)
+        }
         for s in scan.failed {  // notes.png holding text, an empty photo.jpg, an unreadable file
             failures += 1
             onFailure(folder + "/" + s.relativePath,
@@ -97,7 +161,6 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
         }
     }
 
-    let mode = o.datasetMode ?? spec.datasetMode
     /// The generator that maps the inputs: G, or G_A / G_B of a cyclegan by direction.
     func mainGenerator() throws -> GeneratorTranslator {
         try generator(spec.generator(o.direction))

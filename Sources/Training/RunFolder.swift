@@ -112,15 +112,19 @@ public struct RunFolder: Sendable {
         return candidate
     }
 
+    /// Throws `TrainingRunError.runInUse` (naming the pid) while a train holds the folder's lock.
+    public func checkNotInUse() throws {
+        let lockPath = directory + "/.lock"
+        guard FileManager.default.fileExists(atPath: lockPath) else { return }
+        // Taking the lock proves no train is writing here; it is released at once.
+        let lock = try RunFolderLock(path: lockPath, directory: directory)
+        lock.release()
+    }
+
     /// `train --overwrite`: renames the run folder aside (nothing is deleted) after checking that
     /// no train holds it, and returns the new path.
     public func moveAside() throws -> String {
-        let lockPath = directory + "/.lock"
-        if FileManager.default.fileExists(atPath: lockPath) {
-            // Taking the lock proves no train is writing here; released before the rename.
-            let lock = try RunFolderLock(path: lockPath, directory: directory)
-            lock.release()
-        }
+        try checkNotInUse()
         let to = asidePath()
         guard rename(directory, to) == 0 else {
             throw TrainingRunError.cannotMoveAside(directory: directory, to: to, reason: String(cString: strerror(errno)))

@@ -22,34 +22,38 @@ struct Img2Img: ParsableCommand {
     /// `--niter`, `--gpu_ids`) gets img2img's spelling or a note that it does not apply.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        do {
-            var command = try parseAsRoot(arguments)
-            try command.run()
-        } catch {
-            if let hint = paperSpellingHint(for: error, arguments: arguments) {
-                FileHandle.standardError.write(Data("Error: \(hint)\n".utf8))
-                Foundation.exit(ExitCode.validationFailure.rawValue)
-            }
-            exit(withError: error)
+        // Checked before parsing: ArgumentParser may report another problem first (a value
+        // taken as a positional argument) and the user would never learn the spelling.
+        if let hint = paperSpellingHint(arguments: arguments) {
+            FileHandle.standardError.write(Data("Error: \(hint)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
         }
+        main(arguments)
     }
 
-    /// The hint for an "Unknown option" error about a paper-code spelling; nil for any other error.
-    static func paperSpellingHint(for error: Error, arguments: [String]) -> String? {
-        let text = message(for: error)
-        guard let start = text.range(of: "Unknown option '--") else { return nil }
-        let name = text[start.upperBound...].prefix { $0 != "'" }
-        let sub = configuration.subcommands.first { c in arguments.contains(c.configuration.commandName ?? "") }
+    /// The hint for the first option among `arguments` that the subcommand does not take and
+    /// that is a paper-code spelling; nil if there is none.
+    static func paperSpellingHint(arguments: [String]) -> String? {
+        let sub = configuration.subcommands.first { c in arguments.first == c.configuration.commandName }
         let help = sub?.helpMessage(columns: 1000) ?? helpMessage(columns: 1000)
-        // The subcommand's own option names, as its help spells them.
-        var accepted: [String] = []
+        // The subcommand's own option names, as its help spells them (train's table included).
+        var accepted = Set<String>()
         var rest = Substring(help)
         while let r = rest.range(of: "--") {
             let word = rest[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
-            if !word.isEmpty { accepted.append(String(word)) }
+            if !word.isEmpty { accepted.insert(String(word)) }
             rest = rest[r.upperBound...]
         }
-        return PaperSpellings.hint(for: String(name), subcommand: sub?.configuration.commandName, accepted: accepted)
+        for a in arguments.dropFirst() {
+            if a == "--" { break }
+            guard a.hasPrefix("--") else { continue }
+            let name = String(a.dropFirst(2).prefix { $0 != "=" })
+            if accepted.contains(name) || (name.hasPrefix("no-") && accepted.contains(String(name.dropFirst(3)))) { continue }
+            if let hint = PaperSpellings.hint(for: name, subcommand: sub?.configuration.commandName, accepted: Array(accepted)) {
+                return hint
+            }
+        }
+        return nil
     }
 }
 

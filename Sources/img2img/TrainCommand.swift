@@ -99,13 +99,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try resolve()
+        // Under MPI only rank 0 (known once MPI runs) looks at the lock: a rank that failed alone
+        // would leave the others waiting.
+        _ = try resolve(probeLock: !MPIProcessGroup.launchedByMPI)
     }
 
     /// The run's options: the model's defaults and what was given, or with --continue the run's
     /// options.json and what --override allows. Usage errors throw `ValidationError` (exit 64).
-    func resolve(worldSize: Int = 1) throws -> Resolved {
-        var r = Self.continues(optionWords) ? try resumed() : try fresh()
+    /// `probeLock`: refuse a run folder that another train holds (its pid named) before anything else.
+    func resolve(worldSize: Int = 1, probeLock: Bool) throws -> Resolved {
+        var r = Self.continues(optionWords) ? try resumed(probeLock: probeLock) : try fresh(probeLock: probeLock)
         r.options.numThreads = engine.threads ?? Engine.threads
         r.options.worldSize = worldSize
         // Ranges, network sizes and the model's own rules: Training's TrainableModel.check.
@@ -138,8 +141,11 @@ struct TrainCommand: ParsableCommand {
 
     /// A new run: the model's defaults and the command line; the folder must not hold a run
     /// unless --overwrite (which moves it aside in `run`).
-    func fresh() throws -> Resolved {
+    func fresh(probeLock: Bool) throws -> Resolved {
         guard let model else {
+            if let m = words.first(where: { w in ModelRegistry.models.contains { $0.name == w } }) {
+                throw ValidationError("the model comes first: img2img train \(m) --dataroot DIR --name NAME ...")
+            }
             throw ValidationError("Missing expected argument '<model>' (\(ModelRegistry.models.map(\.name).joined(separator: ", "))); "
                                   + "to resume a run: img2img train --continue --name NAME")
         }
@@ -154,6 +160,7 @@ struct TrainCommand: ParsableCommand {
         }
         if overrideStored { throw ValidationError("--override applies to --continue (a new run takes every option as given)") }
         let folder = RunFolder(directory: o.directory)
+        if folder.holdsRun && probeLock { try folder.checkNotInUse() }
         if folder.holdsRun && !overwrite {
             throw ValidationError(TrainingRunError.runExists(directory: o.directory, summary: folder.summary).description)
         }
@@ -162,7 +169,7 @@ struct TrainCommand: ParsableCommand {
 
     /// `--continue`: the run's options.json, the model it names, and the command line's options
     /// compared with it (those that differ need --override; the networks' shapes never change).
-    func resumed() throws -> Resolved {
+    func resumed(probeLock: Bool) throws -> Resolved {
         if overwrite { throw ValidationError("--overwrite starts a new run and --continue resumes one: give one of them") }
         guard let name = Self.value(of: "name", in: optionWords), !name.isEmpty else {
             throw ValidationError("--continue needs --name: the run to resume (the folder --checkpoints-dir/NAME)")
@@ -170,6 +177,7 @@ struct TrainCommand: ParsableCommand {
         let runs = Self.value(of: "checkpoints-dir", in: optionWords) ?? CommonOptions.table.checkpointsDir.defaultValue
         let dir = runs + "/" + name
         let folder = RunFolder(directory: dir)
+        if probeLock { try folder.checkNotInUse() }
         guard let stored = folder.options else {
             if let why = folder.optionsProblem { throw ValidationError("--continue: \(why)") }
             if folder.entries.isEmpty {
@@ -252,7 +260,7 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError(ModelRegistry.explain(e).description)
             }
         }
-        let resolved = try resolve(worldSize: group.size)
+        let resolved = try resolve(worldSize: group.size, probeLock: group.isWriter)
         let o = resolved.options
         if o.continueTrain, resolved.folder.finished, let total = resolved.folder.totalEpochs,
            let done = resolved.folder.epochsDone, done >= o.nEpochs + o.nEpochsDecay - o.epochCount + 1 {

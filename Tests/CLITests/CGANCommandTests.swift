@@ -35,7 +35,7 @@ final class CGANCommandTests: CLITestCase {
         let log = try String(contentsOfFile: path("runs/p/loss_log.jsonl"), encoding: .utf8)
         XCTAssertTrue(log.contains("D_wrong"), log)
 
-        let c = try train("p", epochs: 2, opts + ["--continue"])
+        let c = try train("p", epochs: 2, opts + ["--continue", "--override"])
         XCTAssertEqual(c.status, 0, c.stderr)
 
         let g = try img2img(["generate", "--model", path("runs/p/latest_net_G.safetensors"), "--label", "mid", "--count", "2",

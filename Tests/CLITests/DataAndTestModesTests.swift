@@ -44,7 +44,7 @@ final class DataAndTestModesTests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(r.stderr.contains("does not match") || r.stderr.contains("skipped"), r.stderr)
         XCTAssertEqual(try logLines("mixed").count, 2 * 4, "every batch of both epochs trained")
-        let c = try img2img(tinyCycleGAN("mixed", data: path("mixed"), extra: ["--preprocess", "none", "--n-epochs", "2", "--continue"]))
+        let c = try img2img(tinyCycleGAN("mixed", data: path("mixed"), extra: ["--preprocess", "none", "--n-epochs", "2", "--continue", "--override"]))
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertEqual(try logLines("mixed").count, 3 * 4)
 
@@ -74,7 +74,7 @@ final class DataAndTestModesTests: CLITestCase {
         let opts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("runs/ec/options.json")))) as! [String: Any]
         XCTAssertEqual(opts["epoch_count"] as? Int, 3)
         XCTAssertTrue(r.stdout.contains("finished 2 epochs"), r.stdout)
-        let c = try img2img(base + ["--epoch-count", "1", "--continue"])
+        let c = try img2img(base + ["--epoch-count", "1", "--continue", "--override"])
         XCTAssertEqual(c.status, 64, c.stderr)
         XCTAssertTrue(c.stderr.contains("--epoch-count 1 differs from the run's 3"), c.stderr)
         // The control: without --epoch-count the same options train epochs 1 to 4.

@@ -171,8 +171,10 @@ final class DocExamplesTests: CLITestCase {
         switch words[1] {
         case "train":
             let model = words.count > 2 ? words[2] : ""
-            // A resumed run goes one epoch further than the run before it.
-            var o = ["--n-epochs", words.contains("--continue") ? "2" : "1", "--n-epochs-decay", "0",
+            // A resumed run takes its options from its options.json and goes one epoch further
+            // than the run before it (a change of the stored options needs --override).
+            if words.contains("--continue") { return ["--n-epochs", "2", "--override", "--threads", "1"] + quiet }
+            var o = ["--n-epochs", "1", "--n-epochs-decay", "0",
                      "--ngf", "4", "--ndf", "4", "--load-size", "32", "--crop-size", "32",
                      "--max-dataset-size", "2", "--threads", "1"] + quiet
             if let b = value("--batch-size").flatMap(Int.init), b > 2 { o += ["--batch-size", "2"] }

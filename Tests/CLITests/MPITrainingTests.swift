@@ -137,14 +137,14 @@ final class MPITrainingTests: CLITestCase {
         kill(p.processIdentifier, SIGUSR1)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 130)
-        let resumed = try mpi(2, args("pix2pix", name: "stopped", epochs: 3, batch: 1, extra: ["--continue"]))
+        let resumed = try mpi(2, args("pix2pix", name: "stopped", epochs: 3, batch: 1, extra: ["--continue", "--override"]))
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         for f in ["latest.safetensors", "latest_net_G.safetensors"] {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("runs/straight/" + f))),
                            try Data(contentsOf: URL(fileURLWithPath: path("runs/stopped/" + f))), f)
         }
         // A 2-rank checkpoint goes on in one process (batch 2: the same images per step).
-        let single = try img2img(args("pix2pix", name: "stopped", epochs: 4, batch: 2, extra: ["--continue"]))
+        let single = try img2img(args("pix2pix", name: "stopped", epochs: 4, batch: 2, extra: ["--continue", "--override"]))
         XCTAssertEqual(single.status, 0, single.stderr)
     }
 
@@ -179,7 +179,7 @@ final class MPITrainingTests: CLITestCase {
         let checkpoint = try SafeTensors.read(path: latest)
         let training = try JSONSerialization.jsonObject(with: Data(checkpoint.metadata["img2img.training"]!.utf8)) as? [String: Any]
         let epoch = (training?["progress"] as? [String: Any])?["epoch"] as? Int ?? 0
-        let resumed = try mpi(2, args("pix2pix", name: "killed", epochs: epoch + 1, batch: 1, extra: ["--continue"]))
+        let resumed = try mpi(2, args("pix2pix", name: "killed", epochs: epoch + 1, batch: 1, extra: ["--continue", "--override"]))
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming killed at epoch \(epoch + 1)"), resumed.stderr)
     }

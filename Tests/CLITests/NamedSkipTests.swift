@@ -76,7 +76,7 @@ final class NamedSkipTests: CLITestCase {
         XCTAssertFalse(clean.stderr.contains("README.txt"), clean.stderr)
 
         try addImpostors(root + "/train")
-        let r = try img2img(trainArgs(root))
+        let r = try img2img(trainArgs(root, extra: ["--overwrite"]))
         assertNamed(r, "train")
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/run/latest_net_G.safetensors")), "the run still trains")
 

@@ -165,7 +165,7 @@ final class ReliabilityTests: CLITestCase {
 
         // full: a few KB left, less than a checkpoint
         fill(runs, leaving: 8_192)
-        let full = try train(2, ["--continue"])
+        let full = try train(2, ["--continue", "--override"])
         XCTAssertEqual(full.status, 1, full.stderr)
         XCTAssertTrue(full.stderr.contains("No space left on device"), full.stderr)
         XCTAssertFalse(full.stderr.contains("Fatal error"), full.stderr)
@@ -175,7 +175,7 @@ final class ReliabilityTests: CLITestCase {
 
         // read-only
         try makeReadOnly(runs)
-        let ro = try train(2, ["--continue"])
+        let ro = try train(2, ["--continue", "--override"])
         XCTAssertEqual(ro.status, 1, ro.stderr)
         XCTAssertTrue(ro.stderr.contains("Read-only file system"), ro.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: latest)), saved, "the last checkpoint is intact")

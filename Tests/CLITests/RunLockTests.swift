@@ -45,7 +45,7 @@ final class RunLockTests: CLITestCase {
         // killed: the kernel drops the lock, no stale lock is left behind
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
-        let after = try img2img(trainArgs(root, epochs: 1, extra: ["--continue"]))
+        let after = try img2img(trainArgs(root, epochs: 1, extra: ["--continue", "--override"]))
         XCTAssertEqual(after.status, 0, after.stderr)
         XCTAssertFalse(after.stderr.contains("in use"), after.stderr)
     }

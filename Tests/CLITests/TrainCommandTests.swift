@@ -28,7 +28,7 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertTrue(log.contains("\"G_L1\""))
 
         // --continue picks the run up where it stopped and goes on to the new last epoch.
-        let c = try img2img(tiny("run", epochs: 2, extra: ["--continue"]))
+        let c = try img2img(tiny("run", epochs: 2, extra: ["--continue", "--override"]))
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/web/images/epoch002_01_fake_B.png"))
 
@@ -136,7 +136,7 @@ final class TrainCommandTests: CLITestCase {
     func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
         XCTAssertEqual(try img2img(tiny("nan", epochs: 1, extra: ["--norm", "none"])).status, 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: path("runs/nan/latest.safetensors")))
-        let r = try img2img(tiny("nan", epochs: 3, extra: ["--continue", "--lr", "1e30", "--norm", "none"]))
+        let r = try img2img(tiny("nan", epochs: 3, extra: ["--continue", "--override", "--lr", "1e30", "--norm", "none"]))
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("loss") && (r.stderr.contains("nan") || r.stderr.contains("inf")), r.stderr)
         let after = try Data(contentsOf: URL(fileURLWithPath: path("runs/nan/latest.safetensors")))
@@ -160,7 +160,7 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(p.terminationStatus, 130)
         let out = String(decoding: (p.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(out.contains("interrupted: saved"), out)
-        let c = try img2img(tiny("int", epochs: 1, extra: ["--continue"]))
+        let c = try img2img(tiny("int", epochs: 1, extra: ["--continue", "--override"]))
         XCTAssertEqual(c.status, 0, c.stderr)
     }
 

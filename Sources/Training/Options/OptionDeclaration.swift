@@ -69,6 +69,8 @@ public enum OptionJSON: Codable, Equatable, Sendable, CustomStringConvertible {
     /// As the paper code's opt.txt prints it (Python's True/False).
     public var optText: String {
         if case .bool(let b) = self { return b ? "True" : "False" }
+        // No limit (--max-dataset-size's default): the paper code's float("inf") prints as inf.
+        if case .int(Int.max) = self { return "inf" }
         return description
     }
 
