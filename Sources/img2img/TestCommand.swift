@@ -17,6 +17,13 @@ struct TestCommand: ParsableCommand {
         --dataset-mode single: every image of DATAROOT goes through one generator (G, or G_A / G_B by \
         --direction for a model with two), for a folder of inputs without a split or targets. \
         Results go to RESULTS-DIR/NAME/test_EPOCH/ (images/ and index.html; metrics.json for pairs).
+
+        The model, --dataroot and --direction default to the run's own (its options.json), so \
+        `img2img test --name NAME` is enough for a run trained here.
+
+        Exit status: 0 when every image was translated, 3 when some files failed (each is named on \
+        stderr), 64 for a usage error (a missing checkpoint or split, named with what exists), 1 for \
+        any other error.
         """) }
 
     @Argument(help: ArgumentHelp("The model: \(ModelRegistry.testable.map(\.name).joined(separator: " | ")) "

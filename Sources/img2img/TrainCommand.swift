@@ -35,6 +35,10 @@ struct TrainCommand: ParsableCommand {
             first runs. A warning names the options when epochs would run at learning rate 0 (beyond the \
             last epoch of a linear schedule, which runs at 0 in the paper code too).
 
+            Exit status: 0 when the run finished (or had nothing left to train), 3 when it finished but some \
+            input files failed, 64 for a usage error (options, dataset layout, image sizes, an existing \
+            run), 130 when stopped by Ctrl-C (after saving), 1 for any other error.
+
             Data-parallel: `mpirun -np N img2img train ...` (or srun under Slurm) trains on N processes, \
             each taking --batch-size images of every step (N times --batch-size per step); gradients are \
             averaged over the ranks in a fixed order before every optimizer step; only rank 0 writes.
