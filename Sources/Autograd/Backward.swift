@@ -68,6 +68,10 @@ func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGrap
         }
     }
 
+    // Ops recorded by the rules (createGraph) are checked as the backward pass's.
+    let outerPass = AnomalyMode.pass
+    AnomalyMode.pass = .backward
+    defer { AnomalyMode.pass = outerPass }
     var grads: [ObjectIdentifier: Variable] = [rootVertex.id: Variable(seedTensor)]
     var results: [ObjectIdentifier: Variable] = [:]
     withGradMode(createGraph) {
@@ -85,7 +89,9 @@ func runBackward(root: Variable, seed: Tensor?, targets: [Variable]?, createGrap
                 guard let rule = node.rule else { continue }
                 let needs = node.edges.map { relevant[$0.id] == true }
                 guard needs.contains(true) else { continue }
+                if AnomalyMode.enabled { AnomalyMode.backwardOf = (node.name, node.layer) }
                 let gs = rule(g, needs)
+                if AnomalyMode.enabled { AnomalyMode.checkBackward(node, incoming: g, gs) }
                 precondition(gs.count == node.edges.count, "op \(node.name): rule returned \(gs.count) grads")
                 for (i, (input, gi)) in zip(node.edges, gs).enumerated() where needs[i] {
                     guard let gi else { continue }

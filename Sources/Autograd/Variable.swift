@@ -72,6 +72,8 @@ public final class Node: @unchecked Sendable {
     /// The input shapes (checked against the rule's gradients).
     var inputShapes: [[Int]]
     var rule: BackwardRule?
+    /// The layer the op ran in, kept while anomaly checks are on (for the backward pass's report).
+    var layer: String?
 
     init(name: String, inputs: [Variable], rule: @escaping BackwardRule) {
         self.name = name
@@ -131,8 +133,11 @@ public func withGradMode<R>(_ enabled: Bool, _ body: () throws -> R) rethrows ->
 @inline(__always)
 public func record(_ name: String, _ value: Tensor, _ inputs: [Variable],
                    _ rule: @escaping BackwardRule) -> Variable {
+    if AnomalyMode.enabled { AnomalyMode.checkForward(name, value, inputs) }
     guard GradMode.isEnabled, inputs.contains(where: { $0.needsGrad }) else { return Variable(value) }
-    return Variable(value, node: Node(name: name, inputs: inputs, rule: rule))
+    let node = Node(name: name, inputs: inputs, rule: rule)
+    if AnomalyMode.enabled { node.layer = AnomalyMode.currentLayer }
+    return Variable(value, node: node)
 }
 
 // MARK: - Parameters

@@ -46,7 +46,8 @@ public final class PatchSampleF: Module {
             let id = patchIDs?[l] ?? sample(min(numPatches, H * W), H * W)
             var x = gatherRows(reshape(feat, [B, H * W, C]), id)
             x = mlps[l](x)
-            out.append(l2Normalize(x))
+            // The normalization is reported as mlp_<l>'s under anomaly checks.
+            out.append(AnomalyMode.entering(mlps[l]) { l2Normalize(x) })
             ids.append(id)
         }
         return (out, ids)

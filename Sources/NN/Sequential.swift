@@ -19,6 +19,7 @@ public final class Sequential: Layer {
 
     /// Runs layers[start...] on x.
     public func forward(_ x: Variable, from start: Int) -> Variable {
-        layers[start...].reduce(x) { h, layer in layer(h) }
+        // Under anomaly checks each child is the layer its ops are reported in.
+        layers[start...].reduce(x) { h, layer in AnomalyMode.entering(layer) { layer(h) } }
     }
 }

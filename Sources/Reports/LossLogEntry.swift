@@ -13,6 +13,9 @@ public struct LossLogEntry: Codable, Equatable, Sendable {
     public var learningRate: Double?    // JSON key "lr"
     public var imagesPerSecond: Double? // JSON key "images_per_s"
     public var losses: [String: Double] // every other numeric key
+    /// Input files skipped so far in the run (unreadable, not images); JSON key "skipped_files",
+    /// written when above 0.
+    public var skippedFiles: Int? = nil
 
     public init(epoch: Int, iteration: Int, learningRate: Double? = nil, imagesPerSecond: Double? = nil,
                 losses: [String: Double]) {
@@ -24,7 +27,7 @@ public struct LossLogEntry: Codable, Equatable, Sendable {
     }
 
     /// The JSON keys that are not losses.
-    public static let reservedKeys: Set<String> = ["epoch", "iter", "lr", "images_per_s"]
+    public static let reservedKeys: Set<String> = ["epoch", "iter", "lr", "images_per_s", "skipped_files"]
 
     /// One JSON line (no trailing newline), sorted keys; non-finite loss values
     /// encoded as strings "nan"/"inf"/"-inf".
@@ -64,6 +67,7 @@ public struct LossLogEntry: Codable, Equatable, Sendable {
         iteration = try c.decode(Int.self, forKey: Key("iter"))
         learningRate = try Self.number(in: c, forKey: Key("lr"))
         imagesPerSecond = try Self.number(in: c, forKey: Key("images_per_s"))
+        skippedFiles = try c.decodeIfPresent(Int.self, forKey: Key("skipped_files"))
         var losses: [String: Double] = [:]
         for key in c.allKeys where !Self.reservedKeys.contains(key.stringValue) {
             if let v = try? Self.number(in: c, forKey: key) { losses[key.stringValue] = v }
@@ -77,6 +81,7 @@ public struct LossLogEntry: Codable, Equatable, Sendable {
         try c.encode(iteration, forKey: Key("iter"))
         if let lr = learningRate { try Self.encode(lr, in: &c, forKey: Key("lr")) }
         if let ips = imagesPerSecond { try Self.encode(ips, in: &c, forKey: Key("images_per_s")) }
+        if let n = skippedFiles, n > 0 { try c.encode(n, forKey: Key("skipped_files")) }
         for (name, value) in losses {
             guard !Self.reservedKeys.contains(name) else {
                 throw EncodingError.invalidValue(value, .init(

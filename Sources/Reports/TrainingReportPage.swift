@@ -34,13 +34,14 @@ public enum TrainingReportPage {
     ///
     /// When `iter` counts within an epoch (it goes back down when a new epoch
     /// starts), the x axis continues from where the previous epoch ended.
-    public static func html(title: String, updated: Date, entries: [LossLogEntry], samples: [EpochSamples]) -> String {
-        html(title: title, updated: updated, entries: entries, samples: samples, smoothing: 0.6)
+    public static func html(title: String, updated: Date, entries: [LossLogEntry], samples: [EpochSamples],
+                            skipped: [String] = []) -> String {
+        html(title: title, updated: updated, entries: entries, samples: samples, smoothing: 0.6, skipped: skipped)
     }
 
     /// As above, with the weight of the moving average (0 = no smoothing, < 1).
     public static func html(title: String, updated: Date, entries: [LossLogEntry], samples: [EpochSamples],
-                            smoothing: Double) -> String {
+                            smoothing: Double, skipped: [String] = []) -> String {
         let xs = xPositions(entries)
         let starts = epochStarts(entries, xs: xs)
         var plots: [SVGPlot] = []
@@ -63,6 +64,12 @@ public enum TrainingReportPage {
         if let last = entries.last { meta += " · epoch \(last.epoch), iteration \(last.iteration)" }
         meta += " · \(entries.count) log entries"
         body += "<p class=\"meta\">\(HTML.escape(meta))</p>\n"
+        if !skipped.isEmpty {
+            // Bad input files were left out of training: named, so that they can be fixed.
+            body += "<p class=\"meta\">" + HTML.escape("\(skipped.count) input file\(skipped.count == 1 ? "" : "s") skipped "
+                + "(unreadable or not images): " + skipped.prefix(20).joined(separator: ", ")
+                + (skipped.count > 20 ? ", ..." : "")) + "</p>\n"
+        }
 
         body += "<h2>\(HTML.escape("Losses"))</h2>\n"
         if plots.isEmpty {

@@ -15,6 +15,8 @@ public final class RunReport {
     public var logPath: String { directory + "/loss_log.jsonl" }
     public private(set) var entries: [LossLogEntry] = []
     private var samples: [EpochSamples] = []
+    /// Input files skipped so far (named on the page).
+    public var skippedFiles: [String] = []
 
     public init(directory: String, title: String) {
         self.directory = directory
@@ -36,9 +38,10 @@ public final class RunReport {
     }
 
     public func log(epoch: Int, iteration: Int, losses: [(name: String, value: Float)], learningRate: Double? = nil,
-                    imagesPerSecond: Double? = nil) throws {
-        let e = LossLogEntry(epoch: epoch, iteration: iteration, learningRate: learningRate, imagesPerSecond: imagesPerSecond,
+                    imagesPerSecond: Double? = nil, skippedFiles: Int = 0) throws {
+        var e = LossLogEntry(epoch: epoch, iteration: iteration, learningRate: learningRate, imagesPerSecond: imagesPerSecond,
                              losses: Dictionary(losses.map { ($0.name, Double($0.value)) }, uniquingKeysWith: { a, _ in a }))
+        e.skippedFiles = skippedFiles
         entries.append(e)
         let line = Data((try e.jsonLine() + "\n").utf8)
         if let h = FileHandle(forWritingAtPath: logPath) {
@@ -67,7 +70,7 @@ public final class RunReport {
 
     public func writePage() throws {
         let html = TrainingReportPage.html(title: title, updated: Date(), entries: entries,
-                                           samples: samples.sorted { $0.epoch > $1.epoch })
+                                           samples: samples.sorted { $0.epoch > $1.epoch }, skipped: skippedFiles)
         try AtomicFile.write(Array(html.utf8), to: indexPath)
     }
 

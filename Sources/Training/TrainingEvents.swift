@@ -67,8 +67,8 @@ public enum TrainingRunError: Error, CustomStringConvertible {
     case runExists(directory: String, summary: String)
     /// `--overwrite` could not rename the old run aside.
     case cannotMoveAside(directory: String, to: String, reason: String)
-    /// A loss became NaN or infinite; the last good checkpoint is kept.
-    case nonFiniteLoss(name: String, value: Float, epoch: Int, iteration: Int, kept: String)
+    /// An input file failed and --strict-data asks to stop.
+    case badInput(path: String, strict: Bool)
 
     public var description: String {
         switch self {
@@ -86,9 +86,9 @@ public enum TrainingRunError: Error, CustomStringConvertible {
                 + "\(dir).replaced-<time>; nothing is deleted). Or choose another --name."
         case .cannotMoveAside(let dir, let to, let why): return "--overwrite: cannot move \(dir) to \(to): \(why)"
         case .imageSize(let why): return why
-        case .nonFiniteLoss(let n, let v, let e, let i, let kept):
-            return "loss \(n) became \(v) at epoch \(e), iteration \(i): stopping; the last good checkpoint "
-                + "(\(kept)) is kept. Try a lower learning rate."
+        case .badInput(let path, _):
+            return "\(path) failed (unreadable or not an image): stopping (--strict-data); without --strict-data such "
+                + "files are named, counted and skipped"
         }
     }
 }

@@ -50,6 +50,11 @@ public final class TrainingRun {
     private let datasetFailures: [String]
     private var stopRequested = false
     private let lock = NSLock()
+    /// Set for the run that re-traces a failed iteration (TrainingRun+NonFinite): it writes
+    /// nothing and stops after that iteration, keeping what the checks found.
+    var replayTo: Int? = nil
+    var replayAnomaly: Anomaly? = nil
+    private var dry: Bool { replayTo != nil }
 
     /// The run folder.
     public var directory: String { options.directory }
@@ -131,7 +136,7 @@ public final class TrainingRun {
     // MARK: - The loop
 
     public func run() throws -> TrainingOutcome {
-        let writer = group.isWriter
+        let writer = group.isWriter && !dry
         // One writer per run folder: rank 0 of a data-parallel run, or the one process.
         var folderLock: RunFolderLock? = nil
         if writer {
@@ -155,6 +160,7 @@ public final class TrainingRun {
         }
         if writer { try writeOptions() }
         if let w = zeroRateWarning(from: trainer.progress.epoch) { events.message(w) }
+        if options.strictData, let f = datasetFailures.first { throw TrainingRunError.badInput(path: f, strict: true) }
         if group.isActive {
             events.message("data-parallel: \(group.size) ranks x batch \(options.batchSize) = \(options.effectiveBatchSize) "
                            + "images per step, \(loader.batchesPerEpoch) steps per epoch"
@@ -188,19 +194,36 @@ public final class TrainingRun {
                         throw TrainingRunError.imageSize("\(error) (\(path ?? "a batch") after preprocessing)")
                     }
                 }
-                trainer.optimizeParameters(trainingBatch(batch))
-                trainer.progress.iteration += 1
+                if options.strictData, let f = loader.failures.first { throw TrainingRunError.badInput(path: f.path, strict: true) }
+                var files: [String] = []
+                for f in batch.pathsA + batch.pathsB where !files.contains(f) { files.append(f) }  // aligned: A and B are one file
+                if options.detectAnomaly || replayTo == trainer.progress.iteration + 1 {
+                    // Every op's output checked (--detect-anomaly, or the re-run of a failed iteration).
+                    let (_, anomaly) = AnomalyMode.checking(naming: anomalyNames()) {
+                        trainer.optimizeParameters(trainingBatch(batch))
+                    }
+                    trainer.progress.iteration += 1
+                    if replayTo != nil { replayAnomaly = anomaly; return .finished }
+                    if let anomaly {
+                        throw nonFinite(loss: nil, anomaly: anomaly, traced: true, files: files)
+                    }
+                } else {
+                    trainer.optimizeParameters(trainingBatch(batch))
+                    trainer.progress.iteration += 1
+                }
                 batchInEpoch = batch.index + 1
                 done += 1
                 let losses = averaged(trainer.lossValues)
                 if let bad = losses.first(where: { !$0.value.isFinite }) {
-                    throw TrainingRunError.nonFiniteLoss(name: bad.name, value: bad.value, epoch: trainer.currentEpochNumber,
-                                                         iteration: trainer.progress.iteration, kept: latestPath)
+                    // Traced: the iteration is run again from the last checkpoint with every op checked.
+                    let anomaly = options.detectAnomaly ? nil : traceByReplay(iteration: trainer.progress.iteration)
+                    throw nonFinite(loss: bad, anomaly: anomaly, traced: anomaly != nil || options.detectAnomaly, files: files)
                 }
                 let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
                 if writer && (trainer.progress.iteration % max(1, options.printFreq) == 0 || batchInEpoch == perEpoch) {
                     try report.log(epoch: trainer.currentEpochNumber, iteration: trainer.progress.iteration, losses: losses,
-                                   learningRate: trainer.schedule.lr, imagesPerSecond: rate * imagesPerBatch)
+                                   learningRate: trainer.schedule.lr, imagesPerSecond: rate * imagesPerBatch,
+                                   skippedFiles: failedFiles.count)
                 }
                 events.iteration(IterationStatus(epoch: trainer.currentEpochNumber, totalEpochs: lastEpochNumber,
                                                  batchInEpoch: batchInEpoch, batchesPerEpoch: perEpoch,
@@ -221,7 +244,10 @@ public final class TrainingRun {
             if options.saveEpochFreq > 0 && number % options.saveEpochFreq == 0 {
                 try save(label: "epoch_\(number)", batchInEpoch: 0)
             }
-            if writer { try report.addEpoch(number, samples: sampleImages()) }
+            if writer {
+                report.skippedFiles = failedFiles
+                try report.addEpoch(number, samples: sampleImages())
+            }
             events.epoch(EpochStatus(epoch: number, totalEpochs: lastEpochNumber, seconds: trainedFor, steps: done,
                                      allreduceSeconds: averager.seconds - reducedBefore, savedLatest: saveLatest, latestPath: latestPath, reportPath: report.indexPath))
         }
@@ -298,7 +324,7 @@ public final class TrainingRun {
                 trainer.rng = SplitMix64(seed: deriveSeed(trainer.rng.state, 7000 + UInt64(group.rank)))
             }
         }
-        if group.isWriter { report.loadLog() }
+        if group.isWriter && !dry { report.loadLog() }
         events.message("resuming \(options.name) at epoch \(trainer.currentEpochNumber), iteration \(trainer.progress.iteration)"
                        + (batchInEpoch > 0 ? " (batch \(batchInEpoch) of the epoch)" : ""))
         return batchInEpoch
@@ -317,7 +343,7 @@ public final class TrainingRun {
         // Under MPI every rank reaches here at the same step: the ranks' own generators and pools
         // go to rank 0, which writes one checkpoint for all.
         let ranks = group.isActive ? group.gather(try rankState()) : nil
-        guard group.isWriter else { return }
+        guard group.isWriter && !dry else { return }
         var metadata: [String: String] = [:]
         for (k, cfg) in configs { metadata[ModelConfig.metadataKey + "." + k] = cfg.json() }
         metadata[RunMetadata.key] = RunState(batchInEpoch: batchInEpoch, classes: classes, worldSize: group.size).json()

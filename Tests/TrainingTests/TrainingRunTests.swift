@@ -165,10 +165,18 @@ final class TrainingRunTests: XCTestCase {
         let good = try bytes(tmp + "/nan/latest.safetensors")
         o.continueTrain = true; o.nEpochs = 3; o.lr = 1e30
         XCTAssertThrowsError(try TrainingRun(options: o).run()) { e in
-            guard case .nonFiniteLoss(let name, let value, _, _, _)? = e as? TrainingRunError else { return XCTFail("\(e)") }
-            XCTAssertFalse(value.isFinite, name)
+            guard let e = e as? NonFiniteError else { return XCTFail("\(e)") }
+            XCTAssertNotNil(e.loss)
+            // Traced by re-running the iteration from the checkpoint: the first non-finite value
+            // has an op, a layer of G or D, and the advice names the rate (weights were trained).
+            XCTAssertNotNil(e.op, "\(e)")
+            XCTAssertTrue(e.layer?.hasPrefix("G.") == true || e.layer?.hasPrefix("D.") == true, "\(e)")
+            XCTAssertFalse(e.files.isEmpty, "\(e)")
+            XCTAssertTrue(e.advice.contains("lower --lr"), e.advice)
+            XCTAssertEqual(e.record, tmp + "/nan/anomaly.json")
         }
         XCTAssertEqual(try bytes(tmp + "/nan/latest.safetensors"), good)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/nan/anomaly.json"))
     }
 
     /// The template is trainable through its registration alone, and so is a model defined

@@ -96,6 +96,11 @@ public struct CommonOptions: Sendable {
         "Save the latest checkpoint at the end of every this many epochs (0: only at the end, on Ctrl-C and every "
         + "--save-latest-freq iterations). A U-Net pix2pix checkpoint with its optimizer state is about 900 MB: on a small "
         + "dataset, saving it every epoch can take as long as the epoch.", check: .atLeast(0))
+    public let strictData = Opt<Bool>("strict-data", false,
+                                      "Stop at the first input file that fails (unreadable, not an image) instead of naming, counting and skipping it.")
+    public let detectAnomaly = Opt<Bool>("detect-anomaly", false,
+                                         "Check every op's output, forward and backward, for NaN and infinity at every iteration "
+                                         + "(slow; a run that meets a NaN loss re-runs that iteration with the checks by itself).")
     public let printFreq = Opt<Int>("print-freq", 100, "Log losses every this many iterations.", check: .atLeast(1))
     /// Part of the record because results are identical only for equal counts (--threads sets it).
     public let numThreads = Opt<Int>("num-threads", 1, "Compute threads per process.", recordedOnly: true)
