@@ -82,6 +82,12 @@ public func trainingSizeProblem(_ o: TrainOptions, height h: Int, width w: Int, 
                 + (fromData ? " with --preprocess resize_and_crop" : "") + " or --netG resnet_6blocks"
         }
     case .resnet?:
+        // Two stride-2 convs, then ReflectionPad2d(1) in every block: the bottleneck needs a side
+        // of 2, so the input one of 8.
+        if min(h, w) < 8 {
+            return "\(o.netG) needs sides of at least 8; got \(w)x\(h): use --crop-size 8 or more"
+                + (fromData ? " with --preprocess resize_and_crop" : "")
+        }
         if h % 4 != 0 || w % 4 != 0 {
             let down = max(4, min(h, w) / 4 * 4)
             return "\(o.netG) needs sides that are multiples of 4; got \(w)x\(h): use --crop-size \(down)"
