@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Img2Img: ParsableCommand {
@@ -20,10 +21,17 @@ struct Img2Img: ParsableCommand {
 /// The documented exit statuses.
 enum ExitStatus: Int32 {
     case someFilesFailed = 3
+    /// Ctrl-C or SIGTERM stopped the command after finishing what it had started (128 + SIGINT).
+    case interrupted = 130
 }
 
 /// An error found while running (not a usage mistake): printed as one line, exit status 1.
 struct RuntimeError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+/// One line on stderr (which file a command used, what it skipped): stdout keeps the results.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
