@@ -68,10 +68,13 @@ func resolvedPath(_ path: String) -> String {
     }
 }
 
-/// True when `a` and `b` name one folder (after resolving paths and symbolic links):
-/// `translate --output` equal to `--input` is a usage error.
-public func sameFolder(_ a: String, _ b: String) -> Bool {
-    resolvedPath(a) == resolvedPath(b)
+/// True when `translate --output` would put its outputs where the inputs are: `output` and
+/// `input` name one folder, or `input` is a file in `output` (after resolving paths and
+/// symbolic links). A usage error: the outputs would replace the inputs or be read back.
+public func outputIsInput(input: String, output: String) -> Bool {
+    let o = resolvedPath(output)
+    if isRegularFile(input) { return (resolvedPath(input) as NSString).deletingLastPathComponent == o }
+    return resolvedPath(input) == o
 }
 
 /// The output folder's path relative to the input folder when it lies inside it (resolved
@@ -159,6 +162,16 @@ public struct TranslationManifest: Codable, Sendable, Equatable {
         /// now and this one is written by `record(in:)` after the run, so that an interrupted
         /// overwrite never leaves old images under the new record.
         case recordAfterRun
+        /// The record could not be written (a read-only or full folder): the run goes on, so
+        /// that each file fails with its own reason (exit status 3) as before there was a
+        /// record; a later run cannot tell how these images were made. The reason, for a warning.
+        case notRecorded(String)
+    }
+
+    /// `record(in:)` as a claim: a failure to write is `.notRecorded`, not an error.
+    private func recordNow(in output: String) -> Claim {
+        do { try record(in: output) } catch { return .notRecorded("\(error)") }
+        return .recorded
     }
 
     /// Checks `output`'s record against this one (`TranslationError` when they differ, or when
@@ -176,8 +189,7 @@ public struct TranslationManifest: Codable, Sendable, Equatable {
         }
         let changes = old.map { self.differences(from: $0) } ?? []
         if let old, changes.isEmpty {
-            if old != self { try record(in: output) }  // same images; keep the newest paths
-            return .recorded
+            return old != self ? recordNow(in: output) : .recorded  // same images; keep the newest paths
         }
         if overwrite {
             if old != nil || unreadable != nil {
@@ -188,9 +200,7 @@ public struct TranslationManifest: Codable, Sendable, Equatable {
             // Nothing of an earlier run to replace (a new folder): record now, as without --overwrite.
             let replacing = old != nil || unreadable != nil || !plan.done.isEmpty
                 || plan.todo.contains { fileExists($0.destination) }
-            if replacing { return .recordAfterRun }
-            try record(in: output)
-            return .recorded
+            return replacing ? .recordAfterRun : recordNow(in: output)
         }
         if let unreadable {
             throw TranslationError(.record, "\(path) cannot be read (\(unreadable)), so it is unknown how the images in "
@@ -208,8 +218,7 @@ public struct TranslationManifest: Codable, Sendable, Equatable {
                                    + ") and no \(Self.fileName) saying how they were made: --overwrite redoes every file, "
                                    + "or choose another --output")
         }
-        try record(in: output)
-        return .recorded
+        return recordNow(in: output)
     }
 
     /// Writes the record into `output` (created if missing), atomically.

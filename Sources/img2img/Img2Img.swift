@@ -10,7 +10,8 @@ struct Img2Img: ParsableCommand {
         Exit status: 0 when every file was processed, \(ExitStatus.someFilesFailed.rawValue) when \
         the run finished but some input files failed (each is named on stderr), 64 for a usage \
         error, 1 on any other error, 130 for a training run stopped with Ctrl-C (after saving \
-        a checkpoint).
+        a checkpoint) or a translate stopped with Ctrl-C or SIGTERM (after finishing the images \
+        in flight).
         """,
         version: "0.1.0",
         subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self,

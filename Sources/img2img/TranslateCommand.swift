@@ -140,9 +140,10 @@ struct TranslateCommand: ParsableCommand {
     var outputNc: Int?
 
     func validate() throws {
-        if sameFolder(input, output) {
-            throw ValidationError("--output \(output) is the --input folder itself: its outputs would be read back as inputs; "
-                                  + "choose another folder (one inside the input is fine: it is skipped when the input is searched)")
+        if outputIsInput(input: input, output: output) {
+            throw ValidationError("--output \(output) is the --input folder itself (or the input file's folder): the outputs "
+                                  + "would replace or be read back as inputs; choose another folder (one inside the input "
+                                  + "is fine: it is skipped when the input is searched)")
         }
         if let shard, Shard(parsing: shard) == nil {
             throw ValidationError("--shard must be K/N with 0 <= K < N, got '\(shard)'")
@@ -221,6 +222,8 @@ struct TranslateCommand: ParsableCommand {
                 "--eval": String(eval), "--dropout": String(dropout), "--precision": precision.rawValue,
             ]))
         let claim = try record.claim(output: output, plan: plan, overwrite: overwrite)
+        // Not "img2img: ...": that prefix marks a file that failed, one line each.
+        if case .notRecorded(let reason) = claim { progress.message("warning: \(reason)") }
         if !stale.isEmpty && !quiet {
             progress.message("removed \(stale.count) unfinished temporary file\(stale.count == 1 ? "" : "s") of an interrupted run")
         }
@@ -237,7 +240,9 @@ struct TranslateCommand: ParsableCommand {
                             extra: p.failed > 0 ? "\(p.failed) failed" : "")
         })
         progress.finish()
-        if claim == .recordAfterRun && !summary.interrupted { try record.record(in: output) }
+        if claim == .recordAfterRun && !summary.interrupted {
+            do { try record.record(in: output) } catch { progress.message("warning: \(error)") }
+        }
         var line = "translated \(summary.translated) images into \(output) in \(String(format: "%.1f", summary.elapsed)) s"
         if summary.translated > 0 { line += String(format: " (%.2f images/s)", Double(summary.translated) / max(summary.elapsed, 1e-9)) }
         if summary.alreadyDone > 0 { line += ", \(summary.alreadyDone) already done" }
