@@ -39,7 +39,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "ONNX opset (\(ExportOptions.supportedOpsets.lowerBound)...\(ExportOptions.supportedOpsets.upperBound)).")
     var opset: Int = ExportOptions.defaultOpset
 
-    @Option(help: "For a CycleGAN checkpoint: AtoB exports G_A, BtoA exports G_B.")
+    @Option(help: "For a CycleGAN checkpoint or run folder: AtoB exports G_A, BtoA exports G_B (BtoA on a file with one generator is an error).")
     var direction: Direction = .aToB
 
     @Option(help: "Batch norm statistics: batch (each image's own, as translate) | running (as translate --eval).")

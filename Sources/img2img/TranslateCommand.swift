@@ -57,16 +57,16 @@ struct TranslateCommand: ParsableCommand {
         images, an output folder made with other settings, a model that does not load).
         """)
 
-    @Option(help: "Generator or checkpoint file (.safetensors or .pth).")
+    @Option(help: "Generator or checkpoint file (.safetensors or .pth), or a run folder (its latest generator).")
     var model: String
 
-    @Option(help: "Folder of images to translate.")
+    @Option(help: "Folder of images to translate, or one image.")
     var input: String
 
     @Option(help: "Output folder (created if missing).")
     var output: String
 
-    @Option(help: "For a CycleGAN checkpoint: AtoB uses G_A, BtoA uses G_B.")
+    @Option(help: "For a CycleGAN checkpoint or run folder: AtoB uses G_A, BtoA uses G_B (BtoA on a file with one generator is an error).")
     var direction: Direction = .aToB
 
     @Option(help: "Output format: same (as each input) | png | jpeg.")
@@ -90,7 +90,7 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Translate only shard K of N (K = 0..N-1), e.g. --shard 2/8.")
     var shard: String?
 
-    @Flag(help: "Translate images whose output already exists.")
+    @Flag(help: "Translate images whose output already exists; into a folder made with other settings, redo every file.")
     var overwrite = false
 
     @Flag(help: "Batch norm: use the running statistics instead of each image's own.")
