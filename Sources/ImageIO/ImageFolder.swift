@@ -73,8 +73,24 @@ public struct ImageFolder: Sendable {
     /// The absolute-or-root-relative path of an entry.
     public func path(of entry: Entry) -> String { join(root, entry.relativePath) }
 
-    /// Scans `root` recursively. Throws `.io` only if `root` itself cannot be listed.
-    public static func scan(root: String) throws(ImageIOError) -> ImageFolder {
+    /// The one file at `path` as a folder scan (root: its folder, the entry: its name): an
+    /// image, or a skipped file saying why not. Throws `.io` if it cannot be read at all.
+    public static func scan(file path: String) throws(ImageIOError) -> ImageFolder {
+        let slash = path.lastIndex(of: "/")
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let root = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let head = try FileIO.readPrefix(path, count: ImageFormat.signatureLength)
+        guard let format = ImageFormat.detect(head) else {
+            return ImageFolder(root: root, images: [], skipped: [
+                Skipped(relativePath: name, reason: .notAnImage, message: head.isEmpty ? "empty file" : "not a PNG or JPEG (by content)")])
+        }
+        return ImageFolder(root: root, images: [Entry(relativePath: name, format: format)], skipped: [])
+    }
+
+    /// Scans `root` recursively. Throws `.io` only if `root` itself cannot be listed. Folders
+    /// whose relative path is in `excluding` are not entered (translate's output folder, when
+    /// it lies inside its input).
+    public static func scan(root: String, excluding: Set<String> = []) throws(ImageIOError) -> ImageFolder {
         var images: [Entry] = []
         var skipped: [Skipped] = []
         var pending: [String] = [""] // relative directories still to list
@@ -116,7 +132,7 @@ public struct ImageFolder: Sendable {
                     }
                 }
                 if mode == S_IFDIR {
-                    pending.append(relPath)
+                    if !excluding.contains(relPath) { pending.append(relPath) }
                     continue
                 }
                 guard mode == S_IFREG else {

@@ -192,6 +192,8 @@ public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
         case unknownArchitecture
         /// The file holds a different kind of network than asked for.
         case wrongKind
+        /// A folder given as the model holds no network file to load.
+        case noModel
     }
     public var kind: Kind
     public var file: String?

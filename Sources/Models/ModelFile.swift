@@ -139,6 +139,14 @@ public func loadNetwork(path: String, select: NetworkSelection = .network(nil),
         for name in [reverse ? "G_B" : "G_A", "G"] {
             if let sub = networkFile(whole, prefix: name) { (prefix, file) = (name, sub); break }
         }
+        // BtoA picks G_B of a CycleGAN checkpoint; a file with one generator has nothing to
+        // pick, and using that one anyway would give AtoB's output under BtoA's name.
+        if reverse && prefix != "G_B" {
+            let arch = (try? config(of: file, path: path)).map { ", \($0.kind == .generator ? $0.netG : $0.kind.rawValue)" } ?? ""
+            let name = prefix ?? networkName(fromFileName: path)
+            throw ModelError(.wrongKind, file: path, "holds one generator (\(name ?? "its only network")\(arch)); --direction BtoA "
+                             + "needs a CycleGAN checkpoint holding G_A and G_B (without --direction this file's generator is used)")
+        }
     }
     var cfg = try config(of: file, path: path)
     configure?(&cfg)
@@ -148,7 +156,14 @@ public func loadNetwork(path: String, select: NetworkSelection = .network(nil),
         e.file = path
         throw e
     }
-    try net.loadStateDict(stateDict(of: file), source: path)
+    let sd = stateDict(of: file)
+    do { try net.loadStateDict(sd, source: path) } catch var e as StateDictMismatch {
+        // Thousands of characters of shapes help no one: say what the network was and which
+        // architecture the file's own tensors describe.
+        e.network = cfg.summary
+        e.hint = fittingArchitecture(of: sd, against: cfg)
+        throw e
+    }
     net.testMode()
     return LoadedNetwork(module: net, config: cfg, path: path, prefix: prefix,
                          classes: RunMetadata.classes(in: file.metadata), file: file)
@@ -157,11 +172,19 @@ public func loadNetwork(path: String, select: NetworkSelection = .network(nil),
 /// Loads an image generator for translation (ResNet, U-Net): see `NetworkSelection.translator`.
 public func loadTranslator(path: String, reverse: Bool = false,
                            configure: ((inout ModelConfig) -> Void)? = nil) throws -> (any Layer, ModelConfig) {
+    let m = try loadTranslatorNetwork(path: path, reverse: reverse, configure: configure)
+    return (m.layer!, m.config)
+}
+
+/// `loadTranslator` with what the file said besides the network (its prefix in a checkpoint).
+/// `layer` is non-nil.
+public func loadTranslatorNetwork(path: String, reverse: Bool = false,
+                                  configure: ((inout ModelConfig) -> Void)? = nil) throws -> LoadedNetwork {
     let m = try loadNetwork(path: path, select: .translator(reverse: reverse), configure: configure)
-    guard m.config.kind == .generator, let g = m.layer else {
+    guard m.config.kind == .generator, m.layer != nil else {
         throw ModelError(.wrongKind, file: path, "holds a \(m.config.kind.rawValue), not an image-to-image generator")
     }
-    return (g, m.config)
+    return m
 }
 
 /// Loads a network file and checks that it is a generator that maps a tensor to a tensor
@@ -172,4 +195,36 @@ public func loadGenerator(path: String, config override: ModelConfig? = nil) thr
         throw ModelError(.wrongKind, file: path, "holds a \(m.config.kind.rawValue), not an image generator")
     }
     return (g, m.config)
+}
+
+/// NAME of a `..._net_NAME.safetensors` / `.pth` file name (the paper code's and the run
+/// folder's naming), for messages; nil for other names.
+func networkName(fromFileName path: String) -> String? {
+    let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+    guard let r = base.range(of: "_net_", options: .backwards) else { return nil }
+    let name = base[r.upperBound...]
+    return name.isEmpty ? nil : String(name)
+}
+
+extension ModelConfig {
+    /// "resnet_9blocks, ngf 64, instance norm, 3->3 channels" (generators), for messages.
+    public var summary: String {
+        guard kind == .generator else { return kind.rawValue }
+        return "\(netG), ngf \(ngf), \(norm.rawValue) norm, \(inputNC)->\(outputNC) channels"
+    }
+}
+
+/// The translate flags under which a state dict's own tensors load, when they differ from
+/// `cfg` (what was built), or a sentence saying that none were found.
+func fittingArchitecture(of sd: StateDict, against cfg: ModelConfig) -> String {
+    guard let fit = try? inferConfig(from: sd) else {
+        return "its tensors match no architecture img2img infers from names and shapes"
+    }
+    guard fit.kind == .generator, cfg.kind == .generator else {
+        return "its tensors look like a \(fit.kind.rawValue)\(fit.kind == .generator ? " (\(fit.netG))" : "")"
+    }
+    var flags = ["--netG \(fit.netG)", "--ngf \(fit.ngf)", "--norm \(fit.norm.rawValue)"]
+    if fit.inputNC != cfg.inputNC { flags.append("--input-nc \(fit.inputNC)") }
+    if fit.outputNC != cfg.outputNC { flags.append("--output-nc \(fit.outputNC)") }
+    return "its tensors fit " + flags.joined(separator: " ") + " (inferred from their names and shapes)"
 }

@@ -45,26 +45,41 @@ public struct StateDictMismatch: Error, CustomStringConvertible, Sendable, Equat
     public var wrongShapes: [WrongShape]
     /// Where the state dict came from (a file path), if known.
     public var source: String?
+    /// The network it was loaded into, in words ("resnet_9blocks, ngf 64, ..."), if known.
+    public var network: String?
+    /// Which architecture would fit the state dict (the loader infers it from the tensors).
+    public var hint: String?
+
+    public init(missing: [(name: String, shape: [Int])], unexpected: [(name: String, shape: [Int])],
+                wrongShapes: [WrongShape], source: String?, network: String? = nil, hint: String? = nil) {
+        self.missing = missing; self.unexpected = unexpected; self.wrongShapes = wrongShapes
+        self.source = source; self.network = network; self.hint = hint
+    }
 
     public static func == (a: Self, b: Self) -> Bool {
         a.missing.map(\.name) == b.missing.map(\.name) && a.missing.map(\.shape) == b.missing.map(\.shape)
             && a.unexpected.map(\.name) == b.unexpected.map(\.name) && a.unexpected.map(\.shape) == b.unexpected.map(\.shape)
-            && a.wrongShapes == b.wrongShapes && a.source == b.source
+            && a.wrongShapes == b.wrongShapes && a.source == b.source && a.network == b.network && a.hint == b.hint
     }
 
+    /// How many offending keys the second line names.
+    public static let namedInSummary = 3
+
+    /// Three lines, whatever the number of keys (a wrong --ngf mismatches every tensor): the
+    /// counts, the first few keys with their shapes, and the hint.
     public var description: String {
-        var parts: [String] = []
-        if !missing.isEmpty {
-            parts.append("missing keys: " + missing.map { "\($0.name) \($0.shape)" }.joined(separator: ", "))
-        }
-        if !unexpected.isEmpty {
-            parts.append("unexpected keys: " + unexpected.map { "\($0.name) \($0.shape)" }.joined(separator: ", "))
-        }
-        if !wrongShapes.isEmpty {
-            parts.append("wrong shapes: " + wrongShapes.map { "\($0.name) expected \($0.expected) found \($0.found)" }
-                .joined(separator: ", "))
-        }
-        return (source.map { "\($0): " } ?? "") + "state dict does not match the network: " + parts.joined(separator: "; ")
+        var first: [String] = []
+        first += wrongShapes.map { "\($0.name) is \($0.expected) in the network, \($0.found) in the file" }
+        first += missing.map { "\($0.name) \($0.shape) missing from the file" }
+        first += unexpected.map { "\($0.name) \($0.shape) unexpected" }
+        let total = first.count
+        var text = (source.map { "\($0): " } ?? "") + "the file's tensors do not fit the network"
+            + (network.map { " (\($0))" } ?? "")
+            + ": \(missing.count) missing, \(unexpected.count) unexpected, \(wrongShapes.count) of another shape"
+        text += "\n  first: " + first.prefix(Self.namedInSummary).joined(separator: "; ")
+            + (total > Self.namedInSummary ? "; ... (\(total - Self.namedInSummary) more)" : "")
+        if let hint { text += "\n  " + hint }
+        return text
     }
 }
 

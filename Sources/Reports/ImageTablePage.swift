@@ -15,9 +15,18 @@ public struct ImageTableRow: Sendable, Equatable {
 public enum ImageTablePage {
     /// A page with a title, an optional summary line and one table row per
     /// item: its label, then each image with its caption under it.
-    public static func html(title: String, summary: String?, rows: [ImageTableRow]) -> String {
+    /// `details` are further header lines (translate: the model, the counts and the time);
+    /// `failures` (file, reason) are listed under the header.
+    public static func html(title: String, summary: String?, details: [String] = [],
+                            failures: [(file: String, reason: String)] = [], rows: [ImageTableRow]) -> String {
         var body = "<h1>\(HTML.escape(title))</h1>\n"
         if let summary { body += "<p class=\"meta\">\(HTML.escape(summary))</p>\n" }
+        for line in details { body += "<p class=\"meta\">\(HTML.escape(line))</p>\n" }
+        if !failures.isEmpty {
+            body += "<h2>\(HTML.escape("Failed (\(failures.count))"))</h2>\n<ul class=\"failures\">\n"
+            for f in failures { body += "<li><code>\(HTML.escape(f.file))</code>: \(HTML.escape(f.reason))</li>\n" }
+            body += "</ul>\n"
+        }
         if rows.isEmpty {
             body += "<p class=\"meta\">\(HTML.escape("No images."))</p>\n"
         } else {

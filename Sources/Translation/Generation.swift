@@ -64,21 +64,35 @@ public struct GeneratedImages {
         return GeneratedImages(labels: names, images: (0..<n).map { image(of: out, item: $0) }, count: count)
     }
 
+    /// The files `write(to:grid:)` writes: LABEL_K.png per image, or grid.png.
+    public func paths(in folder: String, grid: Bool) -> [String] {
+        if grid { return [folder + "/grid.png"] }
+        return images.indices.map { i in
+            folder + "/\(labels[i / count].replacingOccurrences(of: "/", with: "_"))_\(i % count).png"
+        }
+    }
+
     /// Writes LABEL_K.png per image, or one grid.png (a row per label). Returns the paths written.
+    /// Unless `overwrite`, nothing is written when any of those files exists (the error names
+    /// them): an earlier run's images are not replaced one by one without a word.
     @discardableResult
-    public func write(to folder: String, grid: Bool) throws -> [String] {
+    public func write(to folder: String, grid: Bool, overwrite: Bool = false) throws -> [String] {
+        let paths = paths(in: folder, grid: grid)
+        if !overwrite {
+            let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
+            if !existing.isEmpty {
+                throw GenerationError(description: "\(existing[0]) exists"
+                                      + (existing.count > 1 ? " (and \(existing.count - 1) more of the files this run writes)" : "")
+                                      + ": not replaced (--overwrite replaces them)")
+            }
+        }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         if grid {
-            let path = folder + "/grid.png"
-            try writeImage(Image.grid(images.map { $0.toRGB8() }, columns: count), to: path, format: .png)
-            return [path]
+            try writeImage(Image.grid(images.map { $0.toRGB8() }, columns: count), to: paths[0], format: .png)
+            return paths
         }
-        return try images.enumerated().map { i, img in
-            let name = labels[i / count].replacingOccurrences(of: "/", with: "_")
-            let path = folder + "/\(name)_\(i % count).png"
-            try writeImage(img, to: path, format: .png)
-            return path
-        }
+        for (img, path) in zip(images, paths) { try writeImage(img, to: path, format: .png) }
+        return paths
     }
 }
 

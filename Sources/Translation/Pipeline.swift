@@ -19,7 +19,13 @@ public struct TranslationSummary: Sendable {
     public var failures: [PlanProblem]
     public var notImages: Int
     public var elapsed: Double
+    /// Stopped by Ctrl-C or SIGTERM (`stopOnInterrupt`): the images in flight were finished,
+    /// the rest not started.
+    public var interrupted: Bool = false
 }
+
+/// Set by the handler that `TranslationPipeline.stopOnInterrupt` installs.
+nonisolated(unsafe) private var interruptRequested: Int32 = 0
 
 /// Folder-to-folder translation: decoding, inference and encoding overlap.
 ///
@@ -34,6 +40,13 @@ public final class TranslationPipeline: @unchecked Sendable {
     public init(options: TranslationOptions, translator: any ImageTranslator) {
         self.options = options
         self.translator = translator
+    }
+
+    /// Makes Ctrl-C (SIGINT) and SIGTERM (a scheduler's stop) stop every pipeline after the
+    /// images already started: each of them is written completely, so a rerun resumes cleanly;
+    /// `TranslationSummary.interrupted` says so (translate then exits 130).
+    public static func stopOnInterrupt() {
+        for s in [SIGINT, SIGTERM] { signal(s) { _ in interruptRequested = 1 } }
     }
 
     /// Translates every file of `plan`. `onFailure` is called once per bad file (any thread),
@@ -55,8 +68,10 @@ public final class TranslationPipeline: @unchecked Sendable {
         let tr = translator
         let total = plan.todo.count
 
+        let stoppedEarly = Locked(false)
         let reader = Thread {
             for (i, item) in plan.todo.enumerated() {
+                if interruptRequested != 0 { stoppedEarly.mutate { $0 = true }; break }
                 do {
                     let prepared = try prepare(item, index: i, options: o, translator: tr)
                     for (k, g) in prepared.pieces.enumerated() {
@@ -158,7 +173,7 @@ public final class TranslationPipeline: @unchecked Sendable {
         writerDone.wait()
         return TranslationSummary(translated: finishedCount.value, alreadyDone: plan.alreadyDone,
                                   failures: failures.value, notImages: plan.notImages,
-                                  elapsed: Date().timeIntervalSince(start))
+                                  elapsed: Date().timeIntervalSince(start), interrupted: stoppedEarly.value)
     }
 }
 

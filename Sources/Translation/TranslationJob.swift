@@ -112,9 +112,27 @@ public struct TranslationPlan: Sendable {
     public var problems: [PlanProblem]
     /// Files in the folder that are not images and not named as images (not errors, just counted).
     public var notImages: Int
+    /// The output folder when it lies inside the input folder and exists: not searched for
+    /// inputs (a rerun would translate its own outputs into OUTPUT/OUTPUT/...).
+    public var skippedOutputFolder: String?
 
+    /// The plan of `o`: `o.input` is a folder (searched recursively) or one image file (its
+    /// output is OUTPUT/<its name>). Throws `TranslationError(.noImages)` when the input holds
+    /// no image at all, nor a file named as one: nothing to do is then a mistake (a wrong
+    /// path, a folder of .webp), not a success.
     public static func make(_ o: TranslationOptions) throws -> TranslationPlan {
-        let scan = try ImageFolder.scan(root: o.input)
+        let scan: ImageFolder
+        var skippedOutput: String?
+        if isRegularFile(o.input) {
+            scan = try ImageFolder.scan(file: o.input)
+        } else {
+            let inside = outputInsideInput(input: o.input, output: o.output)
+            if inside != nil && isDirectory(o.output) { skippedOutput = o.output }
+            scan = try ImageFolder.scan(root: o.input, excluding: inside.map { [$0] } ?? [])
+        }
+        if scan.images.isEmpty && scan.failed.isEmpty {
+            throw TranslationError.noImages(input: o.input, scan: scan, skippedOutput: skippedOutput)
+        }
         var todo: [WorkItem] = []
         var done: [WorkItem] = []
         var problems: [PlanProblem] = []
@@ -152,7 +170,8 @@ public struct TranslationPlan: Sendable {
             }
             todo.append(item)
         }
-        return TranslationPlan(todo: todo, done: done, problems: problems, notImages: notImages)
+        return TranslationPlan(todo: todo, done: done, problems: problems, notImages: notImages,
+                               skippedOutputFolder: skippedOutput)
     }
 }
 
@@ -177,4 +196,14 @@ import Darwin
 func fileExists(_ path: String) -> Bool {
     var st = stat()
     return lstat(path, &st) == 0
+}
+
+func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
 }

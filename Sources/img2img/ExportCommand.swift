@@ -30,7 +30,7 @@ struct ExportCommand: ParsableCommand {
         --overwrite.
         """)
 
-    @Option(help: "Generator or checkpoint file (.safetensors or .pth).")
+    @Option(help: "Generator or checkpoint file (.safetensors or .pth), or a run folder (its latest generator).")
     var model: String
 
     @Option(help: "Output .onnx file.")
@@ -39,7 +39,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "ONNX opset (\(ExportOptions.supportedOpsets.lowerBound)...\(ExportOptions.supportedOpsets.upperBound)).")
     var opset: Int = ExportOptions.defaultOpset
 
-    @Option(help: "For a CycleGAN checkpoint: AtoB exports G_A, BtoA exports G_B.")
+    @Option(help: "For a CycleGAN checkpoint or run folder: AtoB exports G_A, BtoA exports G_B (BtoA on a file with one generator is an error).")
     var direction: Direction = .aToB
 
     @Option(help: "Batch norm statistics: batch (each image's own, as translate) | running (as translate --eval).")
@@ -60,7 +60,9 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let s = try exportONNX(modelPath: model, reverse: direction == .bToA, to: output,
+        let resolved = try resolveModel(model, select: .translator(reverse: direction == .bToA))
+        if resolved.pickedFromFolder { printError("img2img: using \(resolved.path), the run folder's latest generator") }
+        let s = try exportONNX(modelPath: resolved.path, reverse: resolved.reverse, to: output,
                                options: ExportOptions(opset: opset, batchNorm: batchNorm, centeredNorms: centeredNorms,
                                                       overwrite: overwrite))
         print("wrote \(s.output): \(s.config.netG)\(s.prefix.map { " (\($0))" } ?? ""), \(s.config.inputNC)->\(s.config.outputNC) channels, "

@@ -7,6 +7,7 @@ import Translation
 import Models
 import Datasets
 import TensorCore
+import _Files
 
 extension OutputFormat: ExpressibleByArgument {}
 extension Direction: ExpressibleByArgument {}
@@ -40,20 +41,32 @@ struct TranslateCommand: ParsableCommand {
         --eval, images are translated one at a time so that the result does not depend on the \
         batch.
 
-        Exit status: 0 when every image was translated, \(ExitStatus.someFilesFailed.rawValue) \
-        when some files failed (each is named on stderr), 1 on any other error.
+        The output folder records how its images were made (OUTPUT/.img2img-translate.json: the \
+        model file's sha256, the direction and every option that changes pixels). A rerun with \
+        the same settings skips what is done; with another model or other settings it is refused, \
+        naming what differs, unless --overwrite, which redoes every file. An output folder inside \
+        the input is skipped when the input is searched; --output equal to --input is refused. \
+        --input may also be one image file (written to OUTPUT/<its name>), and --model a run \
+        folder (its latest_net_G, or latest_net_G_A / G_B by --direction).
+
+        Exit status: 0 when every image was translated or was already done; \
+        \(ExitStatus.someFilesFailed.rawValue) when some files failed (each is named on stderr); \
+        64 for a usage error (an unknown option, --output equal to --input, ...); \
+        \(ExitStatus.interrupted.rawValue) when stopped by Ctrl-C or SIGTERM (the images in flight \
+        are finished first, so the same command resumes); 1 on any other error (an input with no \
+        images, an output folder made with other settings, a model that does not load).
         """)
 
-    @Option(help: "Generator or checkpoint file (.safetensors or .pth).")
+    @Option(help: "Generator or checkpoint file (.safetensors or .pth), or a run folder (its latest generator).")
     var model: String
 
-    @Option(help: "Folder of images to translate.")
+    @Option(help: "Folder of images to translate, or one image.")
     var input: String
 
     @Option(help: "Output folder (created if missing).")
     var output: String
 
-    @Option(help: "For a CycleGAN checkpoint: AtoB uses G_A, BtoA uses G_B.")
+    @Option(help: "For a CycleGAN checkpoint or run folder: AtoB uses G_A, BtoA uses G_B (BtoA on a file with one generator is an error).")
     var direction: Direction = .aToB
 
     @Option(help: "Output format: same (as each input) | png | jpeg.")
@@ -77,7 +90,7 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Translate only shard K of N (K = 0..N-1), e.g. --shard 2/8.")
     var shard: String?
 
-    @Flag(help: "Translate images whose output already exists.")
+    @Flag(help: "Translate images whose output already exists; into a folder made with other settings, redo every file.")
     var overwrite = false
 
     @Flag(help: "Batch norm: use the running statistics instead of each image's own.")
@@ -127,6 +140,11 @@ struct TranslateCommand: ParsableCommand {
     var outputNc: Int?
 
     func validate() throws {
+        if outputIsInput(input: input, output: output) {
+            throw ValidationError("--output \(output) is the --input folder itself (or the input file's folder): the outputs "
+                                  + "would replace or be read back as inputs; choose another folder (one inside the input "
+                                  + "is fine: it is skipped when the input is searched)")
+        }
         if let shard, Shard(parsing: shard) == nil {
             throw ValidationError("--shard must be K/N with 0 <= K < N, got '\(shard)'")
         }
@@ -160,13 +178,18 @@ struct TranslateCommand: ParsableCommand {
     func run() throws {
         engine.apply()
         try Engine.setConvPrecision(precision)
-        let (g, cfg) = try loadTranslator(path: model, reverse: direction == .bToA) { c in
+        TranslationPipeline.stopOnInterrupt()
+        let progress = ProgressDisplay(label: "img", quiet: quiet)
+        let resolved = try resolveModel(model, select: .translator(reverse: direction == .bToA))
+        if resolved.pickedFromFolder { progress.message("img2img: using \(resolved.path), the run folder's latest generator") }
+        let m = try loadTranslatorNetwork(path: resolved.path, reverse: resolved.reverse) { c in
             if let netG { c.netG = netG }
             if let ngf { c.ngf = ngf }
             if let norm { c.norm = norm }
             if let inputNc { c.inputNC = inputNc }
             if let outputNc { c.outputNC = outputNc }
         }
+        let (g, cfg) = (m.layer!, m.config)
         g.testMode(runningStatistics: eval, dropout: dropout)
 
         var o = TranslationOptions(input: input, output: output)
@@ -187,7 +210,20 @@ struct TranslateCommand: ParsableCommand {
         // and renamed when complete): remove those whose writer is gone before planning.
         let stale = removeStaleTemporaryFiles(under: output)
         let plan = try TranslationPlan.make(o)
-        let progress = ProgressDisplay(label: "img", quiet: quiet)
+        if let skipped = plan.skippedOutputFolder {
+            progress.message("img2img: skipping \(skipped) (the output folder) in the input walk")
+        }
+        let record = TranslationManifest(
+            tool: "img2img \(Img2Img.configuration.version)", model: resolved.path,
+            modelSHA256: try sha256Hex(ofFile: resolved.path), network: m.prefix, direction: direction.rawValue,
+            settings: TranslationManifest.pixelSettings(of: o, other: [
+                "--netG": cfg.netG, "--ngf": String(cfg.ngf), "--norm": cfg.norm.rawValue,
+                "--input-nc": String(cfg.inputNC), "--output-nc": String(cfg.outputNC),
+                "--eval": String(eval), "--dropout": String(dropout), "--precision": precision.rawValue,
+            ]))
+        let claim = try record.claim(output: output, plan: plan, overwrite: overwrite)
+        // Not "img2img: ...": that prefix marks a file that failed, one line each.
+        if case .notRecorded(let reason) = claim { progress.message("warning: \(reason)") }
         if !stale.isEmpty && !quiet {
             progress.message("removed \(stale.count) unfinished temporary file\(stale.count == 1 ? "" : "s") of an interrupted run")
         }
@@ -204,15 +240,21 @@ struct TranslateCommand: ParsableCommand {
                             extra: p.failed > 0 ? "\(p.failed) failed" : "")
         })
         progress.finish()
+        if claim == .recordAfterRun && !summary.interrupted {
+            do { try record.record(in: output) } catch { progress.message("warning: \(error)") }
+        }
         var line = "translated \(summary.translated) images into \(output) in \(String(format: "%.1f", summary.elapsed)) s"
         if summary.translated > 0 { line += String(format: " (%.2f images/s)", Double(summary.translated) / max(summary.elapsed, 1e-9)) }
         if summary.alreadyDone > 0 { line += ", \(summary.alreadyDone) already done" }
         if !summary.failures.isEmpty { line += ", \(summary.failures.count) failed" }
+        if summary.interrupted { line += "; interrupted: the same command finishes the rest" }
         print(line)
         if html {
-            let page = try writeComparisonPage(plan: plan, output: output, title: "\(model) on \(input)")
+            let page = try writeComparisonPage(plan: plan, summary: summary, output: output,
+                                               header: ComparisonPageHeader(model: resolved.path, architecture: cfg.summary, input: input))
             print("page: \(page)")
         }
+        if summary.interrupted { throw ExitCode(ExitStatus.interrupted.rawValue) }
         if !summary.failures.isEmpty { throw ExitCode(ExitStatus.someFilesFailed.rawValue) }
     }
 }

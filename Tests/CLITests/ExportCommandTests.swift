@@ -74,4 +74,17 @@ final class ExportCommandTests: CLITestCase {
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertTrue(b.stdout.contains("(G_B)"), b.stdout)
     }
+    /// --direction BtoA on a file with one generator is an error (before: ignored, the G file
+    /// exported as if AtoB); a run folder is read as its latest generator.
+    func testDirectionOnOneGeneratorIsAnErrorAndRunFoldersWork() throws {
+        try FileManager.default.createDirectory(atPath: path("runs/p2p"), withIntermediateDirectories: true)
+        let model = try saved(ModelConfig.generator("unet_32", ngf: 2), "runs/p2p/latest_net_G.safetensors")
+        let b = try img2img(["export", "--model", model, "--output", path("b.onnx"), "--direction", "BtoA"])
+        XCTAssertEqual(b.status, 1, b.stderr)
+        XCTAssertTrue(b.stderr.contains("holds one generator (G, unet_32); --direction BtoA needs a CycleGAN checkpoint"), b.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("b.onnx")))
+        let f = try img2img(["export", "--model", path("runs/p2p"), "--output", path("f.onnx")])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertTrue(f.stderr.contains("using \(model)") && f.stdout.contains("unet_32"), f.stderr + f.stdout)
+    }
 }

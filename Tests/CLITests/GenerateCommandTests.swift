@@ -27,6 +27,21 @@ final class GenerateCommandTests: CLITestCase {
         XCTAssertEqual(all.status, 0, all.stderr)
         let grid = try readImage(at: path("grid/grid.png"))
         XCTAssertEqual([grid.width, grid.height], [16, 24], "one row per label, --count columns")
+        // An existing image is not replaced without --overwrite (before: silently); a run
+        // folder is read as its latest_net_G.
+        let again = try img2img(["generate", "--model", path("runs/c"), "--label", "light", "--count", "3", "--output", path("gen"),
+                                 "--seed", "5"])
+        XCTAssertEqual(again.status, 1, again.stderr)
+        XCTAssertTrue(again.stderr.contains("using \(model)"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("gen/light_0.png exists (and 2 more") && again.stderr.contains("--overwrite"), again.stderr)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path("gen/light_0.png")))
+        let forced = try img2img(["generate", "--model", path("runs/c"), "--label", "light", "--count", "3", "--output", path("gen"),
+                                  "--seed", "5", "--overwrite"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: path("gen/light_0.png"))), before, "another seed, redone")
+        let grid2 = try img2img(["generate", "--model", model, "--all-labels", "--count", "2", "--grid", "--output", path("grid")])
+        XCTAssertEqual(grid2.status, 1, grid2.stderr)
+        XCTAssertTrue(grid2.stderr.contains("grid/grid.png exists"), grid2.stderr)
         let bad = try img2img(["generate", "--model", model, "--label", "purple", "--output", path("x")])
         XCTAssertEqual(bad.status, 1, "an unknown label is found when the model is read: a runtime error")
         XCTAssertTrue(bad.stderr.contains("dark, light, mid"), bad.stderr)
