@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "ImageIO", "TensorCore", "_TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["img2img", "ImageIO", "Models", "NN", "TensorCore", "Checkpoint", "Training",
                                                    "Trainers", "_TestSupport"]),
-        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation", "_TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "ImageIO", "Models", "Translation", "Checkpoint", "_TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Models", "NN", "Checkpoint", "TensorCore", "Autograd", "_TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Models", "NN", "TensorCore", "Autograd", "_TestSupport",

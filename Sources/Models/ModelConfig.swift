@@ -194,6 +194,8 @@ public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
         case wrongKind
         /// A folder given as the model holds no network file to load.
         case noModel
+        /// A tensor holds NaN or infinity (saved from a run that diverged).
+        case nonFiniteWeights
     }
     public var kind: Kind
     public var file: String?

@@ -148,6 +148,15 @@ public func loadNetwork(path: String, select: NetworkSelection = .network(nil),
                              + "needs a CycleGAN checkpoint holding G_A and G_B (without --direction this file's generator is used)")
         }
     }
+    // Weights saved from a run that diverged give black or grey images (or NaN in ONNX):
+    // refused, naming the tensor, before anything is built.
+    for t in file.tensors {
+        let bad = t.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        guard bad > 0, let first = t.values.first(where: { !$0.isFinite }) else { continue }
+        throw ModelError(.nonFiniteWeights, file: path, "tensor \(prefix.map { $0 + "." } ?? "")\(t.name) holds \(first) "
+            + "(\(bad) of \(t.values.count) values are not finite): the weights were saved from a run that diverged; "
+            + "use an earlier checkpoint (epoch_<n>_net_*.safetensors of the run)")
+    }
     var cfg = try config(of: file, path: path)
     configure?(&cfg)
     var rng = SplitMix64(seed: 0)

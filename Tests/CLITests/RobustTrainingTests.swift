@@ -4,6 +4,9 @@
 import XCTest
 import Foundation
 import ImageIO
+import Checkpoint
+import Models
+import TensorCore
 
 final class RobustTrainingTests: CLITestCase {
     func pattern(_ w: Int, _ h: Int, seed: Int) -> Image {
@@ -70,5 +73,35 @@ final class RobustTrainingTests: CLITestCase {
             XCTAssertNotNil(record["op"], "\(name)")
             XCTAssertNotNil(record["layer"], "\(name)")
         }
+    }
+}
+
+/// Weights saved from a run that diverged are refused by every command that loads a generator,
+/// naming the tensor.
+final class NonFiniteWeightsTests: CLITestCase {
+    func testNonFiniteWeightsAreRefusedNamingTheTensor() throws {
+        var rng = SplitMix64(seed: 2)
+        let cfg = ModelConfig.generator("resnet_1blocks", ngf: 4)
+        let good = path("good.safetensors")
+        try save(try makeGenerator(cfg, using: &rng), config: cfg, to: good)
+        var file = try SafeTensors.read(path: good)
+        let i = file.tensors.firstIndex { $0.name == "model.1.weight" }!
+        file.tensors[i].values[5] = .nan
+        let bad = path("bad.safetensors")
+        try SafeTensors.write(file, to: bad)
+        try FileManager.default.createDirectory(atPath: path("in"), withIntermediateDirectories: true)
+        try writeImage(Image(width: 16, height: 16, channels: 3, fill: 90), to: path("in/a.png"))
+
+        // The good file works: the refusal is about the NaN.
+        XCTAssertEqual(try img2img(["translate", "--model", good, "--input", path("in"), "--output", path("ok"), "--quiet"]).status, 0)
+        for args in [["translate", "--model", bad, "--input", path("in"), "--output", path("out"), "--quiet"],
+                     ["export", "--model", bad, "--output", path("g.onnx")],
+                     ["convert", "--model", bad, "--output", path("c.safetensors")]] {
+            let r = try img2img(args)
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("tensor model.1.weight holds nan (1 of"), "\(args[0]): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out/a.png")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("g.onnx")))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import Checkpoint
 import Foundation
 import ImageIO
 @testable import Serve
@@ -52,6 +53,23 @@ final class ServeEndpointTests: ServeTestCase {
             XCTAssertFalse(ServedModels.isValidName(bad), bad)
         }
         XCTAssertTrue(ServedModels.isValidName("horse2zebra_G-A.v2"))
+    }
+
+    /// A model whose weights hold NaN is not served; the reason names the tensor.
+    func testNonFiniteWeightsAreNotServed() throws {
+        var file = try SafeTensors.read(path: Self.bundledModel)
+        let i = file.tensors.firstIndex { $0.name == "model.1.weight" }!
+        file.tensors[i].values[0] = .infinity
+        let dir = tmp.appendingPathComponent("nanmodels").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try SafeTensors.write(file, to: dir + "/diverged.safetensors")
+        try FileManager.default.copyItem(atPath: Self.bundledModel, toPath: dir + "/fine.safetensors")
+        var registry = ServedModels()
+        try registry.addFolder(dir)
+        XCTAssertNotNil(registry.models["fine"])
+        XCTAssertNil(registry.models["diverged"])
+        let reason = registry.skipped.first { $0.file == "diverged.safetensors" }?.reason ?? ""
+        XCTAssertTrue(reason.contains("tensor model.1.weight holds inf"), reason)
     }
 
     func testMetricsCountRequestsErrorsAndLatency() throws {
