@@ -74,7 +74,9 @@ public enum PaperSpellings {
             if accepted.contains(to) { return "--\(name) is the paper code's spelling: img2img spells it --\(to)" }
             return "--\(name) is the paper code's --\(to)" + (to == "epoch" ? "" : ", which this command does not take")
         }
-        if let why = notApplicable[name] { return "--\(name) is the paper code's and does not apply here: \(why)" }
+        if let why = notApplicable[name] ?? (name.hasPrefix("display_") ? display : nil) {
+            return "--\(name) is the paper code's and does not apply here: \(why)"
+        }
         // The general rule: snake_case in the paper code, kebab-case here (load_size, load-size).
         let kebab = name.replacingOccurrences(of: "_", with: "-")
         if kebab != name, let match = accepted.first(where: { $0.lowercased() == kebab.lowercased() }) {
