@@ -63,6 +63,8 @@ let package = Package(
             name: "CJPEG",
             providers: [.apt(["libjpeg-dev"])]
         ),
+        .systemLibrary(name: "_CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "_CLapack", providers: [.apt(["liblapack-dev"])]),
         .target(
             name: "_CImageCodecs",
             dependencies: ["CPNG", "CJPEG"]
@@ -94,7 +96,7 @@ let package = Package(
                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Checkpoints
-        .target(name: "Checkpoint", dependencies: ["_Files"]),
+        .target(name: "Checkpoint", dependencies: ["_Files", "_CZlib"]),
 
         // MARK: - Reports (every HTML page and the loss log)
         .target(name: "Reports"),
@@ -108,7 +110,7 @@ let package = Package(
         .target(name: "Trainers", dependencies: ["Training", "Models", "NN", "Autograd", "TensorCore", "Checkpoint",
                                                 "Datasets", "Augment", "Distributed"]),
         // Measuring trained models: `test` (the paper code's test.py with L1/PSNR/SSIM).
-        .target(name: "Evaluation", dependencies: ["Trainers", "Training", "Translation", "Models", "Checkpoint", "Datasets",
+        .target(name: "Evaluation", dependencies: ["Trainers", "Training", "Translation", "Models", "Checkpoint", "Datasets", "_CLapack",
                                                   "Augment", "ImageIO", "Reports", "_Files"]),
         // Open MPI loaded at run time (dlopen): data-parallel training where it is installed,
         // no build or run dependency where it is not.

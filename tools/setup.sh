@@ -4,7 +4,7 @@
 #   tools/setup.sh --tests  also Open MPI, for the data-parallel training tests (README command 2);
 #                           img2img itself builds and runs without it (libmpi is loaded at run time)
 set -euo pipefail
-PKGS="libpng-dev libjpeg-dev pkg-config"
+PKGS="libpng-dev libjpeg-dev pkg-config zlib1g-dev liblapack-dev"
 [ "${1:-}" = "--tests" ] && PKGS="$PKGS openmpi-bin libopenmpi-dev"
 missing=""
 for p in $PKGS; do

@@ -63,6 +63,8 @@ public enum ReadLimits {
     /// allows 100 MB; parsed JSON takes up to ~12x its text, so we cap lower to keep a hostile
     /// header's parse under ~200 MB.)
     public static let maxHeaderBytes = 16 * 1024 * 1024
+    /// Largest inflated zip entry (an .npz array): a 2048x2048 float64 covariance is 32 MiB.
+    public static let maxInflatedBytes = 512 * 1024 * 1024
     /// Most values an unpickler may create (a torch state dict makes ~10 per tensor), so a
     /// hostile pickle's memory stays near 200 MB whatever its length.
     public static let maxPickleValues = 1 << 22

@@ -1,12 +1,16 @@
 // A minimal, bounds-checked zip reader for PyTorch's archives: end of central directory
-// (and its ZIP64 form), central directory, local headers. Only STORED entries can be read:
-// torch.save never compresses, so a compressed entry gets a clear error instead of an inflater.
+// (and its ZIP64 form), central directory, local headers. `range(of:)` reads STORED entries
+// only (torch.save never compresses); `contents(of:in:)` also inflates DEFLATE entries (numpy's
+// savez_compressed), never past the entry's declared size nor `ReadLimits.maxInflatedBytes`.
+import _CZlib
 
 struct ZipEntry {
     let name: String
     let method: Int
     let flags: Int
     let size: Int
+    /// The uncompressed size (equal to `size` for stored entries).
+    let uncompressedSize: Int
     /// Offset of the entry's data in the archive (after its local header).
     let dataOffset: Int
 }
@@ -119,7 +123,8 @@ struct ZipArchive {
             }
             guard byName[name] == nil else { throw bad("entry '\(name)' appears twice") }
             byName[name] = entries.count
-            entries.append(ZipEntry(name: name, method: method, flags: flags, size: csize, dataOffset: dataOffset))
+            entries.append(ZipEntry(name: name, method: method, flags: flags, size: csize, uncompressedSize: usize,
+                                    dataOffset: dataOffset))
         }
         self.entries = entries
         self.byName = byName
@@ -136,5 +141,45 @@ struct ZipArchive {
             throw CheckpointError(.unsupportedZip, file: file, "zip entry '\(name)' is compressed (method \(e.method)); torch.save writes stored entries only, so this file was re-packed: unzip and re-zip it with `zip -0`")
         }
         return e.dataOffset..<e.dataOffset + e.size
+    }
+
+    /// An entry's bytes (stored or deflated) from the archive `bytes`; nil if there is no such entry.
+    func contents(of name: String, in bytes: [UInt8]) throws -> [UInt8]? {
+        guard let i = byName[name] else { return nil }
+        let e = entries[i]
+        if e.flags & 1 != 0 { throw CheckpointError(.unsupportedZip, file: file, "zip entry '\(name)' is encrypted") }
+        let data = bytes[e.dataOffset..<e.dataOffset + e.size]
+        switch e.method {
+        case 0: return Array(data)
+        case 8:
+            guard e.uncompressedSize <= ReadLimits.maxInflatedBytes else {
+                throw CheckpointError(.limitExceeded, file: file, "zip entry '\(name)' declares \(e.uncompressedSize) bytes, "
+                                      + "above the cap of \(ReadLimits.maxInflatedBytes)")
+            }
+            var out = [UInt8](repeating: 0, count: e.uncompressedSize)
+            var z = z_stream()
+            // -15: raw deflate, as zip stores it (no zlib header).
+            guard inflateInit2_(&z, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw CheckpointError(.invalidZip, file: file, "cannot start inflating '\(name)'")
+            }
+            defer { inflateEnd(&z) }
+            let status: Int32 = Array(data).withUnsafeBufferPointer { inp in
+                out.withUnsafeMutableBufferPointer { o in
+                    z.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
+                    z.avail_in = UInt32(inp.count)
+                    z.next_out = o.baseAddress
+                    z.avail_out = UInt32(o.count)
+                    return inflate(&z, Z_FINISH)
+                }
+            }
+            // The stream must end exactly at the declared size: more output would not fit.
+            guard status == Z_STREAM_END, Int(z.total_out) == e.uncompressedSize else {
+                throw CheckpointError(.invalidZip, file: file, "zip entry '\(name)' does not inflate to its declared "
+                                      + "\(e.uncompressedSize) bytes (zlib status \(status))")
+            }
+            return out
+        default:
+            throw CheckpointError(.unsupportedZip, file: file, "zip entry '\(name)' uses compression method \(e.method)")
+        }
     }
 }
