@@ -244,3 +244,39 @@ enum PillowResample {
         return out
     }
 }
+
+/// Pillow's resize of a 32-bit float image (mode "F"): the same coefficients as for 8-bit
+/// images, sums in double, stored as float, no rounding or clipping; horizontal pass first, each
+/// pass skipped when its size does not change (as Pillow does). clean-fid resizes each channel
+/// this way. `plane` is one channel, row-major.
+public func pillowResizeFloat(_ plane: [Float], width: Int, height: Int, newWidth: Int, newHeight: Int,
+                              filter: ResizeFilter = .bicubic) -> [Float] {
+    precondition(plane.count == width * height && newWidth > 0 && newHeight > 0 && filter != .nearest)
+    var src = plane, w = width
+    if newWidth != width {
+        let ch = PillowResample.coefficients(inSize: width, outSize: newWidth, filter: filter)
+        var tmp = [Float](repeating: 0, count: height * newWidth)
+        for y in 0..<height {
+            for xx in 0..<newWidth {
+                let (xmin, n) = ch.bounds[xx]
+                var acc = 0.0
+                for x in 0..<n { acc += Double(src[y * width + x + xmin]) * ch.weights[xx * ch.ksize + x] }
+                tmp[y * newWidth + xx] = Float(acc)
+            }
+        }
+        src = tmp
+        w = newWidth
+    }
+    guard newHeight != height else { return src }
+    let cv = PillowResample.coefficients(inSize: height, outSize: newHeight, filter: filter)
+    var out = [Float](repeating: 0, count: newHeight * w)
+    for yy in 0..<newHeight {
+        let (ymin, n) = cv.bounds[yy]
+        for i in 0..<w {
+            var acc = 0.0
+            for y in 0..<n { acc += Double(src[(y + ymin) * w + i]) * cv.weights[yy * cv.ksize + y] }
+            out[yy * w + i] = Float(acc)
+        }
+    }
+    return out
+}
