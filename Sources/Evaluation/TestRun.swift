@@ -34,6 +34,11 @@ public struct TestOptions: Sendable {
     public var numTest = Int.max
     /// Batch norm on the running statistics (PyTorch eval()).
     public var eval = false
+    /// The FID network, when its weights are there (nil: no FID/KID, said in the summary).
+    public var fidExtractor: (@Sendable () throws -> any FeatureExtractor)? = nil
+    /// Why there is no extractor (printed in its place), e.g. the weights are missing.
+    public var fidUnavailable: String? = nil
+    public var fidResize = FIDResize.legacy
 
     public init(model: String, dataroot: String, name: String) {
         self.model = model; self.dataroot = dataroot; self.name = name
@@ -65,6 +70,8 @@ public struct TestResult: Sendable {
     public var failures: Int
     /// "L1 ..., PSNR ... dB, SSIM ... over N pairs" for paired data.
     public var summary: String?
+    /// "FID fake_B vs testB: ..." lines, one per generated domain with a target to compare with.
+    public var fid: [String] = []
 }
 
 /// metrics.json: per pair and mean; PSNR is null for identical images (infinite).
@@ -257,10 +264,53 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
         try AtomicFile.write(Array(try e.encode(TestMetrics(pairs: v.count, mean: mean, images: metrics))),
                              to: out + "/metrics.json")
     }
+    // FID/KID of each generated domain against its target: the other test folder (unpaired), or
+    // the real halves (pairs) and photos (colorization).
+    func files(_ caption: String) -> [String] {
+        rows.flatMap { $0.cells.filter { $0.caption == caption }.map { out + "/" + $0.path } }
+    }
+    var comparisons: [(label: String, fakes: [String], target: String, targetFiles: [String]?)] = []
+    let (first, second) = o.direction == .aToB ? ("A", "B") : ("B", "A")
+    switch mode {
+    case .unaligned where spec.cycle:
+        comparisons = [("fake_B", files("fake_B"), o.dataroot + "/" + o.phase + second, nil),
+                       ("fake_A", files("fake_A"), o.dataroot + "/" + o.phase + first, nil)]
+    case .unaligned: comparisons = [("fake_B", files("fake_B"), o.dataroot + "/" + o.phase + second, nil)]
+    case .aligned: comparisons = [("fake_B", files("fake_B"), "real_B", files("real_B"))]
+    case .colorization: comparisons = [("fake_B_rgb", files("fake_B_rgb"), "the photos", files("real_B_rgb"))]
+    case .single: comparisons = []
+    }
+    var fidLines: [String] = []
+    if !comparisons.isEmpty {
+        if let make = o.fidExtractor {
+            let extractor = try make()
+            var fo = FIDOptions()
+            fo.resize = o.fidResize
+            for c in comparisons where c.fakes.count >= 2 {
+                var isDir: ObjCBool = false
+                if c.targetFiles == nil && !(FileManager.default.fileExists(atPath: c.target, isDirectory: &isDir) && isDir.boolValue) {
+                    continue  // no target folder: nothing to compare with
+                }
+                let fake = try imageFeatures(c.fakes, label: c.label, extractor: extractor, options: fo)
+                let real = try c.targetFiles.map { try imageFeatures($0, label: c.target, extractor: extractor, options: fo) }
+                    ?? folderFeatures(c.target, extractor: extractor, options: fo)
+                let fid = try frechetDistance(fake.statistics, real.statistics)
+                var line = String(format: "FID %@ vs %@: %.3f", c.label, c.target, fid)
+                if let a = fake.features, let b = real.features {
+                    let kid = kernelInceptionDistance(a, count: fake.count, b, count: real.count, dimension: extractor.dimension,
+                                                      subsets: 100, subsetSize: 1000)
+                    line += String(format: ", KID %.5f ± %.5f", kid.mean, kid.std)
+                }
+                fidLines.append(line + " (\(fake.count) vs \(real.count) images, \(o.fidResize.rawValue) resize)")
+            }
+        } else if let why = o.fidUnavailable {
+            fidLines.append("FID/KID: not computed (\(why))")
+        }
+    }
     let page = out + "/index.html"
     let title = "\(o.name): \(o.model), " + (mode == .single ? "\(o.dataroot)" : "\(o.phase) split") + ", checkpoint \(o.epoch)"
-    let html = ImageTablePage.html(title: title, summary: summary.map { $0 + " (L1 on [0, 1]; PSNR averaged over pairs that differ)" },
-                                   rows: rows)
+    let lines = (summary.map { [$0 + " (L1 on [0, 1]; PSNR averaged over pairs that differ)"] } ?? []) + fidLines
+    let html = ImageTablePage.html(title: title, summary: lines.isEmpty ? nil : lines.joined(separator: "; "), rows: rows)
     try AtomicFile.write(Array(html.utf8), to: page)
-    return TestResult(page: page, images: rows.count, failures: failures, summary: summary)
+    return TestResult(page: page, images: rows.count, failures: failures, summary: summary, fid: fidLines)
 }

@@ -1,0 +1,118 @@
+// FID and KID of image folders (or saved statistics), as `img2img fid` prints them:
+//
+//   let inception = try FIDInceptionExtractor(weights: FIDWeights.defaultPath)
+//   let a = try folderFeatures("real", extractor: inception, options: FIDOptions())
+//   let b = try folderFeatures("fake", extractor: inception, options: FIDOptions())
+//   let fid = try frechetDistance(a.statistics, b.statistics)
+//
+// Every image under a folder (recursively, recognized by content; gray and RGBA promoted to RGB)
+// is resized as `FIDOptions.resize` says, batched through the extractor and added to the
+// streamed statistics; files that fail are named through `onFailure` and skipped, as translate
+// does. Features are kept (float32, 8 KB an image at 2048-d) only when KID is wanted.
+import Foundation
+import ImageIO
+import _Files
+
+/// Images in, features out: the FID Inception (pool3, 2048-d) or, in tests, a small stand-in.
+public protocol FeatureExtractor {
+    var dimension: Int { get }
+    /// The input side (299 for Inception).
+    var side: Int { get }
+    /// `count` images NHWC [count, side, side, 3] in the resize mode's value range -> [count, dimension].
+    func features(_ batch: [Float], count: Int) throws -> [Float]
+}
+
+public struct FIDOptions: Sendable {
+    public var resize = FIDResize.legacy
+    public var batchSize = 16
+    /// Keep the features for KID.
+    public var keepFeatures = true
+    public var decoding = DecodingOptions.default
+    public init() {}
+}
+
+/// A folder's features: their statistics, and the features themselves when kept.
+public struct FolderFeatures: Sendable {
+    public var statistics: FeatureStatistics
+    public var features: [Float]?
+    public var count: Int
+    /// Files that failed (named through onFailure).
+    public var failures: Int
+}
+
+public enum FIDRunError: Error, CustomStringConvertible, Sendable {
+    case noImages(String, String)
+    case tooFew(String, Int)
+
+    public var description: String {
+        switch self {
+        case .noImages(let p, let what): return "\(p): no images (\(what))"
+        case .tooFew(let p, let n): return "\(p): FID needs at least 2 images, found \(n)"
+        }
+    }
+}
+
+/// Streams every image of `path` (a folder, or one image file) through `extractor`.
+public func folderFeatures(_ path: String, extractor: any FeatureExtractor, options: FIDOptions,
+                           onFailure: (String, String) -> Void = { _, _ in },
+                           onProgress: (Int, Int) -> Void = { _, _ in }) throws -> FolderFeatures {
+    var isDir: ObjCBool = false
+    let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    let scan = try isFolder ? ImageFolder.scan(root: path) : ImageFolder.scan(file: path)
+    var failures = 0
+    for s in scan.failed {
+        failures += 1
+        onFailure(isFolder ? path + "/" + s.relativePath : path,
+                  (s.claimsImage ? "named as an image but not one: " : "") + (s.message.isEmpty ? s.reason.rawValue : s.message))
+    }
+    guard !scan.images.isEmpty else {
+        throw FIDRunError.noImages(path, "\(scan.skipped.count) other file\(scan.skipped.count == 1 ? "" : "s")")
+    }
+    let (stats, kept, count, failed) = try streamFeatures(scan.images.map { scan.path(of: $0) }, label: path,
+                                                         extractor: extractor, options: options,
+                                                         onFailure: onFailure, onProgress: onProgress)
+    return FolderFeatures(statistics: stats, features: kept, count: count, failures: failures + failed)
+}
+
+/// The features of a list of image files (a test's generated images).
+public func imageFeatures(_ paths: [String], label: String, extractor: any FeatureExtractor, options: FIDOptions,
+                          onFailure: (String, String) -> Void = { _, _ in }) throws -> FolderFeatures {
+    let (stats, kept, count, failed) = try streamFeatures(paths, label: label, extractor: extractor, options: options,
+                                                         onFailure: onFailure, onProgress: { _, _ in })
+    return FolderFeatures(statistics: stats, features: kept, count: count, failures: failed)
+}
+
+func streamFeatures(_ paths: [String], label: String, extractor: any FeatureExtractor, options: FIDOptions,
+                    onFailure: (String, String) -> Void, onProgress: (Int, Int) -> Void)
+    throws -> (FeatureStatistics, [Float]?, Int, Int) {
+    let acc = FeatureAccumulator(dimension: extractor.dimension)
+    var kept: [Float]? = options.keepFeatures ? [] : nil
+    var failures = 0
+    let side = extractor.side, per = side * side * 3
+    var batch: [Float] = []
+    var inBatch = 0
+    func flush() throws {
+        guard inBatch > 0 else { return }
+        let f = try extractor.features(batch, count: inBatch)
+        acc.add(f, rows: inBatch)
+        kept?.append(contentsOf: f)
+        batch.removeAll(keepingCapacity: true)
+        inBatch = 0
+    }
+    batch.reserveCapacity(options.batchSize * per)
+    for (i, p) in paths.enumerated() {
+        do {
+            let image = try readImage(at: p, options: options.decoding)
+            batch += fidInput(image, resize: options.resize, side: side)
+            inBatch += 1
+        } catch {
+            failures += 1
+            onFailure(p, "\(error)")
+        }
+        if inBatch == options.batchSize { try flush() }
+        onProgress(i + 1, paths.count)
+    }
+    try flush()
+    guard acc.count >= 2 else { throw FIDRunError.tooFew(label, acc.count) }
+    return (try acc.statistics(), kept, acc.count, failures)
+}
