@@ -72,6 +72,8 @@ public struct TestResult: Sendable {
     public var summary: String?
     /// "FID fake_B vs testB: ..." lines, one per generated domain with a target to compare with.
     public var fid: [String] = []
+    /// The same as values: FID_<fake> and KID_<fake> (KID's mean), FID first.
+    public var fidValues: [(name: String, value: Double)] = []
 }
 
 /// metrics.json: per pair and mean; PSNR is null for identical images (infinite).
@@ -281,6 +283,7 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     case .single: comparisons = []
     }
     var fidLines: [String] = []
+    var fidValues: [(name: String, value: Double)] = []
     if !comparisons.isEmpty {
         if let make = o.fidExtractor {
             let extractor = try make()
@@ -295,11 +298,13 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
                 let real = try c.targetFiles.map { try imageFeatures($0, label: c.target, extractor: extractor, options: fo) }
                     ?? folderFeatures(c.target, extractor: extractor, options: fo)
                 let fid = try frechetDistance(fake.statistics, real.statistics)
+                fidValues.insert(("FID_" + c.label, fid), at: fidValues.filter { $0.name.hasPrefix("FID_") }.count)
                 var line = String(format: "FID %@ vs %@: %.3f", c.label, c.target, fid)
                 if let a = fake.features, let b = real.features {
                     let kid = kernelInceptionDistance(a, count: fake.count, b, count: real.count, dimension: extractor.dimension,
                                                       subsets: 100, subsetSize: 1000)
                     line += String(format: ", KID %.5f ± %.5f", kid.mean, kid.std)
+                    fidValues.append(("KID_" + c.label, kid.mean))
                 }
                 fidLines.append(line + " (\(fake.count) vs \(real.count) images, \(o.fidResize.rawValue) resize)")
             }
@@ -312,5 +317,5 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
     let lines = (summary.map { [$0 + " (L1 on [0, 1]; PSNR averaged over pairs that differ)"] } ?? []) + fidLines
     let html = ImageTablePage.html(title: title, summary: lines.isEmpty ? nil : lines.joined(separator: "; "), rows: rows)
     try AtomicFile.write(Array(html.utf8), to: page)
-    return TestResult(page: page, images: rows.count, failures: failures, summary: summary, fid: fidLines)
+    return TestResult(page: page, images: rows.count, failures: failures, summary: summary, fid: fidLines, fidValues: fidValues)
 }

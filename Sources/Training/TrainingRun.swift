@@ -53,6 +53,12 @@ public final class TrainingRun {
     /// Set for the run that re-traces a failed iteration (TrainingRun+NonFinite): it writes
     /// nothing and stops after that iteration, keeping what the checks found.
     var replayTo: Int? = nil
+    /// `--eval-freq`: FID/KID of the held-out split with the networks saved as `latest` at epoch
+    /// `number` (set by whoever has the FID network: the CLI). The first value is the one
+    /// `best_net_*` minimizes (FID).
+    public var evaluate: ((_ number: Int) throws -> [(name: String, value: Double)])? = nil
+    /// The lowest first value of `evaluate` so far (RUN/best.json across resumes).
+    var best: Double = .infinity
     var replayAnomaly: Anomaly? = nil
     private var dry: Bool { replayTo != nil }
 
@@ -160,6 +166,7 @@ public final class TrainingRun {
         }
         if writer { try writeOptions() }
         if let w = zeroRateWarning(from: trainer.progress.epoch) { events.message(w) }
+        if writer && options.continueTrain, let b = BestRecord.read(directory) { best = b.value }
         if options.strictData, let f = datasetFailures.first { throw TrainingRunError.badInput(path: f, strict: true) }
         if group.isActive {
             events.message("data-parallel: \(group.size) ranks x batch \(options.batchSize) = \(options.effectiveBatchSize) "
@@ -243,6 +250,10 @@ public final class TrainingRun {
             if saveLatest { try save(label: "latest", batchInEpoch: 0) }
             if options.saveEpochFreq > 0 && number % options.saveEpochFreq == 0 {
                 try save(label: "epoch_\(number)", batchInEpoch: 0)
+            }
+            if writer, let evaluate, options.evalFreq > 0, number % options.evalFreq == 0 {
+                if !saveLatest { try save(label: "latest", batchInEpoch: 0) }
+                try runEvaluation(evaluate, epoch: number)
             }
             if writer {
                 report.skippedFiles = failedFiles

@@ -101,6 +101,12 @@ public struct CommonOptions: Sendable {
     public let detectAnomaly = Opt<Bool>("detect-anomaly", false,
                                          "Check every op's output, forward and backward, for NaN and infinity at every iteration "
                                          + "(slow; a run that meets a NaN loss re-runs that iteration with the checks by itself).")
+    public let evalFreq = Opt<Int>("eval-freq", 0,
+                                   "Every this many epochs, FID/KID of the held-out split (testA/testB, or test) with the epoch's "
+                                   + "networks, logged and plotted; best_net_*.safetensors keeps the networks of the lowest FID (0: never).",
+                                   check: .atLeast(0))
+    public let evalImages = Opt<Int>("eval-images", 500, "At most this many held-out images per domain for --eval-freq.",
+                                     check: .atLeast(2))
     public let printFreq = Opt<Int>("print-freq", 100, "Log losses every this many iterations.", check: .atLeast(1))
     /// Part of the record because results are identical only for equal counts (--threads sets it).
     public let numThreads = Opt<Int>("num-threads", 1, "Compute threads per process.", recordedOnly: true)
