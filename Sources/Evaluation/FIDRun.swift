@@ -14,7 +14,7 @@ import ImageIO
 import _Files
 
 /// Images in, features out: the FID Inception (pool3, 2048-d) or, in tests, a small stand-in.
-public protocol FeatureExtractor {
+public protocol FeatureExtractor: Sendable {
     var dimension: Int { get }
     /// The input side (299 for Inception).
     var side: Int { get }
