@@ -95,6 +95,27 @@ final class FIDStatisticsTests: XCTestCase {
         XCTAssertEqual(sub.mean, want, accuracy: 4 * sub.std / Double(50).squareRoot())
     }
 
+    /// Degenerate folders (every image the same flat colour give identical features): the
+    /// covariance is 0 and singular, and FID stays finite (no NaN from a square root of a
+    /// negative rounding error), equal to the squared distance of the means when both are flat.
+    func testDegenerateFeaturesGiveAFiniteFID() throws {
+        let d = 8
+        let flatA = FeatureAccumulator(dimension: d), flatB = FeatureAccumulator(dimension: d)
+        flatA.add([Float](repeating: 0.5, count: 5 * d), rows: 5)
+        flatB.add([Float](repeating: 0.25, count: 4 * d), rows: 4)
+        let a = try flatA.statistics(), b = try flatB.statistics()
+        XCTAssertEqual(try frechetDistance(a, b), Double(d) * 0.0625, accuracy: 1e-9)
+        let f = try features("features1")
+        let real = try statistics("features1")
+        let wide = FeatureAccumulator(dimension: f.dimension)
+        wide.add([Float](repeating: 1, count: 3 * f.dimension), rows: 3)
+        let flatWide = try frechetDistance(try wide.statistics(), real)
+        XCTAssertTrue(flatWide.isFinite && flatWide > 0, "\(flatWide)")
+        let k = kernelInceptionDistance([Float](repeating: 1, count: 3 * d), count: 3, [Float](repeating: 0, count: 3 * d), count: 3,
+                                        dimension: d, subsets: 5, subsetSize: 3)
+        XCTAssertTrue(k.mean.isFinite)
+    }
+
     func testNPZRoundTripAndRefusals() throws {
         let s = try statistics("features2")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("stats-\(UUID().uuidString).npz").path
