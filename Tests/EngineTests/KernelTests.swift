@@ -162,6 +162,31 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The FID Inception's conv shapes (Models/FIDInception.swift) at small sizes: factorized 1x7 / 7x1
+    /// and 1x3 / 3x1 kernels with their one-sided pads, stride-2 valid 3x3, 5x5 pad 2, 1x1 over many
+    /// channels, and the 8x8 and 1x1 maps of Mixed_7b/7c with 3x3 pad 1.
+    func testInceptionConvShapesAgainstReference() {
+        let cases: [(n: Int, h: Int, w: Int, c: Int, oc: Int, kh: Int, kw: Int, sh: Int, sw: Int, pads: (t: Int, l: Int, b: Int, r: Int))] = [
+            (1, 5, 9, 20, 24, 1, 7, 1, 1, (0, 3, 0, 3)),     // Mixed_6x branch7x7_2
+            (2, 9, 5, 20, 33, 7, 1, 1, 1, (3, 0, 3, 0)),     // branch7x7_3
+            (1, 3, 3, 40, 36, 1, 3, 1, 1, (0, 1, 0, 1)),     // Mixed_7x branch3x3_2a on a 3x3 map
+            (1, 8, 8, 40, 36, 3, 1, 1, 1, (1, 0, 1, 0)),     // branch3x3_2b
+            (2, 11, 11, 3, 32, 3, 3, 2, 2, (0, 0, 0, 0)),    // Conv2d_1a_3x3
+            (1, 9, 9, 24, 40, 3, 3, 2, 2, (0, 0, 0, 0)),     // Mixed_6a / 7a stride-2 branches
+            (1, 7, 7, 48, 64, 5, 5, 1, 1, (2, 2, 2, 2)),     // Mixed_5x branch5x5_2
+            (1, 4, 5, 300, 70, 1, 1, 1, 1, (0, 0, 0, 0)),    // 1x1 over many channels
+            (1, 1, 1, 64, 48, 3, 3, 1, 1, (1, 1, 1, 1)),     // Mixed_7c at a 75x75 input: 1x1 maps
+            (1, 1, 1, 64, 48, 1, 3, 1, 1, (0, 1, 0, 1)),
+        ]
+        for (i, t) in cases.enumerated() {
+            guard let s = convShape(n: t.n, h: t.h, w: t.w, c: t.c, oc: t.oc, kh: t.kh, kw: t.kw,
+                                    sh: t.sh, sw: t.sw, pads: t.pads) else {
+                XCTFail("invalid case \(i)"); continue
+            }
+            checkAgainstReference(s, seed: 300 + UInt64(i))
+        }
+    }
+
     /// The in-place backward-filter (one GEMM over all (kh, kw, c) taps, x and dy read where they are):
     /// chosen for small kernels with OC a multiple of two vectors up to 64, on every ISA (AVX-512 runs
     /// 64 channels per block when OC allows, else 32), tiles that cross kernel rows, the last tile

@@ -192,8 +192,29 @@ void i2i_pad_nhwc_adjoint(int64_t N, int64_t H, int64_t W, int64_t C, int64_t to
 void i2i_copy_rows(int64_t outer, int64_t length, const float *src, int64_t srcStride, float *dst,
                    int64_t dstStride);
 
-// Naive reference twins of the element-wise, normalization, layout and Adam kernels
-// (reference/eltwise_ref.c): the test oracle. Same contracts, except that i2i_binary_ref takes the
+// MARK: - Pooling (operators/pool.c)
+// Max and average pooling over KH x KW windows at strides (strideH, strideW) with the conv's padding and
+// output size (floor mode, dilation 1). Only the image's pixels take part in a window: PyTorch's
+// max_pool2d pads with -inf, and avg_pool2d with count_include_pad=False divides by the pixels inside.
+//   x: [N,H,W,C]  y: [N,OH,OW,C]   OH = (H + padT + padB - KH)/strideH + 1 (likewise OW)
+// The channel loops run on the ISA's kernels; every ISA and thread count gives the reference's bits.
+typedef struct {
+    int32_t N, H, W, C, KH, KW, strideH, strideW, padT, padL, padB, padR;
+    int32_t OH, OW;  // filled by i2i_pool_shape_finalize
+} i2i_pool_shape;
+/// Fills OH and OW. Returns 0, or -1 if a size < 1, a pad < 0 or not smaller than the kernel on its axis
+/// (so that every window holds a pixel of the image, as PyTorch requires), or a kernel larger than the
+/// padded input.
+int i2i_pool_shape_finalize(i2i_pool_shape *s);
+/// y = the max of each window's pixels (NaN if one is NaN, as PyTorch). Parallel over output rows.
+void i2i_max_pool(const i2i_pool_shape *s, const float *x, float *y);
+/// y = (0 + each window's pixels added in (kh, kw) order) / divisor, in float: the divisor is the number of
+/// those pixels (countPad 0: PyTorch count_include_pad=False) or KH*KW (countPad 1). A global average
+/// pool is the window of the whole image. Parallel over output rows.
+void i2i_avg_pool(const i2i_pool_shape *s, int countPad, const float *x, float *y);
+
+// Naive reference twins of the element-wise, normalization, layout, pooling and Adam kernels
+// (reference/eltwise_ref.c, reference/pool_ref.c): the test oracle. Same contracts, except that i2i_binary_ref takes the
 // strides of i2i_binary_row, i2i_sum_f64_ref adds in plain index order, tanh / sigmoid / sqrt come
 // from libm in double, and the backward reference returns no scratch.
 void i2i_unary_ref(int op, int64_t n, const float *x, float *y, float s);
@@ -210,6 +231,8 @@ void i2i_pad_nhwc_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, i
                       int64_t right, int mode, const float *x, float *y);
 void i2i_pad_nhwc_adjoint_ref(int64_t N, int64_t H, int64_t W, int64_t C, int64_t top, int64_t left,
                               int64_t bottom, int64_t right, int mode, const float *g, float *dx);
+void i2i_max_pool_ref(const i2i_pool_shape *s, const float *x, float *y);
+void i2i_avg_pool_ref(const i2i_pool_shape *s, int countPad, const float *x, float *y);
 void i2i_adam_update_ref(int64_t n, float *x, float *m, float *v, const float *g, float w, float beta2,
                          float oneMinusBeta2, float bc2Sqrt, float eps, float negStep);
 
