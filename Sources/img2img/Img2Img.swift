@@ -16,7 +16,8 @@ struct Img2Img: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [TranslateCommand.self, TrainCommand.self, TestCommand.self, GenerateCommand.self,
-                      ConvertCommand.self, ExportCommand.self, AugmentCommand.self, Combine.self, ServeCommand.self]
+                      ConvertCommand.self, ExportCommand.self, AugmentCommand.self, Combine.self, ServeCommand.self,
+                      FIDCommand.self]
     )
 
     /// ArgumentParser's main, except that an option of the paper code's (`--load_size`,

@@ -8,6 +8,7 @@ import TensorCore
 import Training
 import Trainers
 import Distributed
+import Evaluation
 
 
 /// `img2img train MODEL --dataroot DIR --name NAME`: the paper code's train.py. The models, their
@@ -284,6 +285,21 @@ struct TrainCommand: ParsableCommand {
             progress.message("--overwrite: moved the previous run (\(resolved.folder.summary)) to \(to)")
         }
         let run = try usage { try TrainingRun(options: o, model: resolved.model, group: group, events: events) }
+        if o.evalFreq > 0 && group.isWriter {
+            // --eval-freq: the held-out split through Evaluation's test with the FID network.
+            let extractor = try FIDWeights.extractor(path: nil)
+            run.evaluate = { _ in
+                var t = TestOptions(model: o.model, dataroot: o.dataroot, name: o.name)
+                t.checkpointsDir = o.checkpointsDir
+                t.resultsDir = o.directory + "/eval"
+                t.epoch = "latest"
+                t.numTest = o.evalImages
+                t.direction = o.direction
+                t.fidExtractor = { extractor }
+                let r = try runTest(t) { path, why in progress.message("img2img: evaluation: \(path): \(why)") }
+                return r.fidValues
+            }
+        }
         TrainingRun.stopOnInterrupt()
         let outcome: TrainingOutcome
         do { outcome = try usage { try run.run() } } catch {
