@@ -196,6 +196,8 @@ public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
         case noModel
         /// A tensor holds NaN or infinity (saved from a run that diverged).
         case nonFiniteWeights
+        /// Weights fetched apart from img2img (the FID Inception's) are not where they are looked for.
+        case missingWeights
     }
     public var kind: Kind
     public var file: String?
