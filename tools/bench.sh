@@ -114,7 +114,7 @@ for name, res, env in (("img2img.json", ours, oenv), ("torch.json", torch, tenv)
 print(f"# img2img ({oenv.get('kernels', '?')} kernels) vs torch {tenv.get('torch', '?')} (ATen "
       f"{tenv.get('aten_capability', '?')}, oneDNN max {tenv.get('onednn_max_cpu_isa', '?')}, MKL "
       f"{tenv.get('mkl_instructions', '?')}), {threads} threads, "
-      f"256x256 batch 1, median of {rounds} rounds x {repeats} repeats; cpu {tenv.get('cpu', '?')}")
+      f"256x256 batch 1 (fid_inception_b8: 8 at 299x299), median of {rounds} rounds x {repeats} repeats; cpu {tenv.get('cpu', '?')}")
 print(f"# loadavg at start {load_start}, at end {load_end}  (shared machine: ratios are same-run, absolute times are not)")
 print(f"# seconds = median; ratio = img2img / torch median seconds (lower is better); min_ratio = same with each "
       f"side's fastest repeat (less sensitive to load); GF/s from the medians; MB = per-case peak RSS, baseline included")

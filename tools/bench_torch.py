@@ -66,6 +66,24 @@ def _cases():
         x = img(6)
         return no_grad(lambda: D(x))
 
+    def fid_inception_b8():
+        # pytorch-fid 0.3.0's InceptionV3 to pool3 (FIDInceptionA/C/E_1/E_2), batch 8 at 299x299; needs
+        # pytorch-fid and torchvision 0.29.2 on PYTHONPATH (pip install --no-deps --target DIR ...). Its
+        # weight download is replaced by the network's own initialization (the time does not depend on it).
+        from pytorch_fid import inception as fi
+        tmpl = fi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
+        for name, blk in [("Mixed_5b", fi.FIDInceptionA(192, 32)), ("Mixed_5c", fi.FIDInceptionA(256, 64)),
+                          ("Mixed_5d", fi.FIDInceptionA(288, 64)), ("Mixed_6b", fi.FIDInceptionC(768, 128)),
+                          ("Mixed_6c", fi.FIDInceptionC(768, 160)), ("Mixed_6d", fi.FIDInceptionC(768, 160)),
+                          ("Mixed_6e", fi.FIDInceptionC(768, 192)), ("Mixed_7b", fi.FIDInceptionE_1(1280)),
+                          ("Mixed_7c", fi.FIDInceptionE_2(2048))]:
+            setattr(tmpl, name, blk)
+        sd = tmpl.state_dict()
+        fi.load_state_dict_from_url = lambda *a, **k: sd
+        net = fi.InceptionV3([3], resize_input=False, normalize_input=False).eval()
+        x = torch.rand(8, 3, 299, 299) * 2 - 1
+        return no_grad(lambda: net(x))
+
     def cyclegan_iter():
         G_A = pn.define_G(3, 3, 64, "resnet_9blocks", norm="instance").train()
         G_B = pn.define_G(3, 3, 64, "resnet_9blocks", norm="instance").train()
@@ -252,6 +270,7 @@ def _cases():
         "resnet9_fwd": resnet9_fwd,
         "unet256_fwd": unet256_fwd,
         "patchgan_fwd": patchgan_fwd,
+        "fid_inception_b8": fid_inception_b8,
         "cyclegan_iter": cyclegan_iter,
         "pix2pix_iter": pix2pix_iter,
         "cut_iter": cut_iter,
@@ -269,7 +288,7 @@ _LAYER_NAMES = [f"{b}_{p}" for b, ps in [
 _ELT_NAMES = ["instnorm_64_256_fwd", "instnorm_64_256_fwdbwd", "batchnorm_64_256_fwdbwd", "reflpad1_256_64_fwdbwd",
               "relu_64_256_fwdbwd", "leakyrelu_64_256_fwdbwd", "tanh_3_256_fwdbwd", "add_256_64_fwdbwd",
               "concat_64_128_fwdbwd"]
-CASE_NAMES = (["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "cyclegan_iter", "pix2pix_iter", "cut_iter",
+CASE_NAMES = (["baseline", "resnet9_fwd", "unet256_fwd", "patchgan_fwd", "fid_inception_b8", "cyclegan_iter", "pix2pix_iter", "cut_iter",
                "fastcut_iter"] + _ELT_NAMES
               + _LAYER_NAMES)
 

@@ -254,6 +254,22 @@ func networkCases() -> [(String, () -> () -> Void)] {
             let x = Variable(image(6))
             return { _ = withNoGrad { d(x) } }
         }),
+        ("fid_inception_b8", {
+            // FID features: pytorch-fid's InceptionV3 to pool3, a batch of 8 at 299x299 (the time does not
+            // depend on the weights: uniform noise, batch norm statistics in [0.5, 1.5))
+            let m = FIDInceptionV3()
+            for (name, t) in m.namedTensors() {
+                let shape = t.pyTorchShape, conv = name.hasSuffix("conv.weight")
+                let bound = conv ? (6 / Float(shape.dropFirst().reduce(1, *))).squareRoot() : 0.5
+                t.setFromPyTorch(Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in
+                    Float.random(in: -bound..<bound, using: &rng) + (conv ? 0 : 1)
+                }))
+            }
+            let x = Tensor(shape: [8, 299, 299, 3], scalars: (0..<(8 * 299 * 299 * 3)).map { _ in
+                Float.random(in: -1..<1, using: &rng)
+            })
+            return { _ = m.fidFeatures(x) }
+        }),
         ("cyclegan_iter", {
             var opts = TrainOptions()
             opts.poolSize = 0                       // the pool only copies images: immaterial

