@@ -7,11 +7,15 @@ import TensorCore
 public final class FIDInceptionExtractor: FeatureExtractor, @unchecked Sendable {
     public let network: FIDInceptionV3
     public var dimension: Int { FIDInceptionV3.featureCount }
-    public var side: Int { FIDInceptionV3.inputSide }
+    /// The input side: 299 as every reference; smaller only for quick looks and tests (the
+    /// numbers are then not comparable with published ones).
+    public let side: Int
 
     /// Loads the weights (`FIDWeights.defaultPath` unless given).
-    public init(weights path: String? = nil) throws {
+    public init(weights path: String? = nil, side: Int = FIDInceptionV3.inputSide) throws {
+        precondition(side >= FIDInceptionV3.minimumSide, "FID input side \(side) is below \(FIDInceptionV3.minimumSide)")
         network = try FIDInceptionV3.load(path: path ?? FIDWeights.defaultPath)
+        self.side = side
     }
 
     public func features(_ batch: [Float], count: Int) throws -> [Float] {
@@ -25,7 +29,7 @@ public enum FIDWeights {
         ProcessInfo.processInfo.environment["IMG2IMG_FID_WEIGHTS"] ?? FIDInceptionV3.defaultWeightsPath
     }
 
-    public static func extractor(path: String?) throws -> any FeatureExtractor {
-        try FIDInceptionExtractor(weights: path)
+    public static func extractor(path: String?, side: Int = FIDInceptionV3.inputSide) throws -> any FeatureExtractor {
+        try FIDInceptionExtractor(weights: path, side: side)
     }
 }
