@@ -115,8 +115,10 @@ struct FIDCommand: ParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                // Rounding leaves FID(X, X) a hair below 0; "-0.0000" would only puzzle.
-                print(String(format: "FID: %.4f", abs(fid) < 5e-5 ? 0 : fid) + " (\(resize.rawValue) resize)")
+                // Rounding leaves FID(X, X) a hair below 0 (-1e-13); "-0.0000" would only puzzle. Small
+                // values (a random network, near-identical folders) keep their digits.
+                let shown = abs(fid) < 1e-9 ? "0" : abs(fid) < 0.01 ? String(format: "%.4e", fid) : String(format: "%.4f", fid)
+                print("FID: \(shown) (\(resize.rawValue) resize)")
                 if let kid { print(String(format: "KID: %.6f ± %.6f", kid.mean, kid.std)) }
                 else { print("KID: needs two folders of images (a .npz holds no features)") }
             }
