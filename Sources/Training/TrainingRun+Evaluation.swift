@@ -6,6 +6,7 @@
 // Under MPI only rank 0 evaluates; the other ranks wait for it at the next step.
 import Foundation
 import Checkpoint
+import _Files
 
 /// RUN/best.json: the epoch whose networks best_net_* holds and its FID.
 struct BestRecord: Codable {
@@ -46,7 +47,7 @@ extension TrainingRun {
         if first.value < best {
             best = first.value
             for (name, _) in trainer.networks {
-                let bytes = try readWholeNetwork(directory + "/latest_net_\(name).safetensors")
+                let bytes = try readFile(directory + "/latest_net_\(name).safetensors")
                 try AtomicFile.write(bytes, to: directory + "/best_net_\(name).safetensors")
             }
             try AtomicFile.write(Array(try enc.encode(BestRecord(epoch: epoch, name: first.name, value: first.value))),
@@ -54,9 +55,5 @@ extension TrainingRun {
             line += "; the best so far: best_net_*.safetensors"
         }
         events.message(line)
-    }
-
-    private func readWholeNetwork(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }

@@ -20,12 +20,8 @@ public enum OverLimit: Sendable {
 /// is sized from `fstat`, never from the content; a file that shrinks while read gives what was
 /// there.
 public func readFile(_ path: String, maxBytes: Int = .max, overLimit: OverLimit = .refuse) throws(FileError) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    guard fd >= 0 else { throw systemError("cannot open", path) }
+    let (fd, st) = try openRegularFile(path)
     defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw systemError("cannot stat", path) }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, "not a regular file") }
     let size = Int(st.st_size)
     if size > maxBytes && overLimit == .refuse {
         throw FileError(.tooLarge, path: path, "\(size) bytes, over the limit of \(maxBytes)")
@@ -53,4 +49,22 @@ public func readFile(_ path: String, maxBytes: Int = .max, overLimit: OverLimit 
 /// `what: <the system's reason>` for `path`.
 func systemError(_ what: String, _ path: String, _ code: Int32 = errno) -> FileError {
     FileError(path: path, "\(what): \(String(cString: strerror(code)))")
+}
+
+/// Opens `path` for reading if it is a regular file (or a link to one), non-blocking so that a
+/// FIFO cannot hang the open; returns the descriptor (the caller closes it) and its `fstat`.
+func openRegularFile(_ path: String) throws(FileError) -> (fd: Int32, stat: stat) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { throw systemError("cannot open", path) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else {
+        let e = systemError("cannot stat", path)
+        close(fd)
+        throw e
+    }
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        throw FileError(path: path, "not a regular file")
+    }
+    return (fd, st)
 }

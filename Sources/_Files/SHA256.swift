@@ -10,12 +10,8 @@ import Darwin
 /// knows which model made it (Foundation on Linux has no CryptoKit, and a model's identity is
 /// its content, not its path or time stamp). Only regular files (or links to one) are read.
 public func sha256Hex(ofFile path: String) throws(FileError) -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    guard fd >= 0 else { throw systemError("cannot open", path) }
+    let (fd, _) = try openRegularFile(path)
     defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw systemError("cannot stat", path) }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, "not a regular file") }
     var h = SHA256()
     var buffer = [UInt8](repeating: 0, count: 1 << 20)
     while true {
