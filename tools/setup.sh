@@ -18,3 +18,9 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6 first (swift.org)" >&2; exit 1; }
+# The tests' pretrained FID parity check needs the FID Inception weights (about 92 MB, outside git).
+# Best effort: without them that one test skips and names the reason.
+if [ "${1:-}" = "--tests" ]; then
+    "$(dirname "$0")/../models/download_fid_weights.sh" \
+        || echo "warning: FID Inception weights not fetched; FIDInceptionTests.testPretrainedFeaturesMatchPytorchFID will skip" >&2
+fi

@@ -4,6 +4,9 @@
 // persistent ids `('storage', storage_type, key, location, numel)` name raw little-endian
 // storages stored as `<prefix>/data/<key>`; `<prefix>/byteorder` says "little" or "big".
 //
+// TorchScript archives (torch.jit.save) have the same layout plus `code/` and `constants.pkl`;
+// their modules are read as nested dicts of attributes (see `readZip`).
+//
 // Legacy format (`_use_new_zipfile_serialization=False`, and every file of torch < 1.6): a
 // sequence of pickles — the magic number 0x1950a86a20f9469cfc6c, the protocol version 1001,
 // a sys_info dict, the object (persistent ids `('storage', storage_type, key, location,
@@ -45,9 +48,15 @@ enum TorchCheckpoint {
         }
         guard let pickleRange = try zip.range(of: pickleEntry.name) else { throw CheckpointError(.invalidZip, file: file, "data.pkl vanished") }
 
+        // A TorchScript archive (torch.jit.save) holds code/ and constants.pkl beside data.pkl; its
+        // data.pkl pickles the scripted modules as `__torch__.*` objects whose attributes are the
+        // submodules and tensors. Those objects are read as dicts (names such as `net.layers.conv.weight`);
+        // the code is never read.
+        let isTorchScript = zip.entries.contains { $0.name == prefix + "constants.pkl" || $0.name.hasPrefix(prefix + "code/") }
         var storages: [String: StorageData] = [:]
         var dtypes: [String: DType] = [:]
-        var unpickler = Unpickler(bytes, from: pickleRange.lowerBound, to: pickleRange.upperBound, file: file, what: "data.pkl") { pid in
+        var unpickler = Unpickler(bytes, from: pickleRange.lowerBound, to: pickleRange.upperBound, file: file, what: "data.pkl",
+                                  allowsScriptObjects: isTorchScript) { pid in
             let (ref, _) = try storageRef(pid, file: file, legacy: false)
             if let known = dtypes[ref.key], known != ref.dtype {
                 throw CheckpointError(.invalidStorage, file: file, "storage '\(ref.key)' is used as both \(known.rawValue) and \(ref.dtype.rawValue)")

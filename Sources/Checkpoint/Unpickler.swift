@@ -16,6 +16,13 @@
 enum TorchGlobal: Equatable {
     case orderedDict, rebuildTensorV2, rebuildTensor, rebuildParameter, rebuildParameterWithState, size
     case storageType(DType)
+    /// A TorchScript archive's `__torch__.<module> <Class>` (a scripted module): allowed only when the
+    /// unpickler reads a TorchScript archive, and then only as a holder of attributes (NEWOBJ makes an
+    /// empty object, BUILD sets its attributes); its code is never looked at.
+    case scriptClass
+    /// `torch.jit._pickle.build_intlist` / `build_doublelist` / `build_boollist`: TorchScript's typed
+    /// lists; the call returns its one list argument.
+    case scriptTypedList
 }
 
 let allowedGlobals: [String: TorchGlobal] = {
@@ -71,6 +78,8 @@ final class PickleDict {
     var items: [(key: PickleValue, value: PickleValue)] = []
     var depth = 1
     var sealed = false
+    /// A TorchScript object (NEWOBJ of a `scriptClass`): BUILD's state becomes its items.
+    var isScriptObject = false
 }
 
 enum PickleValue {
@@ -123,13 +132,16 @@ struct Unpickler {
     let file: String
     let what: String
     let persistentLoad: (PickleValue) throws -> PickleValue
+    /// TorchScript archives only: `__torch__.*` classes and `torch.jit._pickle.build_*list` are allowed.
+    let allowsScriptObjects: Bool
 
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
 
     init(_ bytes: [UInt8], from start: Int, to end: Int? = nil, file: String, what: String,
-         persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
+         allowsScriptObjects: Bool = false, persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
+        self.allowsScriptObjects = allowsScriptObjects
         self.bytes = bytes
         self.position = start
         self.end = min(end ?? bytes.count, bytes.count)
@@ -268,6 +280,13 @@ struct Unpickler {
 
     private func resolve(_ module: String, _ name: String) throws -> PickleValue {
         let full = "\(module).\(name)"
+        if allowsScriptObjects {
+            if module.hasPrefix("__torch__.") || module == "__torch__" { return .global(.scriptClass, name: full) }
+            if ["torch.jit._pickle.build_intlist", "torch.jit._pickle.build_doublelist",
+                "torch.jit._pickle.build_boollist"].contains(full) {
+                return .global(.scriptTypedList, name: full)
+            }
+        }
         guard let g = allowedGlobals[full] else {
             throw CheckpointError(.forbiddenGlobal, file: file, "refusing pickle global '\(full)' (only tensors, storages and ordered dicts are allowed)")
         }
@@ -333,7 +352,10 @@ struct Unpickler {
         case .size:
             guard args.count == 1 else { throw invalid("torch.Size called with \(args.count) arguments") }
             return try makeTuple(try intTuple(args[0], "torch.Size item").map { .int($0) })
-        case .storageType:
+        case .scriptTypedList:
+            guard args.count == 1, case .list = args[0] else { throw invalid("\(name) needs one list argument") }
+            return args[0]
+        case .storageType, .scriptClass:
             throw invalid("calling \(name) is not supported")
         }
     }
@@ -453,10 +475,23 @@ struct Unpickler {
                 if op == 0x92 { _ = place(try pop()) }  // kwargs
                 _ = place(try pop())  // args
                 let cls = try pop()
-                guard case .global(.orderedDict, _) = cls else { throw invalid("NEWOBJ of \(cls.kindName) is not supported") }
-                try push(.dict(PickleDict()))
-            case 0x62:  // BUILD: object state (for example an OrderedDict's `_metadata`) is ignored
+                switch cls {
+                case .global(.orderedDict, _): try push(.dict(PickleDict()))
+                case .global(.scriptClass, _):
+                    let object = PickleDict()
+                    object.isScriptObject = true
+                    try push(.dict(object))
+                default: throw invalid("NEWOBJ of \(cls.kindName) is not supported")
+                }
+            case 0x62:  // BUILD: object state (for example an OrderedDict's `_metadata`) is ignored,
+                // except a TorchScript object's: its attributes (submodules, parameters, buffers).
                 let state = try pop()
+                if case .dict(let object) = try top(), object.isScriptObject {
+                    guard case .dict(let attributes) = state else { throw invalid("state of a TorchScript object is a \(state.kindName)") }
+                    guard object.items.isEmpty else { throw invalid("TorchScript object built twice") }
+                    try setItems(attributes.items.flatMap { [$0.key, $0.value] }, in: try mutableDict(.dict(object)))
+                    break
+                }
                 _ = place(state)
                 switch try top() {
                 case .dict, .tensor, .list: break

