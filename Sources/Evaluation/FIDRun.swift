@@ -85,6 +85,27 @@ public func imageFeatures(_ paths: [String], label: String, extractor: any Featu
 func streamFeatures(_ paths: [String], label: String, extractor: any FeatureExtractor, options: FIDOptions,
                     onFailure: (String, String) -> Void, onProgress: (Int, Int) -> Void)
     throws -> (FeatureStatistics, [Float]?, Int, Int) {
+    try streamFeatures(count: paths.count, label: label, extractor: extractor, options: options,
+                       name: { paths[$0] }, image: { try readImage(at: paths[$0], options: options.decoding) },
+                       onFailure: onFailure, onProgress: onProgress)
+}
+
+/// The features of images made in memory (a generator's samples): as pytorch-fid would see them
+/// written as 8-bit PNGs and read back.
+public func imageFeatures(count: Int, label: String, extractor: any FeatureExtractor, options: FIDOptions,
+                          image: (Int) throws -> Image) throws -> FolderFeatures {
+    let (stats, kept, n, failed) = try streamFeatures(count: count, label: label, extractor: extractor, options: options,
+                                                     name: { "\(label) #\($0)" }, image: image,
+                                                     onFailure: { _, _ in }, onProgress: { _, _ in })
+    return FolderFeatures(statistics: stats, features: kept, count: n, failures: failed)
+}
+
+/// Streams `count` images (made one at a time by `image`) through `extractor` in batches: memory
+/// holds one batch, the running sums and, for KID, the features.
+func streamFeatures(count: Int, label: String, extractor: any FeatureExtractor, options: FIDOptions,
+                    name: (Int) -> String, image load: (Int) throws -> Image,
+                    onFailure: (String, String) -> Void, onProgress: (Int, Int) -> Void)
+    throws -> (FeatureStatistics, [Float]?, Int, Int) {
     let acc = FeatureAccumulator(dimension: extractor.dimension)
     var kept: [Float]? = options.keepFeatures ? [] : nil
     var failures = 0
@@ -100,17 +121,17 @@ func streamFeatures(_ paths: [String], label: String, extractor: any FeatureExtr
         inBatch = 0
     }
     batch.reserveCapacity(options.batchSize * per)
-    for (i, p) in paths.enumerated() {
+    for i in 0..<count {
         do {
-            let image = try readImage(at: p, options: options.decoding)
+            let image = try load(i)
             batch += fidInput(image, resize: options.resize, side: side)
             inBatch += 1
         } catch {
             failures += 1
-            onFailure(p, "\(error)")
+            onFailure(name(i), "\(error)")
         }
         if inBatch == options.batchSize { try flush() }
-        onProgress(i + 1, paths.count)
+        onProgress(i + 1, count)
     }
     try flush()
     guard acc.count >= 2 else { throw FIDRunError.tooFew(label, acc.count) }

@@ -19,6 +19,8 @@ public struct GeneratedImages {
     /// `count` images per label, label-major.
     public var images: [Image]
     public var count: Int
+    /// A label-conditional generator (cgan); false for a DCGAN (one row, "sample").
+    public var conditional = true
 
     /// The most images per label (all of them are held in memory before writing).
     public static let maxCount = 4096
@@ -61,7 +63,8 @@ public struct GeneratedImages {
             if let g = m.module as? ConditionalGenerator { return g(z, labels: perImage).value }
             return m.layer!(z).value
         }
-        return GeneratedImages(labels: names, images: (0..<n).map { image(of: out, item: $0) }, count: count)
+        return GeneratedImages(labels: names, images: (0..<n).map { image(of: out, item: $0) }, count: count,
+                               conditional: cfg.kind == .cganGenerator)
     }
 
     /// The files `write(to:grid:)` writes: LABEL_K.png per image, or grid.png.

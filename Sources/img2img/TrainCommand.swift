@@ -280,26 +280,32 @@ struct TrainCommand: ParsableCommand {
         if !resolved.changes.isEmpty && group.isWriter {
             progress.message("--override: " + resolved.changes.joined(separator: "; "))
         }
+        // --eval-freq: the held-out data and the FID network are checked before anything is moved or trained.
+        var evaluate: ((Int) throws -> [(name: String, value: Double)])? = nil
+        if o.evalFreq > 0 && group.isWriter {
+            evaluate = try usage {
+                do {
+                    let held = o.evalDataroot
+                    var isDir: ObjCBool = false
+                    if !held.isEmpty && !(FileManager.default.fileExists(atPath: held, isDirectory: &isDir) && isDir.boolValue) {
+                        throw TrainingError.invalidOptions("--eval-dataroot \(held): no such folder")
+                    }
+                    if held.isEmpty && ["cgan", "dcgan"].contains(o.model) { throw TrainingEvaluationError.needsHeldOutData(o.model) }
+                    let extractor = try FIDWeights.extractor(path: nil)
+                    return try trainingEvaluation(o, extractor: { extractor }) { path, why in
+                        progress.message("img2img: evaluation: \(path): \(why)")
+                    }
+                } catch let e as TrainingEvaluationError {
+                    throw TrainingError.invalidOptions(e.description)
+                }
+            }
+        }
         if !o.continueTrain && overwrite && resolved.folder.holdsRun && group.isWriter {
             let to = try resolved.folder.moveAside()
             progress.message("--overwrite: moved the previous run (\(resolved.folder.summary)) to \(to)")
         }
         let run = try usage { try TrainingRun(options: o, model: resolved.model, group: group, events: events) }
-        if o.evalFreq > 0 && group.isWriter {
-            // --eval-freq: the held-out split through Evaluation's test with the FID network.
-            let extractor = try FIDWeights.extractor(path: nil)
-            run.evaluate = { _ in
-                var t = TestOptions(model: o.model, dataroot: o.dataroot, name: o.name)
-                t.checkpointsDir = o.checkpointsDir
-                t.resultsDir = o.directory + "/eval"
-                t.epoch = "latest"
-                t.numTest = o.evalImages
-                t.direction = o.direction
-                t.fidExtractor = { extractor }
-                let r = try runTest(t) { path, why in progress.message("img2img: evaluation: \(path): \(why)") }
-                return r.fidValues
-            }
-        }
+        run.evaluate = evaluate
         TrainingRun.stopOnInterrupt()
         let outcome: TrainingOutcome
         do { outcome = try usage { try run.run() } } catch {

@@ -77,4 +77,15 @@ final class CGANCommandTests: CLITestCase {
                               "--spectral-norm", "--quiet"])
         XCTAssertNotEqual(dc.status, 0, "spectral norm is cgan's option")
     }
+
+    func testEvalFreqWithoutHeldOutDataIsRefusedBeforeTraining() throws {
+        try makeData(classes: ["dark", "light"])
+        let t = try train("e", epochs: 1, ["--eval-freq", "1"])
+        XCTAssertEqual(t.status, 64, t.stderr)
+        XCTAssertTrue(t.stderr.contains("--eval-dataroot"), t.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/e/latest_net_G.safetensors")), "nothing was trained")
+        let m = try train("m", epochs: 1, ["--eval-freq", "1", "--eval-dataroot", path("nowhere")])
+        XCTAssertEqual(m.status, 64, m.stderr)
+        XCTAssertTrue(m.stderr.contains("nowhere: no such folder"), m.stderr)
+    }
 }

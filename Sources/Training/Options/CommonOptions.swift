@@ -105,8 +105,12 @@ public struct CommonOptions: Sendable {
                                    "Every this many epochs, FID/KID of the held-out split (testA/testB, or test) with the epoch's "
                                    + "networks, logged and plotted; best_net_*.safetensors keeps the networks of the lowest FID (0: never).",
                                    check: .atLeast(0))
-    public let evalImages = Opt<Int>("eval-images", 500, "At most this many held-out images per domain for --eval-freq.",
+    public let evalImages = Opt<Int>("eval-images", 500, "At most this many held-out images per domain (per class for cgan) for --eval-freq.",
                                      check: .atLeast(2))
+    public let evalDataroot = Opt<String>("eval-dataroot", "",
+                                          "The held-out data for --eval-freq: a dataset folder with testA/testB (or test) for the translation "
+                                          + "models (default: --dataroot's); for cgan, labeled folders as training's (one subfolder per class), "
+                                          + "for dcgan a folder of images (required for both).")
     public let printFreq = Opt<Int>("print-freq", 100, "Log losses every this many iterations.", check: .atLeast(1))
     /// Part of the record because results are identical only for equal counts (--threads sets it).
     public let numThreads = Opt<Int>("num-threads", 1, "Compute threads per process.", recordedOnly: true)
