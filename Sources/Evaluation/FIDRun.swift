@@ -8,7 +8,8 @@
 // Every image under a folder (recursively, recognized by content; gray and RGBA promoted to RGB)
 // is resized as `FIDOptions.resize` says, batched through the extractor and added to the
 // streamed statistics; files that fail are named through `onFailure` and skipped, as translate
-// does. Features are kept (float32, 8 KB an image at 2048-d) only when KID is wanted.
+// does. Features are kept (float32, 8 KB an image at 2048-d, beyond 4,096 images in an unlinked
+// temporary file: FeatureRows) only when KID is wanted.
 import Foundation
 import ImageIO
 import _Files
@@ -24,7 +25,9 @@ public protocol FeatureExtractor: Sendable {
 
 public struct FIDOptions: Sendable {
     public var resize = FIDResize.legacy
-    public var batchSize = 16
+    /// Images per batch: 8 runs as fast as 16 on 2 cores with half the memory (measured, AVX-512:
+    /// 200+200 images in 22.4 s / 1.06 GB peak at 8, 22.9 s / 1.93 GB at 16, 21.9 s / 0.84 GB at 4).
+    public var batchSize = 8
     /// Keep the features for KID.
     public var keepFeatures = true
     public var decoding = DecodingOptions.default
@@ -34,7 +37,7 @@ public struct FIDOptions: Sendable {
 /// A folder's features: their statistics, and the features themselves when kept.
 public struct FolderFeatures: Sendable {
     public var statistics: FeatureStatistics
-    public var features: [Float]?
+    public var features: FeatureRows?
     public var count: Int
     /// Files that failed (named through onFailure).
     public var failures: Int
@@ -84,7 +87,7 @@ public func imageFeatures(_ paths: [String], label: String, extractor: any Featu
 
 func streamFeatures(_ paths: [String], label: String, extractor: any FeatureExtractor, options: FIDOptions,
                     onFailure: (String, String) -> Void, onProgress: (Int, Int) -> Void)
-    throws -> (FeatureStatistics, [Float]?, Int, Int) {
+    throws -> (FeatureStatistics, FeatureRows?, Int, Int) {
     try streamFeatures(count: paths.count, label: label, extractor: extractor, options: options,
                        name: { paths[$0] }, image: { try readImage(at: paths[$0], options: options.decoding) },
                        onFailure: onFailure, onProgress: onProgress)
@@ -105,9 +108,9 @@ public func imageFeatures(count: Int, label: String, extractor: any FeatureExtra
 func streamFeatures(count: Int, label: String, extractor: any FeatureExtractor, options: FIDOptions,
                     name: (Int) -> String, image load: (Int) throws -> Image,
                     onFailure: (String, String) -> Void, onProgress: (Int, Int) -> Void)
-    throws -> (FeatureStatistics, [Float]?, Int, Int) {
+    throws -> (FeatureStatistics, FeatureRows?, Int, Int) {
     let acc = FeatureAccumulator(dimension: extractor.dimension)
-    var kept: [Float]? = options.keepFeatures ? [] : nil
+    let kept: FeatureRows? = options.keepFeatures ? FeatureRows(dimension: extractor.dimension) : nil
     var failures = 0
     let side = extractor.side, per = side * side * 3
     var batch: [Float] = []
@@ -116,7 +119,7 @@ func streamFeatures(count: Int, label: String, extractor: any FeatureExtractor, 
         guard inBatch > 0 else { return }
         let f = try extractor.features(batch, count: inBatch)
         acc.add(f, rows: inBatch)
-        kept?.append(contentsOf: f)
+        try kept?.append(f, rows: inBatch)
         batch.removeAll(keepingCapacity: true)
         inBatch = 0
     }

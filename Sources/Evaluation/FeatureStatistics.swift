@@ -94,6 +94,18 @@ public final class FeatureAccumulator {
         count += rows
     }
 
+    /// Adds the images behind finished statistics (n, mean, covariance): their sums are
+    /// n * mean and (n - 1) * covariance + n * mean mean^T.
+    public func merge(_ s: FeatureStatistics) {
+        precondition(s.dimension == dimension, "FeatureAccumulator: dimensions \(s.dimension) and \(dimension)")
+        let d = dimension, n = Double(s.count)
+        for j in 0..<d {
+            sum[j] += n * s.mean[j]
+            for i in 0...j { outer[j * d + i] += (n - 1) * s.covariance[i * d + j] + n * s.mean[i] * s.mean[j] }
+        }
+        count += s.count
+    }
+
     /// The mean and the unbiased covariance (np.cov's, divided by n - 1).
     public func statistics() throws -> FeatureStatistics {
         guard count >= 2 else { throw FIDError.tooFewImages(count) }
@@ -169,13 +181,23 @@ public func frechetDistance(_ s1: FeatureStatistics, _ s2: FeatureStatistics) th
 /// (population, as np.std). `features` are row-major n x d.
 public func kernelInceptionDistance(_ f1: [Float], count n1: Int, _ f2: [Float], count n2: Int, dimension d: Int,
                                     subsets: Int = 100, subsetSize: Int = 1000, seed: UInt64 = 2020) -> (mean: Double, std: Double) {
+    let a = FeatureRows(dimension: d, memoryRows: .max), b = FeatureRows(dimension: d, memoryRows: .max)
+    try! a.append(f1, rows: n1)  // in memory: cannot fail
+    try! b.append(f2, rows: n2)
+    return kernelInceptionDistance(a, b, subsets: subsets, subsetSize: subsetSize, seed: seed)
+}
+
+/// KID of two sets of kept features (in memory or spilled to a file).
+public func kernelInceptionDistance(_ f1: FeatureRows, _ f2: FeatureRows,
+                                    subsets: Int = 100, subsetSize: Int = 1000, seed: UInt64 = 2020) -> (mean: Double, std: Double) {
+    let n1 = f1.count, n2 = f2.count
     let m = min(subsetSize, n1, n2)
     guard m >= 2 else { return (.nan, .nan) }
     var rng = SplitMix64Sampler(seed: seed)
     var mmds: [Double] = []
     for _ in 0..<subsets {
         let a = rng.sample(m, of: n1), b = rng.sample(m, of: n2)
-        mmds.append(polynomialMMD(f1, rows: a, f2, rows: b, dimension: d))
+        mmds.append(polynomialMMD(f1.gather(a), f2.gather(b), rows: m, dimension: f1.dimension))
         if m == n1 && m == n2 { break }  // every subset is the whole set: one value
     }
     let mean = mmds.reduce(0, +) / Double(mmds.count)
@@ -183,23 +205,21 @@ public func kernelInceptionDistance(_ f1: [Float], count n1: Int, _ f2: [Float],
     return (mean, variance.squareRoot())
 }
 
-/// The unbiased MMD^2 of rows `a` of f1 and rows `b` of f2 with k(x, y) = (x.y / d + 1)^3.
-func polynomialMMD(_ f1: [Float], rows a: [Int], _ f2: [Float], rows b: [Int], dimension d: Int) -> Double {
-    let m = a.count
-    func kernelSum(_ x: [Float], _ xr: [Int], _ y: [Float], _ yr: [Int], skipDiagonal: Bool) -> Double {
-        // K = (X Y^T / d + 1)^3 through one dgemm of the gathered rows.
-        let gx = xr.flatMap { r in x[r * d..<(r + 1) * d].map(Double.init) }
-        let gy = yr.flatMap { r in y[r * d..<(r + 1) * d].map(Double.init) }
+/// The unbiased MMD^2 of two gathered subsets (m rows each, row-major float64) with
+/// k(x, y) = (x.y / d + 1)^3.
+func polynomialMMD(_ gx: [Double], _ gy: [Double], rows m: Int, dimension d: Int) -> Double {
+    func kernelSum(_ x: [Double], _ y: [Double], skipDiagonal: Bool) -> Double {
+        // K = (X Y^T / d + 1)^3 through one dgemm.
         var k = [Double](repeating: 0, count: m * m)
         var mm = Int32(m), dd = Int32(d), alpha = 1.0 / Double(d), beta = 0.0
-        // Column-major: gx is d x m, so K^T = gx^T gy (m x m).
-        dgemm_("T", "N", &mm, &mm, &dd, &alpha, gx, &dd, gy, &dd, &beta, &k, &mm)
+        // Column-major: x is d x m, so K^T = x^T y (m x m).
+        dgemm_("T", "N", &mm, &mm, &dd, &alpha, x, &dd, y, &dd, &beta, &k, &mm)
         var s = 0.0
         for j in 0..<m { for i in 0..<m where !(skipDiagonal && i == j) { let v = k[j * m + i] + 1; s += v * v * v } }
         return s
     }
-    let xx = kernelSum(f1, a, f1, a, skipDiagonal: true), yy = kernelSum(f2, b, f2, b, skipDiagonal: true)
-    let xy = kernelSum(f1, a, f2, b, skipDiagonal: false)
+    let xx = kernelSum(gx, gx, skipDiagonal: true), yy = kernelSum(gy, gy, skipDiagonal: true)
+    let xy = kernelSum(gx, gy, skipDiagonal: false)
     let mm = Double(m)
     return (xx + yy) / (mm * (mm - 1)) - 2 * xy / (mm * mm)
 }

@@ -301,8 +301,7 @@ public func runTest(_ o: TestOptions, onFailure: (String, String) -> Void) throw
                 fidValues.insert(("FID_" + c.label, fid), at: fidValues.filter { $0.name.hasPrefix("FID_") }.count)
                 var line = String(format: "FID %@ vs %@: %.3f", c.label, c.target, fid)
                 if let a = fake.features, let b = real.features {
-                    let kid = kernelInceptionDistance(a, count: fake.count, b, count: real.count, dimension: extractor.dimension,
-                                                      subsets: 100, subsetSize: 1000)
+                    let kid = kernelInceptionDistance(a, b, subsets: 100, subsetSize: 1000)
                     line += String(format: ", KID %.5f ± %.5f", kid.mean, kid.std)
                     fidValues.append(("KID_" + c.label, kid.mean))
                 }

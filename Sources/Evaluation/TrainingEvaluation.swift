@@ -94,7 +94,7 @@ public func generatorFID(generator path: String, heldOut: String, imagesPerClass
         folders = [("", heldOut)]
     }
     let all = FeatureAccumulator(dimension: extractor.dimension), allReal = FeatureAccumulator(dimension: extractor.dimension)
-    var fakeKept: [Float] = [], realKept: [Float] = []
+    let fakeKept = FeatureRows(dimension: extractor.dimension), realKept = FeatureRows(dimension: extractor.dimension)
     var perClass: [(name: String, value: Double)] = []
     for (k, c) in folders.enumerated() {
         let real: FolderFeatures
@@ -121,12 +121,12 @@ public func generatorFID(generator path: String, heldOut: String, imagesPerClass
             return current.images[i - start].toRGB8()
         }
         if conditional { perClass.append(("FID_" + c.label, try frechetDistance(fake.statistics, real.statistics))) }
+        all.merge(fake.statistics); allReal.merge(real.statistics)
         if let f = fake.features, let r = real.features {
-            all.add(f, rows: fake.count); allReal.add(r, rows: real.count)
-            fakeKept += f; realKept += r
+            try fakeKept.append(contentsOf: f); try realKept.append(contentsOf: r)
         }
     }
     let fid = try frechetDistance(try all.statistics(), try allReal.statistics())
-    let kid = kernelInceptionDistance(fakeKept, count: all.count, realKept, count: allReal.count, dimension: extractor.dimension)
+    let kid = kernelInceptionDistance(fakeKept, realKept)
     return [("FID", fid), ("KID", kid.mean)] + perClass
 }

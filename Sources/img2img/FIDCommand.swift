@@ -41,7 +41,7 @@ struct FIDCommand: ParsableCommand {
     @Option(help: "legacy (pytorch-fid) | clean (clean-fid)")
     var resize: FIDResize = .legacy
     @Option(help: "Images per batch through the network.")
-    var batchSize: Int = 16
+    var batchSize: Int = FIDOptions().batchSize
     @Option(help: "KID: subsets drawn from each folder.")
     var kidSubsets: Int = 100
     @Option(help: "KID: images per subset (at most the smaller folder's count).")
@@ -104,8 +104,7 @@ struct FIDCommand: ParsableCommand {
             let fid = try frechetDistance(a.stats, b.stats)
             var kid: (mean: Double, std: Double)? = nil
             if let fa = a.features, let fb = b.features, let xa = fa.features, let xb = fb.features {
-                kid = kernelInceptionDistance(xa, count: fa.count, xb, count: fb.count, dimension: a.stats.dimension,
-                                              subsets: kidSubsets, subsetSize: kidSubsetSize)
+                kid = kernelInceptionDistance(xa, xb, subsets: kidSubsets, subsetSize: kidSubsetSize)
             }
             if json {
                 var obj: [String: Any] = ["fid": fid, "resize": resize.rawValue, "failed_files": failed]

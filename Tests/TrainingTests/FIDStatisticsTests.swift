@@ -95,6 +95,43 @@ final class FIDStatisticsTests: XCTestCase {
         XCTAssertEqual(sub.mean, want, accuracy: 4 * sub.std / Double(50).squareRoot())
     }
 
+    /// Beyond FeatureRows' memory share the features go to a temporary file: KID reads the same
+    /// rows back (the spilled and in-memory sets give the same value bit for bit), and statistics
+    /// merged from parts equal the statistics of all rows.
+    func testSpilledFeaturesGiveTheSameKIDAndMergedStatisticsAgree() throws {
+        let a = try features("features1"), b = try features("features3")
+        let memA = FeatureRows(dimension: a.dimension), memB = FeatureRows(dimension: b.dimension)
+        try memA.append(a.values, rows: a.rows); try memB.append(b.values, rows: b.rows)
+        let fileA = FeatureRows(dimension: a.dimension, memoryRows: 7), fileB = FeatureRows(dimension: b.dimension, memoryRows: 7)
+        // In two parts, so rows written before and after the spill are both read back.
+        let half = a.rows / 2
+        try fileA.append(Array(Array(a.values)[0..<(half * a.dimension)]), rows: half)
+        try fileA.append(Array(Array(a.values)[(half * a.dimension)...]), rows: a.rows - half)
+        try fileB.append(b.values, rows: b.rows)
+        XCTAssertFalse(memA.spilled); XCTAssertTrue(fileA.spilled); XCTAssertTrue(fileB.spilled)
+        XCTAssertEqual(fileA.count, a.rows)
+        let inMemory = kernelInceptionDistance(memA, memB, subsets: 20, subsetSize: 50)
+        let spilled = kernelInceptionDistance(fileA, fileB, subsets: 20, subsetSize: 50)
+        XCTAssertEqual(inMemory.mean, spilled.mean)
+        XCTAssertEqual(inMemory.std, spilled.std)
+        XCTAssertGreaterThan(inMemory.std, 0, "subsets differ: the rows read back matter")
+        let copy = FeatureRows(dimension: a.dimension, memoryRows: 3)
+        try copy.append(contentsOf: fileA)
+        XCTAssertEqual(copy.gather(Array(0..<a.rows)), memA.gather(Array(0..<a.rows)))
+
+        let whole = FeatureAccumulator(dimension: a.dimension)
+        whole.add(a.values, rows: a.rows)
+        let p1 = FeatureAccumulator(dimension: a.dimension), p2 = FeatureAccumulator(dimension: a.dimension)
+        p1.add(Array(Array(a.values)[0..<(half * a.dimension)]), rows: half)
+        p2.add(Array(Array(a.values)[(half * a.dimension)...]), rows: a.rows - half)
+        let merged = FeatureAccumulator(dimension: a.dimension)
+        merged.merge(try p1.statistics()); merged.merge(try p2.statistics())
+        let sw = try whole.statistics(), sm = try merged.statistics()
+        XCTAssertEqual(sm.count, sw.count)
+        let dm = zip(sw.mean, sm.mean).map { abs($0 - $1) }.max()!, dc = zip(sw.covariance, sm.covariance).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(dm, 1e-12); XCTAssertLessThan(dc, 1e-9)
+    }
+
     /// Degenerate folders (every image the same flat colour give identical features): the
     /// covariance is 0 and singular, and FID stays finite (no NaN from a square root of a
     /// negative rounding error), equal to the squared distance of the means when both are flat.
