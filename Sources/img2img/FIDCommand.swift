@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Evaluation
+import Models
 import _Files
 
 extension FIDResize: ExpressibleByArgument {}
@@ -25,8 +26,9 @@ struct FIDCommand: ParsableCommand {
 
         --save-stats FOLDER OUT.npz writes a folder's statistics in pytorch-fid's layout.
 
-        The weights (about 92 MB) are not in git: models/download_fid_weights.sh fetches and \
-        converts them once into \(FIDWeights.defaultPath) (or set IMG2IMG_FID_WEIGHTS).
+        The weights (about 92 MB) are not in git: models/download_fid_weights.sh fetches them into \
+        \(FIDInceptionV3.cacheDirectory) (the first use converts them into \
+        \((FIDInceptionV3.convertedWeightsPath as NSString).lastPathComponent)), or set IMG2IMG_FID_WEIGHTS.
 
         Exit status: 0, 3 when some files failed (named on stderr), 64 for a usage error, 1 otherwise.
         """)
@@ -46,7 +48,7 @@ struct FIDCommand: ParsableCommand {
     var kidSubsets: Int = 100
     @Option(help: "KID: images per subset (at most the smaller folder's count).")
     var kidSubsetSize: Int = 1000
-    @Option(help: "The converted weights (default: \(FIDWeights.defaultPath)).")
+    @Option(help: "The weights: safetensors, pytorch-fid's .pth or the TorchScript default_1.pt (default: IMG2IMG_FID_WEIGHTS, else \(FIDInceptionV3.cacheDirectory)).")
     var weights: String?
     @Option(help: "The network's input side: 299 as pytorch-fid, clean-fid and torch-fidelity; other sizes (75 or more) only for quick looks, not comparable with published FIDs.")
     var imageSize: Int = 299

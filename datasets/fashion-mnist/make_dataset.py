@@ -6,6 +6,7 @@
 
 writes
     OUT/labeled/<class>/<index>.png             one folder per class: `img2img train cgan|dcgan`
+    OUT/labeled_test/<class>/<index>.png        the test set's images, the same layout: --eval-dataroot, `img2img fid`
     OUT/sneaker2boot/{trainA,trainB,testA,testB} sneakers (A) and ankle boots (B): `img2img train cyclegan`
 
 28x28 grayscale PNGs. This is a build step for data, not part of img2img (which never runs Python).
@@ -44,6 +45,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--src", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--per-class", type=int, default=1000, help="training images per class in labeled/")
+    ap.add_argument("--test-per-class", type=int, default=1000,
+                    help="held-out images per class in labeled_test/ (the test set: `train cgan --eval-dataroot`)")
     ap.add_argument("--pairs", type=int, default=1000, help="images per domain in sneaker2boot/trainA|B")
     a = ap.parse_args()
     for split, prefix in (("train", "train"), ("test", "t10k")):
@@ -53,8 +56,8 @@ def main():
         for i in range(n):
             c = labels[i]
             px = imgs[i * h * w:(i + 1) * h * w]
-            if split == "train" and counts[c] < a.per_class:
-                d = os.path.join(a.out, "labeled", CLASSES[c])
+            if counts[c] < (a.per_class if split == "train" else a.test_per_class):
+                d = os.path.join(a.out, "labeled" if split == "train" else "labeled_test", CLASSES[c])
                 os.makedirs(d, exist_ok=True)
                 write_png(os.path.join(d, f"{i:05d}.png"), w, h, px)
             limit = a.pairs if split == "train" else 100
