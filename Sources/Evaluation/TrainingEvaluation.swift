@@ -18,6 +18,7 @@ import Translation
 public enum TrainingEvaluationError: Error, CustomStringConvertible {
     case needsHeldOutData(String)
     case noClassFolders(String, [String])
+    case noHeldOutSplit(String)
 
     public var description: String {
         switch self {
@@ -25,6 +26,8 @@ public enum TrainingEvaluationError: Error, CustomStringConvertible {
             return "--eval-freq with \(model) needs --eval-dataroot: "
                 + (model == "cgan" ? "held-out labeled folders (DIR/<class>/ images, the classes as in training)"
                                    : "a folder of held-out images")
+        case .noHeldOutSplit(let root):
+            return "--eval-freq: \(root) has no held-out split (test/, testA/ or testB/); give one with --eval-dataroot"
         case .noClassFolders(let root, let classes):
             return "\(root): no folder of held-out images for any of the model's classes (\(classes.prefix(12).joined(separator: ", ")))"
         }
@@ -57,8 +60,13 @@ public func trainingEvaluation(_ o: TrainOptions, extractor make: @escaping () t
                                     onFailure: onFailure)
         }
     default:
+        // Checked now, not after the first epochs: a run of hours must not stop at its first evaluation.
+        let root = heldOut.isEmpty ? o.dataroot : heldOut
+        guard ["test", "testA", "testB"].contains(where: { FileManager.default.isReadableFile(atPath: root + "/" + $0) }) else {
+            throw TrainingEvaluationError.noHeldOutSplit(root)
+        }
         return { _ in
-            var t = TestOptions(model: o.model, dataroot: heldOut.isEmpty ? o.dataroot : heldOut, name: o.name)
+            var t = TestOptions(model: o.model, dataroot: root, name: o.name)
             t.checkpointsDir = o.checkpointsDir
             t.resultsDir = o.directory + "/eval"
             t.epoch = "latest"

@@ -181,6 +181,19 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertEqual(value(a, "FID"), value(b, "FID"), accuracy: 1e-6 * max(1, value(a, "FID")))
     }
 
+    func testTranslationEvalWithoutATestSplitIsRefusedAtTheStart() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("img2img-geneval3-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try FileManager.default.createDirectory(atPath: tmp + "/data/train", withIntermediateDirectories: true)
+        var o = TrainableModel.pix2pix.defaultOptions(dataroot: tmp + "/data", name: "run")
+        o.evalFreq = 1
+        XCTAssertThrowsError(try trainingEvaluation(o, extractor: { BlockStatistics() }, onFailure: { _, _ in })) { e in
+            XCTAssertTrue("\(e)".contains("no held-out split"), "\(e)")
+        }
+        try FileManager.default.createDirectory(atPath: tmp + "/data/test", withIntermediateDirectories: true)
+        XCTAssertNoThrow(try trainingEvaluation(o, extractor: { BlockStatistics() }, onFailure: { _, _ in }))
+    }
+
     func testCganEvalWithoutHeldOutDataIsAUsageError() throws {
         var o = TrainableModel.cgan.defaultOptions(dataroot: "/nowhere", name: "run")
         o.evalFreq = 1
