@@ -19,6 +19,7 @@ public enum TrainingEvaluationError: Error, CustomStringConvertible {
     case needsHeldOutData(String)
     case noClassFolders(String, [String])
     case noHeldOutSplit(String)
+    case noSuchFolder(String)
 
     public var description: String {
         switch self {
@@ -26,6 +27,8 @@ public enum TrainingEvaluationError: Error, CustomStringConvertible {
             return "--eval-freq with \(model) needs --eval-dataroot: "
                 + (model == "cgan" ? "held-out labeled folders (DIR/<class>/ images, the classes as in training)"
                                    : "a folder of held-out images")
+        case .noSuchFolder(let path):
+            return "--eval-dataroot \(path): no such folder"
         case .noHeldOutSplit(let root):
             return "--eval-freq: \(root) has no held-out split (test/, testA/ or testB/); give one with --eval-dataroot"
         case .noClassFolders(let root, let classes):
@@ -34,37 +37,43 @@ public enum TrainingEvaluationError: Error, CustomStringConvertible {
     }
 }
 
-/// The `evaluate` hook of a TrainingRun: FID/KID of the epoch's networks (see the file comment).
-/// `extractor` is made on first use (the FID Inception; tests pass a small stand-in).
-public func trainingEvaluation(_ o: TrainOptions, extractor make: @escaping () throws -> any FeatureExtractor,
-                               resize: FIDResize = .legacy,
-                               onFailure: @escaping (String, String) -> Void) throws -> (Int) throws -> [(name: String, value: Double)] {
-    var extractor: (any FeatureExtractor)?
-    func network() throws -> any FeatureExtractor {
-        if let e = extractor { return e }
-        let e = try make()
-        extractor = e
-        return e
+/// Why --eval-freq cannot evaluate with these options (nil: it can): checked before the FID network
+/// loads and before anything trains, so a run of hours does not stop at its first evaluation.
+public func evaluationDataProblem(_ o: TrainOptions) -> TrainingEvaluationError? {
+    let heldOut = o.evalDataroot
+    var isDir: ObjCBool = false
+    if !heldOut.isEmpty && !(FileManager.default.fileExists(atPath: heldOut, isDirectory: &isDir) && isDir.boolValue) {
+        return .noSuchFolder(heldOut)
     }
+    if ["cgan", "dcgan"].contains(o.model) {
+        return heldOut.isEmpty ? .needsHeldOutData(o.model) : nil
+    }
+    let root = heldOut.isEmpty ? o.dataroot : heldOut
+    guard ["test", "testA", "testB"].contains(where: { FileManager.default.isReadableFile(atPath: root + "/" + $0) }) else {
+        return .noHeldOutSplit(root)
+    }
+    return nil
+}
+
+/// The `evaluate` hook of a TrainingRun: FID/KID of the epoch's networks (see the file comment),
+/// with `extractor` (the FID Inception; tests pass a small stand-in). Throws
+/// `evaluationDataProblem`'s error when there is one.
+public func trainingEvaluation(_ o: TrainOptions, extractor: any FeatureExtractor, resize: FIDResize = .legacy,
+                               onFailure: @escaping (String, String) -> Void) throws -> (Int) throws -> [(name: String, value: Double)] {
+    if let problem = evaluationDataProblem(o) { throw problem }
     var fo = FIDOptions()
     fo.resize = resize
     let heldOut = o.evalDataroot
     switch o.model {
     case "cgan", "dcgan":
-        guard !heldOut.isEmpty else { throw TrainingEvaluationError.needsHeldOutData(o.model) }
         var realCache: [String: FolderFeatures] = [:]
         return { _ in
-            let e = try network()
-            return try generatorFID(generator: o.directory + "/latest_net_G.safetensors", heldOut: heldOut,
-                                    imagesPerClass: o.evalImages, extractor: e, options: fo, realCache: &realCache,
-                                    onFailure: onFailure)
+            try generatorFID(generator: o.directory + "/latest_net_G.safetensors", heldOut: heldOut,
+                             imagesPerClass: o.evalImages, extractor: extractor, options: fo, realCache: &realCache,
+                             onFailure: onFailure)
         }
     default:
-        // Checked now, not after the first epochs: a run of hours must not stop at its first evaluation.
         let root = heldOut.isEmpty ? o.dataroot : heldOut
-        guard ["test", "testA", "testB"].contains(where: { FileManager.default.isReadableFile(atPath: root + "/" + $0) }) else {
-            throw TrainingEvaluationError.noHeldOutSplit(root)
-        }
         return { _ in
             var t = TestOptions(model: o.model, dataroot: root, name: o.name)
             t.checkpointsDir = o.checkpointsDir
@@ -73,8 +82,7 @@ public func trainingEvaluation(_ o: TrainOptions, extractor make: @escaping () t
             t.numTest = o.evalImages
             t.direction = o.direction
             t.fidResize = resize
-            let e = try network()
-            t.fidExtractor = { e }
+            t.fidExtractor = { extractor }
             return try runTest(t, onFailure: onFailure).fidValues
         }
     }

@@ -284,19 +284,10 @@ struct TrainCommand: ParsableCommand {
         var evaluate: ((Int) throws -> [(name: String, value: Double)])? = nil
         if o.evalFreq > 0 && group.isWriter {
             evaluate = try usage {
-                do {
-                    let held = o.evalDataroot
-                    var isDir: ObjCBool = false
-                    if !held.isEmpty && !(FileManager.default.fileExists(atPath: held, isDirectory: &isDir) && isDir.boolValue) {
-                        throw TrainingError.invalidOptions("--eval-dataroot \(held): no such folder")
-                    }
-                    if held.isEmpty && ["cgan", "dcgan"].contains(o.model) { throw TrainingEvaluationError.needsHeldOutData(o.model) }
-                    let extractor = try FIDWeights.extractor(path: nil)
-                    return try trainingEvaluation(o, extractor: { extractor }) { path, why in
-                        progress.message("img2img: evaluation: \(path): \(why)")
-                    }
-                } catch let e as TrainingEvaluationError {
-                    throw TrainingError.invalidOptions(e.description)
+                if let problem = evaluationDataProblem(o) { throw TrainingError.invalidOptions(problem.description) }
+                let extractor = try FIDWeights.extractor(path: nil)
+                return try trainingEvaluation(o, extractor: extractor) { path, why in
+                    progress.message("img2img: evaluation: \(path): \(why)")
                 }
             }
         }

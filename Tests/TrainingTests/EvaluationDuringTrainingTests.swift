@@ -130,7 +130,7 @@ final class GeneratorEvaluationTests: XCTestCase {
         o.evalDataroot = tmp + "/heldout"
         let run = try TrainingRun(options: o)
         var values: [[(name: String, value: Double)]] = []
-        let evaluate = try trainingEvaluation(o, extractor: { BlockStatistics() }, onFailure: { p, why in XCTFail("\(p): \(why)") })
+        let evaluate = try trainingEvaluation(o, extractor: BlockStatistics(), onFailure: { p, why in XCTFail("\(p): \(why)") })
         run.evaluate = { n in
             let v = try evaluate(n)
             values.append(v)
@@ -187,17 +187,17 @@ final class GeneratorEvaluationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: tmp + "/data/train", withIntermediateDirectories: true)
         var o = TrainableModel.pix2pix.defaultOptions(dataroot: tmp + "/data", name: "run")
         o.evalFreq = 1
-        XCTAssertThrowsError(try trainingEvaluation(o, extractor: { BlockStatistics() }, onFailure: { _, _ in })) { e in
+        XCTAssertThrowsError(try trainingEvaluation(o, extractor: BlockStatistics(), onFailure: { _, _ in })) { e in
             XCTAssertTrue("\(e)".contains("no held-out split"), "\(e)")
         }
         try FileManager.default.createDirectory(atPath: tmp + "/data/test", withIntermediateDirectories: true)
-        XCTAssertNoThrow(try trainingEvaluation(o, extractor: { BlockStatistics() }, onFailure: { _, _ in }))
+        XCTAssertNoThrow(try trainingEvaluation(o, extractor: BlockStatistics(), onFailure: { _, _ in }))
     }
 
     func testCganEvalWithoutHeldOutDataIsAUsageError() throws {
         var o = TrainableModel.cgan.defaultOptions(dataroot: "/nowhere", name: "run")
         o.evalFreq = 1
-        XCTAssertThrowsError(try trainingEvaluation(o, extractor: { BlockStatistics() }, onFailure: { _, _ in })) { e in
+        XCTAssertThrowsError(try trainingEvaluation(o, extractor: BlockStatistics(), onFailure: { _, _ in })) { e in
             XCTAssertTrue("\(e)".contains("--eval-dataroot"), "\(e)")
         }
     }
