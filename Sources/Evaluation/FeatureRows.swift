@@ -25,9 +25,6 @@ public final class FeatureRows: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// The rows in memory (for small sets; nil once spilled).
-    public var inMemory: [Float]? { spilled ? nil : memory }
-
     /// Appends `rows` rows (row-major, rows x dimension).
     public func append(_ values: [Float], rows: Int) throws {
         precondition(values.count == rows * dimension, "FeatureRows: \(values.count) values for \(rows) rows")
